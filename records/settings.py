@@ -1,0 +1,54 @@
+"""Settings shared by the services, read from the environment.
+
+Each service composes its own ``Settings`` class from these mixins, so a variable such as
+``KAFKA_URL`` means the same thing everywhere. Required values have no default: a service
+started without one fails at once, naming the variable.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from records.topics import Topics
+
+
+class ServiceSettings(BaseSettings):
+    """Base for every settings class: environment only, immutable once read."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class MongoSettings(ServiceSettings):
+    mongodb_uri: str = Field(description="MongoDB connection string, e.g. mongodb://host:27017/")
+    mongodb_database: str = "chat"
+
+
+class KafkaSettings(ServiceSettings):
+    kafka_url: str = Field(description="Kafka bootstrap servers: host:port[,host:port], kafka:// optional")
+    topic_prefix: str = ""
+    topic_partitions: int = Field(default=8, ge=1)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The broker list without the ``kafka://`` scheme, as aiokafka wants it."""
+        return ",".join(
+            server.strip().removeprefix("kafka://")
+            for server in self.kafka_url.split(",")
+            if server.strip()
+        )
+
+    @property
+    def faust_broker(self) -> str:
+        """The broker list as Faust wants it: ``kafka://host:port;kafka://host:port``."""
+        return ";".join(f"kafka://{server}" for server in self.bootstrap_servers.split(","))
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(prefix=self.topic_prefix)
+
+
+class JwtSettings(ServiceSettings):
+    jwt_secret: SecretStr = Field(min_length=32, description="HMAC key shared by auth and gateway")
+    jwt_issuer: str = "chat-auth"
+    jwt_audience: str = "chat"
