@@ -25,9 +25,10 @@ class MongoSettings(ServiceSettings):
 
 
 class KafkaSettings(ServiceSettings):
-    kafka_url: str = Field(description="Kafka bootstrap servers: host:port[,host:port], kafka:// optional")
+    kafka_url: str = Field(description="Kafka bootstrap servers: host:port[,host:port]")
     topic_prefix: str = ""
     topic_partitions: int = Field(default=8, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
 
     @property
     def bootstrap_servers(self) -> str:

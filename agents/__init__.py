@@ -1,0 +1,1 @@
+"""Stream processors: consume the incoming message stream, persist, publish what was saved."""

@@ -1,0 +1,20 @@
+"""``python -m gateway``: run one gateway node with settings from the environment."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from gateway.app import create_app
+from gateway.settings import Settings
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()  # type: ignore[call-arg]
+    web.run_app(create_app(settings), host=settings.host, port=settings.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""Settings of a gateway node, from the environment."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from records.settings import JwtSettings, KafkaSettings, MongoSettings
+
+
+class Settings(KafkaSettings, MongoSettings, JwtSettings):
+    redis_url: str = Field(description="Redis for the Socket.IO manager shared by all nodes")
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("GATEWAY_HOST", "host"))
+    port: int = Field(default=8080, validation_alias=AliasChoices("GATEWAY_PORT", "port"))
+    auth_service_url: str = "http://127.0.0.1:8081"
+    cors_origins: list[str] = Field(default_factory=list)
+    consumer_group: str = Field(
+        default="chat-gateway",
+        validation_alias=AliasChoices("GATEWAY_CONSUMER_GROUP", "consumer_group"),
+    )
+    socketio_channel: str = Field(
+        default="chat-socketio",
+        validation_alias=AliasChoices("GATEWAY_SOCKETIO_CHANNEL", "socketio_channel"),
+    )
+    send_timeout: float = Field(default=10.0, gt=0)

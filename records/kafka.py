@@ -1,0 +1,59 @@
+"""Kafka topics as the system declares them, created idempotently at service start.
+
+Both the gateway (which produces to the incoming topic) and the agents (which consume it)
+call ``ensure_topics``, so whichever starts first creates them with the intended partition
+count and retention, instead of leaving that to the broker's auto-create defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from records.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+def chat_topics(settings: KafkaSettings) -> list[TopicSpec]:
+    """Every topic of the message path. Events are the source of truth: kept forever."""
+    topics = settings.topics
+    return [
+        TopicSpec(topics.incoming, settings.topic_partitions, KEEP_FOREVER),
+        TopicSpec(topics.saved, settings.topic_partitions, KEEP_FOREVER),
+        TopicSpec(topics.dead_letter, 1, KEEP_FOREVER),
+    ]
+
+
+async def ensure_topics(settings: KafkaSettings) -> None:
+    """Create the chat topics that do not exist yet; existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in chat_topics(settings) if spec.name not in existing]
+        if not missing:
+            return
+        new = [
+            NewTopic(spec.name, spec.partitions, settings.topic_replication, spec.config)
+            for spec in missing
+        ]
+        response = await admin.create_topics(new)
+        for name, code, *_ in response.topic_errors:
+            if code not in (0, TopicAlreadyExistsError.errno):
+                raise RuntimeError(f"could not create Kafka topic {name!r}: error code {code}")
+        log.info("ensured topics %s", [spec.name for spec in missing])
+    finally:
+        await admin.close()
