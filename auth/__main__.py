@@ -1,0 +1,20 @@
+"""``python -m auth``: read the settings from the environment and serve."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from auth.app import create_app
+from auth.settings import Settings
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()  # type: ignore[call-arg]  # required values come from the environment
+    web.run_app(create_app(settings), host=settings.host, port=settings.port)
+
+
+if __name__ == "__main__":
+    main()

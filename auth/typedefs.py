@@ -1,0 +1,19 @@
+"""Typed keys for the state the auth application carries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pymongo import AsyncMongoClient
+
+from auth.passwords import Passwords
+from auth.refresh_tokens import RefreshTokenRepository
+from auth.settings import Settings
+from auth.users import UserRepository
+
+settings_key = web.AppKey("settings", Settings)
+passwords_key = web.AppKey("passwords", Passwords)
+mongo_client_key = web.AppKey("mongo_client", AsyncMongoClient[dict[str, Any]])
+users_key = web.AppKey("users", UserRepository)
+refresh_tokens_key = web.AppKey("refresh_tokens", RefreshTokenRepository)

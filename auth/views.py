@@ -1,0 +1,159 @@
+"""HTTP handlers: register, login, refresh, me, healthz."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from auth.errors import ApiError
+from auth.refresh_tokens import Consumed
+from auth.schemas import (
+    LoginRequest,
+    RefreshRequest,
+    RegisterRequest,
+    RequestInvalid,
+    RequestT,
+    parse_request,
+)
+from auth.typedefs import (
+    mongo_client_key,
+    passwords_key,
+    refresh_tokens_key,
+    settings_key,
+    users_key,
+)
+from auth.users import User, UsernameTaken
+from records.tokens import InvalidToken, issue_token, verify_token
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+_BEARER = {"WWW-Authenticate": 'Bearer realm="chat"'}
+
+
+async def read_request(request: web.Request, model: type[RequestT]) -> RequestT:
+    """The body as ``model``: 400 if it is not a JSON object, 422 if its fields are wrong."""
+    raw = await request.read()  # aiohttp answers 413 past client_max_size
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # includes UnicodeDecodeError
+        raise ApiError(400, "invalid_json", "the request body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    try:
+        return parse_request(model, data)
+    except RequestInvalid as exc:
+        raise ApiError(422, "validation_error", str(exc), fields=exc.fields) from exc
+
+
+async def issue_pair(app: web.Application, user: User) -> dict[str, Any]:
+    """A fresh access token and a fresh, recorded refresh token for ``user``."""
+    settings = app[settings_key]
+    access_token, _ = issue_token(
+        settings,
+        user_id=user.user_id,
+        username=user.username,
+        token_type="access",
+        ttl=timedelta(seconds=settings.access_token_ttl),
+    )
+    refresh_token, refresh_claims = issue_token(
+        settings,
+        user_id=user.user_id,
+        username=user.username,
+        token_type="refresh",
+        ttl=timedelta(seconds=settings.refresh_token_ttl),
+    )
+    await app[refresh_tokens_key].add(refresh_claims)
+    return {
+        "access_token": access_token,
+        "refresh_token": refresh_token,
+        "token_type": "bearer",
+        "expires_in": settings.access_token_ttl,
+    }
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    await request.app[mongo_client_key].admin.command("ping")
+    return web.json_response({"status": "ok"})
+
+
+@routes.post("/register")
+async def register(request: web.Request) -> web.Response:
+    body = await read_request(request, RegisterRequest)
+    password_hash = await request.app[passwords_key].hash(body.password)
+    try:
+        user = await request.app[users_key].add(body.username, password_hash)
+    except UsernameTaken as exc:
+        raise ApiError(409, "username_taken", "that username is already taken") from exc
+    log.info("registered user %s", user.user_id)
+    return web.json_response({"user_id": user.user_id, "username": user.username}, status=201)
+
+
+@routes.post("/login")
+async def login(request: web.Request) -> web.Response:
+    body = await read_request(request, LoginRequest)
+    users, passwords = request.app[users_key], request.app[passwords_key]
+    user = await users.by_username(body.username)
+    # Same work and same answer whether the user is missing or the password is wrong.
+    matches = await passwords.verify(user.password_hash if user else None, body.password)
+    if user is None or not matches:
+        raise ApiError(401, "invalid_credentials", "invalid username or password")
+    if passwords.needs_rehash(user.password_hash):
+        new_hash = await passwords.hash(body.password)
+        await users.replace_password_hash(user.user_id, user.password_hash, new_hash)
+    await request.app[refresh_tokens_key].purge_expired(user.user_id)
+    return web.json_response(await issue_pair(request.app, user))
+
+
+@routes.post("/refresh")
+async def refresh(request: web.Request) -> web.Response:
+    body = await read_request(request, RefreshRequest)
+    try:
+        claims = verify_token(request.app[settings_key], body.refresh_token, "refresh")
+    except InvalidToken as exc:
+        raise ApiError(401, exc.code, exc.message) from exc
+    refresh_tokens = request.app[refresh_tokens_key]
+    consumed = await refresh_tokens.consume(claims.token_id)
+    if consumed is Consumed.REUSED:
+        revoked = await refresh_tokens.revoke_all(claims.user_id)
+        log.warning(
+            "refresh token reused for user %s; revoked %d refresh tokens", claims.user_id, revoked
+        )
+        raise ApiError(401, "token_invalid", "the refresh token has already been used")
+    if consumed is Consumed.UNKNOWN:
+        raise ApiError(401, "token_invalid", "the refresh token is not known")
+    user = await request.app[users_key].by_id(claims.user_id)
+    if user is None:
+        raise ApiError(401, "token_invalid", "the user no longer exists")
+    return web.json_response(await issue_pair(request.app, user))
+
+
+def bearer_token(request: web.Request) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "token_missing", "an access token is required", headers=_BEARER)
+    return token.strip()
+
+
+@routes.get("/me")
+async def me(request: web.Request) -> web.Response:
+    token = bearer_token(request)
+    try:
+        claims = verify_token(request.app[settings_key], token, "access")
+    except InvalidToken as exc:
+        raise ApiError(401, exc.code, exc.message, headers=_BEARER) from exc
+    user = await request.app[users_key].by_id(claims.user_id)
+    if user is None:
+        raise ApiError(401, "token_invalid", "the user no longer exists", headers=_BEARER)
+    return web.json_response(
+        {
+            "user_id": user.user_id,
+            "username": user.username,
+            "created_at": user.created_at.isoformat(),
+        }
+    )
