@@ -1,0 +1,61 @@
+"""argon2id hashing: verify, the dummy hash for unknown users, rehash on parameter change."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher, Type
+
+from auth.passwords import Passwords
+
+
+def _hasher(time_cost: int = 1, memory_cost: int = 1024) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=1, type=Type.ID)
+
+
+async def test_hash_is_argon2id_and_verifies() -> None:
+    passwords = Passwords(_hasher())
+    password_hash = await passwords.hash("correct horse")
+    assert password_hash.startswith("$argon2id$")
+    assert "correct horse" not in password_hash
+    assert await passwords.verify(password_hash, "correct horse")
+
+
+async def test_wrong_password_does_not_verify() -> None:
+    passwords = Passwords(_hasher())
+    password_hash = await passwords.hash("correct horse")
+    assert not await passwords.verify(password_hash, "battery staple")
+
+
+async def test_same_password_hashes_differently() -> None:
+    passwords = Passwords(_hasher())
+    assert await passwords.hash("correct horse") != await passwords.hash("correct horse")
+
+
+async def test_missing_user_never_verifies() -> None:
+    passwords = Passwords(_hasher())
+    assert not await passwords.verify(None, "correct horse")
+    assert not await passwords.verify(None, "")
+
+
+async def test_corrupt_stored_hash_does_not_verify() -> None:
+    passwords = Passwords(_hasher())
+    assert not await passwords.verify("not-a-hash", "correct horse")
+    assert passwords.needs_rehash("not-a-hash")
+
+
+async def test_needs_rehash_when_parameters_change() -> None:
+    old = Passwords(_hasher(time_cost=1))
+    new = Passwords(_hasher(time_cost=2))
+    old_hash = await old.hash("correct horse")
+    assert not old.needs_rehash(old_hash)
+    assert new.needs_rehash(old_hash)
+    # The old hash still verifies under the new parameters, so a login can upgrade it.
+    assert await new.verify(old_hash, "correct horse")
+    new_hash = await new.hash("correct horse")
+    assert not new.needs_rehash(new_hash)
+
+
+async def test_non_ascii_password_round_trips() -> None:
+    passwords = Passwords(_hasher())
+    password_hash = await passwords.hash("pässwörd-密码")
+    assert await passwords.verify(password_hash, "pässwörd-密码")
+    assert not await passwords.verify(password_hash, "passwörd-密码")
