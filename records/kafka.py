@@ -47,7 +47,9 @@ async def ensure_topics(settings: KafkaSettings) -> None:
         if not missing:
             return
         new = [
-            NewTopic(spec.name, spec.partitions, settings.topic_replication, spec.config)
+            NewTopic(
+                spec.name, spec.partitions, settings.topic_replication, topic_configs=spec.config
+            )
             for spec in missing
         ]
         response = await admin.create_topics(new)

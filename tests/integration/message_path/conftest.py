@@ -1,0 +1,204 @@
+"""Fixtures for the message path: one agent worker per test session, gateways per test.
+
+The session gets its own topic prefix, database and consumer groups (a fresh uuid), so a run
+never sees another run's data; each test uses fresh group ids of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import socketio
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from infra.services import start_agents_worker
+from records.tokens import issue_token
+from tests.integration.servers import (
+    Servers,
+    ServersMissing,
+    check_reachable,
+    servers_from_environment,
+)
+
+
+@pytest.fixture(scope="session")
+async def servers() -> Servers:
+    try:
+        found = servers_from_environment()
+        await check_reachable(found)
+    except ServersMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def gateway_settings(servers: Servers, run_id: str) -> Settings:
+    return Settings(
+        kafka_url=servers.kafka_url,
+        mongodb_uri=servers.mongodb_uri,
+        redis_url=servers.redis_url,
+        mongodb_database=f"chat_{run_id}",
+        topic_prefix=f"test-{run_id}.",
+        jwt_secret=secrets.token_urlsafe(48),
+        consumer_group=f"gateway-{run_id}",
+        socketio_channel=f"socketio-{run_id}",
+        port=0,
+    )
+
+
+@pytest.fixture(scope="session")
+async def agents_worker(
+    gateway_settings: Settings, run_id: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Any]:
+    env = {
+        **os.environ,
+        "KAFKA_URL": gateway_settings.kafka_url,
+        "MONGODB_URI": gateway_settings.mongodb_uri,
+        "MONGODB_DATABASE": gateway_settings.mongodb_database,
+        "TOPIC_PREFIX": gateway_settings.topic_prefix,
+        "AGENTS_APP_ID": f"chat-agents-{run_id}",
+    }
+    log_path = tmp_path_factory.mktemp("agents") / "agents.log"
+    worker = await asyncio.to_thread(start_agents_worker, env, log_path)
+    yield worker
+    await asyncio.to_thread(worker.stop)
+
+
+@pytest.fixture(scope="session")
+async def mongo(gateway_settings: Settings) -> AsyncIterator[Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        gateway_settings.mongodb_uri, tz_aware=True
+    )
+    yield client[gateway_settings.mongodb_database]
+    await client.close()
+
+
+@pytest.fixture
+async def start_gateway(
+    gateway_settings: Settings, agents_worker: Any
+) -> AsyncIterator[Callable[[], Awaitable[str]]]:
+    """Start gateway nodes on free ports; each call returns one node's base URL."""
+    runners: list[web.AppRunner] = []
+
+    async def start() -> str:
+        runner = web.AppRunner(create_app(gateway_settings))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        port = runner.addresses[0][1]
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for runner in reversed(runners):
+        await runner.cleanup()
+
+
+class ChatClient:
+    """A real Socket.IO client that records every ``message`` it is sent."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.connect_errors: list[Any] = []
+        self.sio.on("message", self.messages.put)
+        self.sio.on("connect_error", self._on_connect_error)
+
+    async def _on_connect_error(self, data: Any) -> None:
+        self.connect_errors.append(data)
+
+    async def connect(self, url: str, token: str | None) -> None:
+        auth = {"token": token} if token is not None else None
+        await self.sio.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
+
+    async def call(self, event: str, data: Any) -> Any:
+        return await self.sio.call(event, data, timeout=15)
+
+    async def next_message(self, within: float = 20) -> dict[str, Any]:
+        return await asyncio.wait_for(self.messages.get(), within)
+
+
+@pytest.fixture
+async def new_client() -> AsyncIterator[Callable[[], ChatClient]]:
+    clients: list[ChatClient] = []
+
+    def make() -> ChatClient:
+        client = ChatClient()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        if client.sio.connected:
+            await client.sio.disconnect()
+
+
+@pytest.fixture
+def token_for(gateway_settings: Settings) -> Callable[..., str]:
+    def issue(username: str, ttl: timedelta = timedelta(minutes=5)) -> str:
+        token, _ = issue_token(
+            gateway_settings,
+            user_id=f"user-{username}",
+            username=username,
+            token_type="access",
+            ttl=ttl,
+        )
+        return token
+
+    return issue
+
+
+@pytest.fixture
+def group_id() -> str:
+    return f"g-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def producer(servers: Servers) -> AsyncIterator[AIOKafkaProducer]:
+    kafka = AIOKafkaProducer(bootstrap_servers=servers.kafka_url.removeprefix("kafka://"))
+    await kafka.start()
+    yield kafka
+    await kafka.stop()
+
+
+async def read_topic(
+    servers: Servers,
+    topic: str,
+    wanted: Callable[[Any], bool],
+    count: int,
+    within: float = 30,
+) -> list[Any]:
+    """Read ``topic`` from the beginning until ``count`` records match ``wanted``."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=servers.kafka_url.removeprefix("kafka://"),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        async with asyncio.timeout(within):
+            while len(found) < count:
+                batches = await consumer.getmany(timeout_ms=500)
+                found.extend(r for records in batches.values() for r in records if wanted(r))
+    finally:
+        await consumer.stop()
+    return found

@@ -1,0 +1,69 @@
+"""Connecting to the gateway: only a valid access token gets in, with a clear reason if not."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+import socketio
+from pydantic import SecretStr
+
+from gateway.settings import Settings
+from records.tokens import issue_token
+from tests.integration.message_path.conftest import ChatClient
+
+
+async def refused(client: ChatClient, url: str, token: str | None) -> dict[str, object]:
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.connect(url, token)
+    assert client.connect_errors, "the server sent no connect_error"
+    error = client.connect_errors[-1]
+    assert isinstance(error, dict)
+    return error
+
+
+async def test_connect_without_token_is_refused(
+    start_gateway: Callable[[], Awaitable[str]], new_client: Callable[[], ChatClient]
+) -> None:
+    url = await start_gateway()
+    error = await refused(new_client(), url, None)
+    assert error["message"] == "an access token is required"
+    assert error["data"] == {"code": "token_missing"}
+
+
+async def test_connect_with_forged_token_is_refused(
+    start_gateway: Callable[[], Awaitable[str]],
+    new_client: Callable[[], ChatClient],
+    gateway_settings: Settings,
+) -> None:
+    url = await start_gateway()
+    forger = gateway_settings.model_copy(update={"jwt_secret": SecretStr("x" * 48)})
+    forged, _ = issue_token(
+        forger, user_id="u1", username="mallory", token_type="access", ttl=timedelta(minutes=5)
+    )
+    error = await refused(new_client(), url, forged)
+    assert error["data"] == {"code": "token_invalid"}
+    assert "signature" in str(error["message"]).lower()
+
+
+async def test_connect_with_expired_token_is_refused(
+    start_gateway: Callable[[], Awaitable[str]],
+    new_client: Callable[[], ChatClient],
+    token_for: Callable[..., str],
+) -> None:
+    url = await start_gateway()
+    error = await refused(new_client(), url, token_for("old", ttl=timedelta(minutes=-5)))
+    assert error == {"message": "the token has expired", "data": {"code": "token_expired"}}
+
+
+async def test_connect_with_valid_token_is_accepted(
+    start_gateway: Callable[[], Awaitable[str]],
+    new_client: Callable[[], ChatClient],
+    token_for: Callable[..., str],
+) -> None:
+    url = await start_gateway()
+    client = new_client()
+    await client.connect(url, token_for("alice"))
+    assert client.sio.connected
+    assert client.connect_errors == []
