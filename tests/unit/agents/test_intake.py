@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.intake import read_submission, sort_batch
+from records.events import MAX_BODY_CHARS, MessageSubmitted
+
+
+def submission(**changes: object) -> bytes:
+    event = MessageSubmitted(
+        group_id="g1", sender_id="u1", sender="ann", client_msg_id="c1", body="hi"
+    )
+    data = json.loads(event.to_bytes())
+    data.update(changes)
+    return json.dumps(data).encode()
+
+
+def test_a_valid_submission_is_read_back_equal() -> None:
+    raw = submission()
+    assert json.loads(read_submission(raw).to_bytes()) == json.loads(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"not json", "Invalid JSON"),
+        (b"[]", "record"),
+        (submission(body=""), "body"),
+        (submission(body=" \t\n"), "body: is blank"),
+        (submission(body="x" * (MAX_BODY_CHARS + 1)), "body"),
+        (submission(group_id="has space"), "group_id"),
+        (submission(type="MessageSaved"), "type"),
+        (submission(unexpected=1), "unexpected"),
+        (submission(client_msg_id=None), "client_msg_id"),
+    ],
+)
+def test_an_unreadable_record_says_why(raw: bytes, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        read_submission(raw)
+
+
+def test_a_batch_keeps_order_and_sets_aside_the_unreadable() -> None:
+    first, second = submission(client_msg_id="a"), submission(client_msg_id="b")
+    intake = sort_batch([first, b"\xff\xfe", second, None])  # type: ignore[list-item]
+    assert [s.client_msg_id for s in intake.accepted] == ["a", "b"]
+    assert [r.raw for r in intake.rejected] == [b"\xff\xfe", b""]
+    assert all(r.reason for r in intake.rejected)
+
+
+def test_the_dedupe_key_is_scoped_to_the_sender() -> None:
+    ann = read_submission(submission(sender_id="ann"))
+    bob = read_submission(submission(sender_id="bob"))
+    assert ann.client_msg_id == bob.client_msg_id
+    assert ann.dedupe_key != bob.dedupe_key
