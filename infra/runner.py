@@ -1,0 +1,187 @@
+"""``up`` and ``test``: the two things a developer or CI asks of the runner."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from infra.paths import DATA_DIR, LOG_DIR, REPO_ROOT, venv_python
+from infra.processes import ManagedProcess, ProcessFailed
+from infra.services import agents_worker, auth_service, gateway_service
+from infra.stack import Infra, InfraPorts, say_stderr, start_infra
+from infra.toolchain import ToolchainError
+
+NO_TESTS_COLLECTED = 5
+
+
+class Stop(Exception):
+    """Raised in the main thread by SIGTERM, so it unwinds like Ctrl-C does."""
+
+
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
+    raise Stop(signal.Signals(signum).name)
+
+
+def _quiet_client_logs() -> None:
+    # Readiness probes connect before servers listen; those refusals are expected, not news.
+    for name in ("aiokafka", "kafka", "pymongo"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def jwt_secret(environ: dict[str, str], data_dir: Path) -> str:
+    """``JWT_SECRET`` if set, else one kept in ``.data/jwt_secret``: restarts keep tokens valid."""
+    if environ.get("JWT_SECRET"):
+        return environ["JWT_SECRET"]
+    path = data_dir / "jwt_secret"
+    if path.is_file() and len(path.read_text().strip()) >= 32:
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
+    return secret
+
+
+def up(argv: Sequence[str]) -> int:
+    """Start the servers and the services, print where they are, run until Ctrl-C or SIGTERM."""
+    if argv:
+        print(f"up takes no arguments (got {' '.join(argv)})", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _raise_stop)
+    environ = dict(os.environ)
+    gateway_port = int(environ.get("GATEWAY_PORT", 8080))
+    auth_port = int(environ.get("AUTH_PORT", 8081))
+    infra = Infra()
+    services: list[ManagedProcess] = []
+    try:
+        started = time.monotonic()
+        infra = start_infra(DATA_DIR, LOG_DIR, InfraPorts.from_env(environ), environ)
+        say_stderr(f"infrastructure ready in {time.monotonic() - started:.1f}s")
+        env = {**environ, **infra.env, "JWT_SECRET": jwt_secret(environ, DATA_DIR)}
+        auth_url = f"http://127.0.0.1:{auth_port}"
+        services = [
+            auth_service(LOG_DIR / "auth.log", port=auth_port, env=env),
+            gateway_service(LOG_DIR / "gateway.log", port=gateway_port, auth_url=auth_url, env=env),
+            agents_worker(LOG_DIR / "agents.log", env=env, datadir=DATA_DIR / "agents"),
+        ]
+        for service in services:
+            service.start()
+        for service in services:
+            service.wait_ready()
+            say_stderr(f"{service.name} ready (pid {service.pid}, log {service.log_path})")
+        _print_urls(gateway_port, auth_port, infra)
+        return _watch([*services, *infra.processes])
+    except (KeyboardInterrupt, Stop):
+        say_stderr("stopping")
+        return 0
+    except (ProcessFailed, ToolchainError, FileNotFoundError) as error:
+        say_stderr(f"FAILED: {error}")
+        return 1
+    finally:
+        _stop_all(services, infra)
+
+
+def _print_urls(gateway_port: int, auth_port: int, infra: Infra) -> None:
+    print(
+        "\n".join(
+            [
+                "",
+                "chat is up:",
+                f"  gateway   http://127.0.0.1:{gateway_port}",
+                f"  auth      http://127.0.0.1:{auth_port}",
+                f"  kafka     {infra.env['KAFKA_URL']}",
+                f"  mongodb   {infra.env['MONGODB_URI']}",
+                f"  redis     {infra.env['REDIS_URL']}",
+                f"  logs      {LOG_DIR}/",
+                "Ctrl-C stops everything.",
+                "",
+            ]
+        ),
+        flush=True,
+    )
+
+
+def _watch(processes: list[ManagedProcess]) -> int:
+    """Sleep until a process dies (then say which, with its log) or the user stops us."""
+    while True:
+        for process in processes:
+            if not process.is_running():
+                raise process.failure(f"exited unexpectedly with code {process.returncode()}")
+        time.sleep(0.5)
+
+
+def _stop_all(services: list[ManagedProcess], infra: Infra) -> None:
+    """Services first, so none of them sees its servers vanish; then the servers."""
+    # A second Ctrl-C during shutdown must not leave orphans behind.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for service in reversed(services):
+        if service.is_running():
+            say_stderr(f"stopping {service.name}")
+        service.stop()
+    infra.stop()
+
+
+def test(argv: Sequence[str]) -> int:
+    """Run pytest against fresh servers on free ports; pytest's exit code, 'no tests' is 1."""
+    signal.signal(signal.SIGTERM, _raise_stop)
+    environ = dict(os.environ)
+    data_dir = Path(tempfile.mkdtemp(prefix="chat-test-"))
+    log_dir = LOG_DIR / "test"
+    if log_dir.exists():
+        shutil.rmtree(log_dir)
+    infra = Infra()
+    try:
+        started = time.monotonic()
+        infra = start_infra(data_dir, log_dir, InfraPorts.free(), environ)
+        say_stderr(
+            f"infrastructure ready in {time.monotonic() - started:.1f}s: "
+            + ", ".join(f"{k}={v}" for k, v in infra.env.items())
+        )
+        env = {
+            **environ,
+            **infra.env,
+            "JWT_SECRET": environ.get("JWT_SECRET") or secrets.token_urlsafe(48),
+            "INFRA_LOG_DIR": str(log_dir),
+        }
+        code = subprocess.call(
+            [venv_python(), "-m", "pytest", *(argv or ["tests"])], cwd=REPO_ROOT, env=env
+        )
+        for process in infra.processes:
+            if not process.is_running():
+                say_stderr(f"note: {process.name} died during the tests; see {process.log_path}")
+    except (KeyboardInterrupt, Stop):
+        say_stderr("interrupted")
+        return 130
+    except (ProcessFailed, ToolchainError, FileNotFoundError) as error:
+        say_stderr(f"FAILED: {error}")
+        return 1
+    finally:
+        _stop_all([], infra)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    if code == NO_TESTS_COLLECTED:
+        say_stderr("FAILED: pytest collected no tests (exit 5); a run that tests nothing fails")
+        return 1
+    return code
+
+
+COMMANDS = {"up": up, "test": test}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in COMMANDS:
+        print("usage: ./dev up | ./dev test [pytest args...]", file=sys.stderr)
+        return 2
+    _quiet_client_logs()
+    return COMMANDS[args[0]](args[1:])
