@@ -1,0 +1,102 @@
+"""Fixtures for the auth integration tests: a real MongoDB-protocol server, a fresh database
+per test, and the real app from ``create_app`` behind aiohttp's test client.
+
+``MONGODB_URI`` names the server. Without it, or when it does not answer, the tests fail and
+say so; they never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from auth_helpers import (
+    PASSWORD,
+    Account,
+    Client,
+    NewAccount,
+    login,
+    register,
+    start_client,
+)
+from pydantic import SecretStr
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+
+from auth.settings import Settings
+
+
+@pytest.fixture(scope="session")
+async def mongodb_uri() -> str:
+    uri = os.environ.get("MONGODB_URI")
+    if not uri:
+        pytest.fail(
+            "MONGODB_URI is not set: the auth integration tests need a MongoDB-protocol server, "
+            "e.g. MONGODB_URI=mongodb://127.0.0.1:27017/",
+            pytrace=False,
+        )
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, serverSelectionTimeoutMS=5000)
+    try:
+        await client.admin.command("ping")
+    except PyMongoError as exc:
+        # The URI itself is not echoed: it may carry a password.
+        pytest.fail(f"MONGODB_URI is set but the server is not reachable: {exc}", pytrace=False)
+    finally:
+        await client.close()
+    return uri
+
+
+@pytest.fixture
+async def mongo(mongodb_uri: str) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_uri, tz_aware=True)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def settings(
+    mongodb_uri: str, mongo: AsyncMongoClient[dict[str, Any]]
+) -> AsyncIterator[Settings]:
+    database = f"auth_test_{uuid.uuid4().hex}"
+    yield Settings(
+        mongodb_uri=mongodb_uri,
+        mongodb_database=database,
+        jwt_secret=SecretStr(secrets.token_urlsafe(48)),
+        port=0,
+        # Cheap hashes keep the suite fast; production keeps argon2-cffi's defaults.
+        argon2_time_cost=1,
+        argon2_memory_cost=1024,
+        argon2_parallelism=1,
+        max_body_bytes=16 * 1024,
+    )
+    await mongo.drop_database(database)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[Client]:
+    client = await start_client(settings)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def new_account(client: Client) -> NewAccount:
+    """Register and log in a user with a fresh name; returns its tokens."""
+
+    async def make(prefix: str = "user") -> Account:
+        username = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        registered = await register(client, username)
+        tokens = await login(client, username)
+        return Account(
+            user_id=registered["user_id"],
+            username=username,
+            password=PASSWORD,
+            access_token=tokens["access_token"],
+            refresh_token=tokens["refresh_token"],
+        )
+
+    return make
