@@ -14,7 +14,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from auth_helpers import (
+from pydantic import SecretStr
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+
+from auth.settings import Settings
+from tests.integration.auth.helpers import (
     PASSWORD,
     Account,
     Client,
@@ -23,11 +28,6 @@ from auth_helpers import (
     register,
     start_client,
 )
-from pydantic import SecretStr
-from pymongo import AsyncMongoClient
-from pymongo.errors import PyMongoError
-
-from auth.settings import Settings
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from auth_helpers import PASSWORD, Client, error_of, login, register, start_client
 from pymongo import AsyncMongoClient
 
 from auth.settings import Settings
 from records.tokens import verify_token
+from tests.integration.auth.helpers import PASSWORD, Client, error_of, login, register, start_client
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 import jwt
 import pytest
 from aiohttp import ClientResponse
-from auth_helpers import Client, NewAccount, error_of
 from pydantic import SecretStr
 
 from auth.settings import Settings
 from records.tokens import issue_token
+from tests.integration.auth.helpers import Client, NewAccount, error_of
 
 pytestmark = pytest.mark.integration
 

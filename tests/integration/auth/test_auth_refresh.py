@@ -7,10 +7,10 @@ from typing import Any
 
 import jwt
 import pytest
-from auth_helpers import Client, NewAccount, error_of
 
 from auth.settings import Settings
 from records.tokens import issue_token, verify_token
+from tests.integration.auth.helpers import Client, NewAccount, error_of
 
 pytestmark = pytest.mark.integration
 

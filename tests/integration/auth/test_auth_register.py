@@ -6,10 +6,10 @@ import asyncio
 from typing import Any
 
 import pytest
-from auth_helpers import PASSWORD, Client, error_of, register
 from pymongo import AsyncMongoClient
 
 from auth.settings import Settings
+from tests.integration.auth.helpers import PASSWORD, Client, error_of, register
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the auth integration tests (imported by name; this folder is no package)."""
+"""Helpers shared by the auth integration tests."""
 
 from __future__ import annotations
 
