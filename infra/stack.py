@@ -129,7 +129,7 @@ def start_infra(
         )
     if not factories:
         return infra
-    say(f"preparing {', '.join(factories)} (a first run downloads and builds into .cache/)")
+    say(f"starting {', '.join(factories)}")
     try:
         with ThreadPoolExecutor(max_workers=len(factories)) as pool:
             futures = [pool.submit(factory) for factory in factories.values()]

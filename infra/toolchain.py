@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +23,10 @@ KAFKA_VERSION = "4.1.1"
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 KAFKA_POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
+
+
+def _announce(message: str) -> None:
+    print(f"[infra] {message}", file=sys.stderr, flush=True)
 
 
 class ToolchainError(RuntimeError):
@@ -56,6 +61,7 @@ def kafka_lib_dir(cache_dir: Path = CACHE_DIR) -> Path:
         shutil.rmtree(lib)
     lib.mkdir(parents=True)
     (cache_dir / "logs" / "kafka-resolve.log").unlink(missing_ok=True)
+    _announce(f"resolving Apache Kafka {KAFKA_VERSION} jars with Maven into {lib} (first run)")
     run_logged(
         [
             "mvn",
@@ -87,6 +93,7 @@ def ferretdb_binary(cache_dir: Path = CACHE_DIR) -> Path:
         return binary
     log = cache_dir / "logs" / "ferretdb-build.log"
     log.unlink(missing_ok=True)
+    _announce(f"building FerretDB {FERRETDB_VERSION} into {binary} (first run, 1-2 min)")
     src = cache_dir / "ferretdb-src"
     module_dir = _go_module_dir(f"{FERRETDB_MODULE}@{FERRETDB_VERSION}", log)
     if src.exists():
