@@ -1,43 +1,49 @@
 """The message projection in MongoDB: one document per message, numbered per group.
 
-Idempotency rests on the document ``_id``: it is the submission's dedupe key
-(group, sender, client message id), so a redelivered or retried submission finds the
-document it already produced and is answered with the same ``message_id`` and ``seq``.
+Idempotency rests on the document ``_id``: it is the submission's dedupe key (group, sender,
+client message id), so a redelivered or retried submission can never be stored twice, and is
+answered with the document it first produced: same ``message_id``, same ``seq``.
 
-``seq`` is assigned here. Group-keyed partitions make this worker the only writer of a
-group, so the next number is kept in memory, loaded from the highest stored ``seq`` the
-first time a group is seen and forgotten on every rebalance. A unique index on
-``(group_id, seq)`` turns any overlap between two writers into a retry, never a duplicate.
+``seq`` is assigned here. Group-keyed partitions make this worker the only writer of a group,
+so the last number is kept in memory, loaded from the highest stored ``seq`` the first time a
+group is seen and forgotten on every rebalance. A unique index on ``(group_id, seq)`` turns an
+overlap between two writers into a reload and a retry, never a duplicate number.
+
+The common case costs one ``insert_many`` a batch and no read: inserts are ordered, so when
+one document is refused, everything before it is stored, everything after it is not, and the
+rest is renumbered and tried again. Reads happen only on a conflict or the first sight of a
+group, which matters on servers where every non-``_id`` query scans (FerretDB on SQLite).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from records.events import MessageSaved, MessageSubmitted
 
 log = logging.getLogger(__name__)
 
-MAX_CONFLICT_RETRIES = 5
-
-
-class SequenceConflict(Exception):
-    """Another writer stored a message of this group since our position was loaded."""
+MAX_CONFLICTS_PER_BATCH = 1000
+RECENT_LIMIT = 50_000
+"""Saved messages remembered by dedupe key, so most retries are answered without a read."""
 
 
 class MessageStore:
     def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
         self.messages: AsyncCollection[dict[str, Any]] = database["messages"]
+        self.positions: AsyncCollection[dict[str, Any]] = database["group_positions"]
         self._last_seq: dict[str, int] = {}
+        self._recent: OrderedDict[str, MessageSaved] = OrderedDict()
 
     async def ensure_indexes(self) -> None:
         await self.messages.create_index(
@@ -53,55 +59,107 @@ class MessageStore:
 
         A submission seen before (same dedupe key) is answered with the stored message.
         """
-        by_group: dict[str, list[MessageSubmitted]] = {}
         ordered = list(submissions)
-        for submission in ordered:
-            by_group.setdefault(submission.group_id, []).append(submission)
         saved: dict[str, MessageSaved] = {}
-        for group_id, group_submissions in by_group.items():
-            saved.update(await self._save_group(group_id, group_submissions))
-        return [saved[submission.dedupe_key] for submission in ordered]
+        for submission in ordered:
+            if (known := self._recent.get(submission.dedupe_key)) is not None:
+                saved[submission.dedupe_key] = known
+        pending: list[MessageSubmitted] = []
+        seen = set(saved)
+        for submission in ordered:
+            if submission.dedupe_key not in seen:
+                seen.add(submission.dedupe_key)
+                pending.append(submission)
+        written = {s.group_id for s in pending}
+        for _ in range(MAX_CONFLICTS_PER_BATCH):
+            pending = [s for s in pending if s.dedupe_key not in saved]
+            if not pending:
+                break
+            await self._load_positions({s.group_id for s in pending})
+            saved.update(await self._insert(pending))
+        else:
+            raise RuntimeError(f"gave up after {MAX_CONFLICTS_PER_BATCH} conflicts in one batch")
+        if written:
+            await self._record_positions(written)
+        for message in saved.values():
+            self._remember(message)
+        return [saved[s.dedupe_key] for s in ordered]
 
-    async def _save_group(
-        self, group_id: str, submissions: list[MessageSubmitted]
-    ) -> dict[str, MessageSaved]:
-        for _attempt in range(MAX_CONFLICT_RETRIES):
-            try:
-                return await self._try_save_group(group_id, submissions)
-            except SequenceConflict:
-                log.warning("sequence conflict in group %s; reloading its position", group_id)
-                self._last_seq.pop(group_id, None)
-        raise RuntimeError(f"group {group_id}: gave up after {MAX_CONFLICT_RETRIES} conflicts")
+    async def _insert(self, pending: list[MessageSubmitted]) -> dict[str, MessageSaved]:
+        """Insert in order; on the first refusal, learn what is stored and return the rest."""
+        positions = dict(self._last_seq)
+        docs = []
+        for submission in pending:
+            positions[submission.group_id] += 1
+            docs.append(_document(submission, positions[submission.group_id]))
+        try:
+            await self.messages.insert_many(docs, ordered=True)
+            inserted = len(docs)
+        except BulkWriteError as exc:
+            inserted = int(exc.details.get("nInserted", 0))
+            if not exc.details.get("writeErrors"):
+                raise
+        stored = {doc["_id"]: _saved(doc) for doc in docs[:inserted]}
+        for doc in docs[:inserted]:
+            self._last_seq[doc["group_id"]] = doc["seq"]
+        if inserted < len(docs):
+            stored.update(await self._resolve_conflict(docs[inserted:]))
+        return stored
 
-    async def _try_save_group(
-        self, group_id: str, submissions: list[MessageSubmitted]
-    ) -> dict[str, MessageSaved]:
-        keys = list(dict.fromkeys(s.dedupe_key for s in submissions))
-        stored = {doc["_id"]: doc async for doc in self.messages.find({"_id": {"$in": keys}})}
-        last_seq = await self._position(group_id)
-        new_docs: list[dict[str, Any]] = []
-        for submission in submissions:
-            if submission.dedupe_key in stored:
-                continue
-            last_seq += 1
-            doc = _document(submission, last_seq)
-            stored[submission.dedupe_key] = doc
-            new_docs.append(doc)
-        if new_docs:
-            try:
-                await self.messages.insert_many(new_docs, ordered=True)
-            except (BulkWriteError, DuplicateKeyError) as exc:
-                raise SequenceConflict(str(exc)) from exc
-            self._last_seq[group_id] = last_seq
-        return {key: _saved(doc) for key, doc in stored.items()}
+    async def _resolve_conflict(self, refused: list[dict[str, Any]]) -> dict[str, MessageSaved]:
+        """The first refused document is a duplicate submission or a taken ``seq``.
 
-    async def _position(self, group_id: str) -> int:
-        if group_id not in self._last_seq:
-            latest = await self.messages.find_one(
-                {"group_id": group_id}, projection={"seq": 1}, sort=[("seq", DESCENDING)]
-            )
-            self._last_seq[group_id] = int(latest["seq"]) if latest else 0
-        return self._last_seq[group_id]
+        Read which of the refused submissions are stored already (one query for all); if the
+        first one is not, its ``seq`` was taken by another writer: reload that group.
+        """
+        keys = [doc["_id"] for doc in refused]
+        found = {
+            doc["_id"]: _saved(doc) async for doc in self.messages.find({"_id": {"$in": keys}})
+        }
+        if refused[0]["_id"] not in found:
+            group_id = refused[0]["group_id"]
+            log.warning("seq %s of group %s was taken; reloading", refused[0]["seq"], group_id)
+            self._last_seq[group_id] = await self._highest_stored_seq(group_id)
+        return found
+
+    async def _highest_stored_seq(self, group_id: str) -> int:
+        """The authoritative position, from the messages themselves (a scan on FerretDB)."""
+        latest = await self.messages.find_one(
+            {"group_id": group_id}, projection={"seq": 1}, sort=[("seq", DESCENDING)]
+        )
+        return int(latest["seq"]) if latest else 0
+
+    async def _load_positions(self, group_ids: set[str]) -> None:
+        """Load the recorded position of every group not cached yet, by ``_id``.
+
+        A recorded position can lag the messages (a crash between the two writes); the
+        first insert past it then conflicts and the authoritative position is read.
+        """
+        missing = sorted(group_ids - self._last_seq.keys())
+        if not missing:
+            return
+        recorded = {
+            doc["_id"]: int(doc["seq"])
+            async for doc in self.positions.find({"_id": {"$in": missing}})
+        }
+        for group_id in missing:
+            self._last_seq[group_id] = recorded.get(group_id, 0)
+
+    async def _record_positions(self, group_ids: set[str]) -> None:
+        await self.positions.bulk_write(
+            [
+                UpdateOne({"_id": g}, {"$max": {"seq": self._last_seq[g]}}, upsert=True)
+                for g in sorted(group_ids)
+            ],
+            ordered=False,
+        )
+
+    def _remember(self, message: MessageSaved) -> None:
+        key = message.dedupe_key
+        self._recent[key] = message
+        self._recent.move_to_end(key)
+        while len(self._recent) > RECENT_LIMIT:
+            self._recent.popitem(last=False)
 
 
 def _document(submission: MessageSubmitted, seq: int) -> dict[str, Any]:

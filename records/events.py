@@ -34,6 +34,11 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def dedupe_key(group_id: str, sender_id: str, client_msg_id: str) -> str:
+    """Identity of a submission: group, sender and the sender's own message id."""
+    return f"{group_id}/{sender_id}/{client_msg_id}"
+
+
 class Event(BaseModel):
     """Base of every event: frozen, strict about unknown fields."""
 
@@ -62,7 +67,7 @@ class MessageSubmitted(Event):
         Scoped to the sender so one member can never shadow another's message by
         reusing a ``client_msg_id``.
         """
-        return f"{self.group_id}/{self.sender_id}/{self.client_msg_id}"
+        return dedupe_key(self.group_id, self.sender_id, self.client_msg_id)
 
 
 class MessageSaved(Event):
@@ -77,6 +82,10 @@ class MessageSaved(Event):
     client_msg_id: ClientMsgId
     body: str
     saved_at: datetime
+
+    @property
+    def dedupe_key(self) -> str:
+        return dedupe_key(self.group_id, self.sender_id, self.client_msg_id)
 
     def to_client(self) -> dict[str, object]:
         """The ``message`` payload clients receive over Socket.IO."""
