@@ -78,7 +78,9 @@ def create_app(settings: Settings) -> faust.App:
     stores: list[MessageStore] = []
 
     @app.on_partitions_revoked.connect
-    async def forget_positions(app: faust.App, revoked: Any, **kwargs: Any) -> None:
+    async def forget_positions(
+        sender: Any, /, *args: Any, signal: Any, **kwargs: Any
+    ) -> None:
         for store in stores:
             store.forget_positions()
 
@@ -115,4 +117,4 @@ def create_app(settings: Settings) -> faust.App:
     return app
 
 
-app = create_app(Settings())
+app = create_app(Settings())  # type: ignore[call-arg]

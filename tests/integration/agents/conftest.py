@@ -7,17 +7,12 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from tests.integration.servers import ServersMissing, check_reachable, servers_from_environment
+from tests.integration.servers import Servers
 
 
 @pytest.fixture
-async def database() -> AsyncIterator[Any]:
+async def database(servers: Servers) -> AsyncIterator[Any]:
     """A fresh database on the real MongoDB-protocol server, dropped afterwards."""
-    try:
-        servers = servers_from_environment()
-        await check_reachable(servers)
-    except ServersMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb_uri, tz_aware=True)
     name = f"agents_test_{uuid.uuid4().hex[:12]}"
     yield client[name]

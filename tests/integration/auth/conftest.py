@@ -7,7 +7,6 @@ say so; they never skip.
 
 from __future__ import annotations
 
-import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -16,7 +15,6 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
-from pymongo.errors import PyMongoError
 
 from auth.settings import Settings
 from tests.integration.auth.helpers import (
@@ -28,26 +26,12 @@ from tests.integration.auth.helpers import (
     register,
     start_client,
 )
+from tests.integration.servers import Servers
 
 
 @pytest.fixture(scope="session")
-async def mongodb_uri() -> str:
-    uri = os.environ.get("MONGODB_URI")
-    if not uri:
-        pytest.fail(
-            "MONGODB_URI is not set: the auth integration tests need a MongoDB-protocol server, "
-            "e.g. MONGODB_URI=mongodb://127.0.0.1:27017/",
-            pytrace=False,
-        )
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, serverSelectionTimeoutMS=5000)
-    try:
-        await client.admin.command("ping")
-    except PyMongoError as exc:
-        # The URI itself is not echoed: it may carry a password.
-        pytest.fail(f"MONGODB_URI is set but the server is not reachable: {exc}", pytrace=False)
-    finally:
-        await client.close()
-    return uri
+def mongodb_uri(servers: Servers) -> str:
+    return servers.mongodb_uri
 
 
 @pytest.fixture

@@ -18,28 +18,14 @@ import pytest
 import socketio
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
 from gateway.app import create_app
 from gateway.settings import Settings
 from infra.services import start_agents_worker
 from records.tokens import issue_token
-from tests.integration.servers import (
-    Servers,
-    ServersMissing,
-    check_reachable,
-    servers_from_environment,
-)
-
-
-@pytest.fixture(scope="session")
-async def servers() -> Servers:
-    try:
-        found = servers_from_environment()
-        await check_reachable(found)
-    except ServersMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    return found
+from tests.integration.servers import Servers
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +41,7 @@ def gateway_settings(servers: Servers, run_id: str) -> Settings:
         redis_url=servers.redis_url,
         mongodb_database=f"chat_{run_id}",
         topic_prefix=f"test-{run_id}.",
-        jwt_secret=secrets.token_urlsafe(48),
+        jwt_secret=SecretStr(secrets.token_urlsafe(48)),
         consumer_group=f"gateway-{run_id}",
         socketio_channel=f"socketio-{run_id}",
         port=0,

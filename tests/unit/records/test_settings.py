@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from agents.settings import Settings as AgentSettings
 from gateway.settings import Settings as GatewaySettings
@@ -39,4 +39,6 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_a_short_jwt_secret_is_refused() -> None:
     with pytest.raises(ValidationError, match="jwt_secret"):
-        GatewaySettings(kafka_url="k", mongodb_uri="m", redis_url="r", jwt_secret="short")
+        GatewaySettings(
+            kafka_url="k", mongodb_uri="m", redis_url="r", jwt_secret=SecretStr("short")
+        )
