@@ -61,6 +61,8 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.topic_partitions,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
     )
     # internal=True makes Faust create the topics (partitions, retention) before subscribing.
     incoming, saved_topic, dead_letter = (

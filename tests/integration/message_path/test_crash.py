@@ -1,0 +1,91 @@
+"""A worker killed mid-stream loses nothing and doubles nothing once a worker is back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import uuid
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from infra.services import start_agents_worker
+from records.events import MessageSaved, MessageSubmitted
+from records.topics import Topics
+from tests.integration.message_path.conftest import read_topic
+from tests.integration.servers import Servers
+
+FIRST, SECOND = 600, 200
+
+
+async def wait_for_count(collection: Any, query: dict[str, Any], at_least: int) -> int:
+    async with asyncio.timeout(90):
+        while (count := await collection.count_documents(query)) < at_least:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    return count
+
+
+async def test_a_killed_worker_loses_and_doubles_nothing(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    run = uuid.uuid4().hex[:10]
+    topics = Topics(prefix=f"crash-{run}.")
+    env = {
+        **os.environ,
+        "KAFKA_URL": servers.kafka_url,
+        "MONGODB_URI": servers.mongodb_uri,
+        "MONGODB_DATABASE": f"crash_{run}",
+        "TOPIC_PREFIX": topics.prefix,
+        "AGENTS_APP_ID": f"chat-agents-crash-{run}",
+        "AGENTS_SESSION_TIMEOUT": "6",
+        "AGENTS_BATCH_SIZE": "50",  # small batches, so the kill lands between two of them
+    }
+    logs = tmp_path_factory.mktemp("crash")
+    group = "crash-group"
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb_uri)
+    messages = mongo[f"crash_{run}"].messages
+    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_url.removeprefix("kafka://"))
+    await producer.start()
+
+    async def submit(numbers: range) -> None:
+        for n in numbers:
+            event = MessageSubmitted(
+                group_id=group, sender_id="u", sender="u", client_msg_id=f"m{n}", body=f"#{n}"
+            )
+            await producer.send(topics.incoming, event.to_bytes(), key=group.encode())
+        await producer.flush()
+
+    worker = await asyncio.to_thread(start_agents_worker, env, logs / "first.log")
+    try:
+        await submit(range(FIRST))
+        stored_before_kill = await wait_for_count(messages, {"group_id": group}, 100)
+        os.killpg(worker.pid, signal.SIGKILL)  # no shutdown, no final commit
+        await asyncio.to_thread(worker.stop)
+        await submit(range(FIRST, FIRST + SECOND))
+
+        worker = await asyncio.to_thread(start_agents_worker, env, logs / "second.log")
+        await wait_for_count(messages, {"group_id": group}, FIRST + SECOND)
+        records = await read_topic(
+            servers, topics.saved, lambda r: r.key == group.encode(), FIRST + SECOND
+        )
+    finally:
+        await asyncio.to_thread(worker.stop)
+        await producer.stop()
+
+    assert stored_before_kill < FIRST + SECOND, "the kill came too late to test anything"
+    docs = await messages.find({"group_id": group}).sort("seq", 1).to_list()
+    await mongo.drop_database(f"crash_{run}")
+    await mongo.close()
+    assert [d["seq"] for d in docs] == list(range(1, FIRST + SECOND + 1))
+    assert sorted(d["client_msg_id"] for d in docs) == sorted(
+        f"m{n}" for n in range(FIRST + SECOND)
+    )
+    saved = [MessageSaved.model_validate_json(r.value) for r in records]
+    by_id: dict[str, set[int]] = {}
+    for message in saved:
+        by_id.setdefault(message.message_id, set()).add(message.seq)
+    assert len(by_id) == FIRST + SECOND, "every message is published, re-published ones alike"
+    assert all(len(seqs) == 1 for seqs in by_id.values())
