@@ -62,6 +62,7 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
     try:
         await submit(range(FIRST))
         stored_before_kill = await wait_for_count(messages, {"group_id": group}, 100)
+        assert worker.pid is not None
         os.killpg(worker.pid, signal.SIGKILL)  # no shutdown, no final commit
         await asyncio.to_thread(worker.stop)
         await submit(range(FIRST, FIRST + SECOND))
