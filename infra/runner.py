@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from infra.containers.images import IMAGE_SETTINGS, ensure_images
+from infra.containers.podman import docker_api
 from infra.paths import DATA_DIR, LOG_DIR, REPO_ROOT, venv_python
 from infra.processes import ManagedProcess, ProcessFailed
 from infra.services import agents_worker, auth_service, gateway_service
@@ -133,13 +135,70 @@ def _stop_all(services: list[ManagedProcess], infra: Infra) -> None:
 
 
 def test(argv: Sequence[str]) -> int:
-    """Run pytest against fresh servers on free ports; pytest's exit code, 'no tests' is 1."""
+    """Run pytest against fresh servers; pytest's exit code, 'no tests' is 1.
+
+    By default the integration suite starts its servers itself, as containers through
+    testcontainers on podman's Docker API (images built here when missing). With
+    ``--processes`` (or ``CHAT_TEST_SERVERS=processes``) the runner starts them as plain
+    processes on free ports and exports their URLs instead.
+    """
     signal.signal(signal.SIGTERM, _raise_stop)
-    environ = dict(os.environ)
-    data_dir = Path(tempfile.mkdtemp(prefix="chat-test-"))
+    args = list(argv)
+    processes = os.environ.get("CHAT_TEST_SERVERS") == "processes"
+    if args[:1] == ["--processes"]:
+        args, processes = args[1:], True
     log_dir = LOG_DIR / "test"
     if log_dir.exists():
         shutil.rmtree(log_dir)
+    environ = {
+        **os.environ,
+        "JWT_SECRET": os.environ.get("JWT_SECRET") or secrets.token_urlsafe(48),
+        "INFRA_LOG_DIR": str(log_dir),
+    }
+    try:
+        if processes:
+            code = _test_with_processes(args, environ, log_dir)
+        else:
+            code = _test_in_containers(args, environ, log_dir)
+    except (KeyboardInterrupt, Stop):
+        say_stderr("interrupted")
+        return 130
+    except (ProcessFailed, ToolchainError, FileNotFoundError) as error:
+        say_stderr(f"FAILED: {error}")
+        return 1
+    if code == NO_TESTS_COLLECTED:
+        say_stderr("FAILED: pytest collected no tests (exit 5); a run that tests nothing fails")
+        return 1
+    return code
+
+
+def _pytest(argv: Sequence[str], env: dict[str, str]) -> int:
+    return subprocess.call(
+        [venv_python(), "-m", "pytest", *(argv or ["tests"])], cwd=REPO_ROOT, env=env
+    )
+
+
+def _test_in_containers(argv: Sequence[str], environ: dict[str, str], log_dir: Path) -> int:
+    """Build the images if needed, serve the Docker API from podman, run pytest through it."""
+    for name in ("KAFKA_URL", "MONGODB_URI", "REDIS_URL"):
+        if environ.get(name):
+            say_stderr(f"note: {name} is set, so the tests use that server, not a container")
+    started = time.monotonic()
+    images = ensure_images(say=say_stderr)
+    say_stderr(f"images ready in {time.monotonic() - started:.1f}s")
+    for role, variable in IMAGE_SETTINGS.items():
+        environ.setdefault(variable, images[role])
+    run_dir = Path(tempfile.mkdtemp(prefix="chat-podman-"))
+    try:
+        with docker_api(run_dir, log_dir, say_stderr) as engine:
+            return _pytest(argv, {**environ, **engine})
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _test_with_processes(argv: Sequence[str], environ: dict[str, str], log_dir: Path) -> int:
+    """Start Kafka, FerretDB and Redis on free ports, export their URLs, run pytest."""
+    data_dir = Path(tempfile.mkdtemp(prefix="chat-test-"))
     infra = Infra()
     try:
         started = time.monotonic()
@@ -148,31 +207,14 @@ def test(argv: Sequence[str]) -> int:
             f"infrastructure ready in {time.monotonic() - started:.1f}s: "
             + ", ".join(f"{k}={v}" for k, v in infra.env.items())
         )
-        env = {
-            **environ,
-            **infra.env,
-            "JWT_SECRET": environ.get("JWT_SECRET") or secrets.token_urlsafe(48),
-            "INFRA_LOG_DIR": str(log_dir),
-        }
-        code = subprocess.call(
-            [venv_python(), "-m", "pytest", *(argv or ["tests"])], cwd=REPO_ROOT, env=env
-        )
+        code = _pytest(argv, {**environ, **infra.env})
         for process in infra.processes:
             if not process.is_running():
                 say_stderr(f"note: {process.name} died during the tests; see {process.log_path}")
-    except (KeyboardInterrupt, Stop):
-        say_stderr("interrupted")
-        return 130
-    except (ProcessFailed, ToolchainError, FileNotFoundError) as error:
-        say_stderr(f"FAILED: {error}")
-        return 1
+        return code
     finally:
         _stop_all([], infra)
         shutil.rmtree(data_dir, ignore_errors=True)
-    if code == NO_TESTS_COLLECTED:
-        say_stderr("FAILED: pytest collected no tests (exit 5); a run that tests nothing fails")
-        return 1
-    return code
 
 
 COMMANDS = {"up": up, "test": test}
@@ -181,7 +223,7 @@ COMMANDS = {"up": up, "test": test}
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in COMMANDS:
-        print("usage: ./dev up | ./dev test [pytest args...]", file=sys.stderr)
+        print("usage: ./dev up | ./dev test [--processes] [pytest args...]", file=sys.stderr)
         return 2
     _quiet_client_logs()
     return COMMANDS[args[0]](args[1:])

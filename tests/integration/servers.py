@@ -1,9 +1,9 @@
 """Where the integration suite finds its real servers.
 
-Order: servers named by ``KAFKA_URL``, ``MONGODB_URI`` and ``REDIS_URL`` (what ``./dev test``
-exports after starting them); else servers started through testcontainers on a Docker-API
-engine (the seam for a later step); else the suite fails, saying which is missing and how to
-get it. It never skips.
+Order: servers named by ``KAFKA_URL``, ``MONGODB_URI`` and ``REDIS_URL``; for any not named,
+containers started through testcontainers on a Docker-API engine that answers (what
+``./dev test`` does, on podman); else the suite fails, saying which is missing and how to get
+it. It never skips.
 """
 
 from __future__ import annotations
@@ -16,9 +16,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
+VARIABLES = {"kafka": "KAFKA_URL", "mongodb": "MONGODB_URI", "redis": "REDIS_URL"}
 HOW_TO = (
-    "run the suite with `./dev test` (it starts Kafka, a MongoDB-protocol server and Redis), "
-    "or export KAFKA_URL, MONGODB_URI and REDIS_URL pointing at running servers"
+    "run the suite with `./dev test` (it builds the images and starts the servers as "
+    "containers through testcontainers on podman; `./dev test --processes` starts them as plain "
+    "processes), or point DOCKER_HOST at a Docker-API engine (images: CHAT_TEST_KAFKA_IMAGE, "
+    "CHAT_TEST_MONGO_IMAGE, CHAT_TEST_REDIS_IMAGE), or export KAFKA_URL, MONGODB_URI and "
+    "REDIS_URL pointing at running servers"
 )
 
 
@@ -33,51 +37,58 @@ class ServersMissing(RuntimeError):
     pass
 
 
+def urls_from_environment() -> dict[str, str]:
+    """The servers the environment names, by role; possibly none or only some."""
+    return {role: os.environ[name] for role, name in VARIABLES.items() if os.environ.get(name)}
+
+
 def servers_from_environment() -> Servers:
-    names = ("KAFKA_URL", "MONGODB_URI", "REDIS_URL")
-    missing = [name for name in names if not os.environ.get(name)]
+    found = urls_from_environment()
+    missing = [name for role, name in VARIABLES.items() if role not in found]
     if missing:
         raise ServersMissing(f"{', '.join(missing)} not set: {HOW_TO}")
-    return Servers(*(os.environ[name] for name in names))
+    return Servers(found["kafka"], found["mongodb"], found["redis"])
+
+
+async def probe_kafka(url: str) -> None:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=url.removeprefix("kafka://"), request_timeout_ms=5000
+    )
+    await admin.start()
+    try:
+        await admin.list_topics()
+    finally:
+        await admin.close()
+
+
+async def probe_mongo(url: str) -> None:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        url, serverSelectionTimeoutMS=5000
+    )
+    try:
+        await client.admin.command("ping")
+    finally:
+        await client.close()
+
+
+async def probe_redis(url: str) -> None:
+    client = Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
 
 
 async def check_reachable(servers: Servers) -> None:
     """Fail with the name of every server that does not answer within a few seconds."""
     problems: list[str] = []
-
-    async def kafka() -> None:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=servers.kafka_url.removeprefix("kafka://"), request_timeout_ms=5000
-        )
-        await admin.start()
-        try:
-            await admin.list_topics()
-        finally:
-            await admin.close()
-
-    async def mongo() -> None:
-        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-            servers.mongodb_uri, serverSelectionTimeoutMS=5000
-        )
-        try:
-            await client.admin.command("ping")
-        finally:
-            await client.close()
-
-    async def redis() -> None:
-        client = Redis.from_url(servers.redis_url, socket_connect_timeout=5)
-        try:
-            await client.ping()
-        finally:
-            await client.aclose()
-
     for name, url, probe in (
-        ("Kafka (KAFKA_URL)", servers.kafka_url, kafka),
-        ("MongoDB (MONGODB_URI)", servers.mongodb_uri, mongo),
-        ("Redis (REDIS_URL)", servers.redis_url, redis),
+        ("Kafka (KAFKA_URL)", servers.kafka_url, probe_kafka),
+        ("MongoDB (MONGODB_URI)", servers.mongodb_uri, probe_mongo),
+        ("Redis (REDIS_URL)", servers.redis_url, probe_redis),
     ):
         try:
-            await asyncio.wait_for(probe(), timeout=15)
+            await asyncio.wait_for(probe(url), timeout=15)
         except Exception as exc:  # noqa: BLE001 - every failure is reported by name
             problems.append(f"{name} at {url} did not answer: {exc!r}")
     if problems:
