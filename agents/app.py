@@ -1,9 +1,10 @@
 """The Faust application: ``faust -A agents.app worker -l info``.
 
-``persist_messages`` reads the incoming stream in batches, sets aside what it cannot read,
-stores the rest and publishes a ``MessageSaved`` for each. A batch is acknowledged only after
-its documents are written and its saved events delivered, so a crash at any point leads to
-redelivery, which the store answers idempotently: nothing is lost, nothing is doubled.
+``process_requests`` reads the incoming stream in batches, sets aside what it cannot read,
+decides the rest into facts, projects them into MongoDB, and publishes the facts to the
+group-events log and the answers to the replies topic. A batch is acknowledged only after
+all of that is done, so a crash at any point leads to redelivery, which the processor answers
+idempotently: nothing is lost, nothing is doubled.
 """
 
 from __future__ import annotations
@@ -19,36 +20,38 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from agents.intake import Rejected, sort_batch
+from agents.processor import Outcome, Processor
 from agents.settings import Settings
-from agents.store import MessageStore
-from records.events import MessageSaved, MessageSubmitted
 from records.kafka import chat_topics
+from records.requests import AnyRequest
 
 log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[MessageStore]:
-    """The message store for an agent's lifetime: client opened on entry, closed on exit."""
+async def open_processor(settings: Settings) -> AsyncIterator[Processor]:
+    """The processor for an agent's lifetime: MongoDB opened on entry, closed on exit."""
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
     try:
-        store = MessageStore(client[settings.mongodb_database])
-        await store.ensure_indexes()
-        yield store
+        processor = Processor(client[settings.mongodb_database])
+        await processor.start()
+        yield processor
     finally:
         await client.close()
 
 
-async def save_until_stored(
-    store: MessageStore, batch: list[MessageSubmitted], backoff_max: float
-) -> list[MessageSaved]:
-    """Retry the write until MongoDB answers; the batch stays unacknowledged meanwhile."""
+async def process_until_stored(
+    processor: Processor, batch: list[AnyRequest], backoff_max: float
+) -> Outcome:
+    """Retry until MongoDB answers; the batch stays unacknowledged meanwhile. Retrying is
+    safe: what was written before the failure is found again, not written twice."""
     delay = 0.1
     while True:
         try:
-            return await store.save(batch)
+            return await processor.process(batch)
         except PyMongoError as exc:
             log.error("MongoDB write failed (%s); retrying in %.1fs", exc, delay)
+            processor.forget()
             await asyncio.sleep(delay)
             delay = min(delay * 2, backoff_max)
 
@@ -65,7 +68,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
     )
     # internal=True makes Faust create the topics (partitions, retention) before subscribing.
-    incoming, saved_topic, dead_letter = (
+    incoming, events, replies, dead_letter = (
         app.topic(
             spec.name,
             partitions=spec.partitions,
@@ -77,14 +80,12 @@ def create_app(settings: Settings) -> faust.App:
         )
         for spec in chat_topics(settings)
     )
-    stores: list[MessageStore] = []
+    processors: list[Processor] = []
 
     @app.on_partitions_revoked.connect
-    async def forget_positions(
-        sender: Any, /, *args: Any, signal: Any, **kwargs: Any
-    ) -> None:
-        for store in stores:
-            store.forget_positions()
+    async def forget_groups(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        for processor in processors:
+            processor.forget()
 
     async def set_aside(rejected: list[Rejected]) -> None:
         for record in rejected:
@@ -94,27 +95,32 @@ def create_app(settings: Settings) -> faust.App:
             )
             await delivery
 
-    async def publish(messages: list[MessageSaved]) -> None:
+    async def publish(outcome: Outcome) -> None:
         deliveries = [
-            await saved_topic.send(key=m.group_id.encode(), value=m.to_bytes()) for m in messages
+            await events.send(key=fact.group_id.encode(), value=fact.to_bytes())
+            for fact in outcome.facts
+        ]
+        deliveries += [
+            await replies.send(key=answer.origin.encode(), value=answer.to_bytes())
+            for answer in outcome.answers
         ]
         await asyncio.gather(*deliveries)
 
     @app.agent(incoming)
-    async def persist_messages(records: faust.StreamT[bytes]) -> None:
-        async with open_store(settings) as store:
-            stores.append(store)
+    async def process_requests(records: faust.StreamT[bytes]) -> None:
+        async with open_processor(settings) as processor:
+            processors.append(processor)
             try:
                 async for values in records.take(settings.batch_size, within=settings.batch_window):
                     intake = sort_batch(list(values))
                     await set_aside(intake.rejected)
                     if intake.accepted:
-                        saved = await save_until_stored(
-                            store, intake.accepted, settings.retry_backoff_max
+                        outcome = await process_until_stored(
+                            processor, intake.accepted, settings.retry_backoff_max
                         )
-                        await publish(saved)
+                        await publish(outcome)
             finally:
-                stores.remove(store)
+                processors.remove(processor)
 
     return app
 

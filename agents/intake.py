@@ -1,4 +1,4 @@
-"""Reading incoming records: a record that is not a valid event is set aside, never retried."""
+"""Reading incoming records: a record that is not a valid request is set aside, never retried."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from records.events import MessageSubmitted, is_blank
+from records.events import is_blank
+from records.requests import AnyRequest, EditRequested, MessageSubmitted, read_request
 
 
 @dataclass(frozen=True)
@@ -19,34 +20,34 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Intake:
-    accepted: list[MessageSubmitted]
+    accepted: list[AnyRequest]
     rejected: list[Rejected]
 
 
-def read_submission(raw: bytes) -> MessageSubmitted:
-    """Parse one incoming record; ``ValueError`` says why it is not a valid submission."""
+def read_incoming(raw: bytes) -> AnyRequest:
+    """Parse one incoming record; ``ValueError`` says why it is not a valid request."""
     if not isinstance(raw, bytes | bytearray):
         raise ValueError(f"record value is {type(raw).__name__}, not bytes")
     try:
-        submission = MessageSubmitted.model_validate_json(raw)
+        request = read_request(raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
-            for err in exc.errors(include_input=False)
+            for err in exc.errors(include_input=False, include_url=False)
         )
         raise ValueError(problems) from None
-    if is_blank(submission.body):
+    if isinstance(request, MessageSubmitted | EditRequested) and is_blank(request.body):
         raise ValueError("body: is blank")
-    return submission
+    return request
 
 
 def sort_batch(values: list[bytes]) -> Intake:
-    """Split a batch into valid submissions (in order) and rejected records."""
-    accepted: list[MessageSubmitted] = []
+    """Split a batch into valid requests (in order) and rejected records."""
+    accepted: list[AnyRequest] = []
     rejected: list[Rejected] = []
     for raw in values:
         try:
-            accepted.append(read_submission(raw))
+            accepted.append(read_incoming(raw))
         except ValueError as exc:
             kept = bytes(raw) if isinstance(raw, bytes | bytearray) else b""
             rejected.append(Rejected(raw=kept, reason=str(exc)))

@@ -5,9 +5,10 @@ client message id), so a redelivered or retried submission can never be stored t
 answered with the document it first produced: same ``message_id``, same ``seq``.
 
 ``seq`` is assigned here. Group-keyed partitions make this worker the only writer of a group,
-so the last number is kept in memory, loaded from the highest stored ``seq`` the first time a
-group is seen and forgotten on every rebalance. A unique index on ``(group_id, seq)`` turns an
-overlap between two writers into a reload and a retry, never a duplicate number.
+so the last number is kept in memory, loaded from the group's recorded ``last_seq`` the
+first time a group is seen and forgotten on every rebalance. A unique index on
+``(group_id, seq)`` turns an overlap between two writers into a reload and a retry, never a
+duplicate number.
 
 The common case costs one ``insert_many`` a batch and no read: inserts are ordered, so when
 one document is refused, everything before it is stored, everything after it is not, and the
@@ -18,18 +19,18 @@ group, which matters on servers where every non-``_id`` query scans (FerretDB on
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from records.events import MessageSaved, MessageSubmitted
+from agents.projections import Projector, saved_document
+from records.events import MessageSaved, message_id, utcnow
+from records.requests import MessageSubmitted
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +40,20 @@ RECENT_LIMIT = 50_000
 
 
 class MessageStore:
-    def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
-        self.messages: AsyncCollection[dict[str, Any]] = database["messages"]
-        self.positions: AsyncCollection[dict[str, Any]] = database["group_positions"]
+    def __init__(self, projector: Projector) -> None:
+        self.projector = projector
+        self.messages: AsyncCollection[dict[str, Any]] = projector.messages
+        self.groups: AsyncCollection[dict[str, Any]] = projector.groups
         self._last_seq: dict[str, int] = {}
         self._recent: OrderedDict[str, MessageSaved] = OrderedDict()
-
-    async def ensure_indexes(self) -> None:
-        await self.messages.create_index(
-            [("group_id", ASCENDING), ("seq", ASCENDING)], unique=True, name="group_seq"
-        )
 
     def forget_positions(self) -> None:
         """Drop cached positions: after a rebalance another worker may have written."""
         self._last_seq.clear()
 
     async def save(self, submissions: Iterable[MessageSubmitted]) -> list[MessageSaved]:
-        """Store new submissions; answer each, in order, with its saved message.
-
-        A submission seen before (same dedupe key) is answered with the stored message.
+        """Store new submissions and project them; answer each, in order, with its saved
+        message. A submission seen before (same dedupe key) is answered with the stored one.
         """
         ordered = list(submissions)
         saved: dict[str, MessageSaved] = {}
@@ -70,7 +66,7 @@ class MessageStore:
             if submission.dedupe_key not in seen:
                 seen.add(submission.dedupe_key)
                 pending.append(submission)
-        written = {s.group_id for s in pending}
+        cached = set(saved)
         for _ in range(MAX_CONFLICTS_PER_BATCH):
             pending = [s for s in pending if s.dedupe_key not in saved]
             if not pending:
@@ -79,8 +75,10 @@ class MessageStore:
             saved.update(await self._insert(pending))
         else:
             raise RuntimeError(f"gave up after {MAX_CONFLICTS_PER_BATCH} conflicts in one batch")
-        if written:
-            await self._record_positions(written)
+        # Found duplicates are projected again too: a crash may have come between the two.
+        await self.projector.record_messages(
+            (m for key, m in saved.items() if key not in cached), stored=True
+        )
         for message in saved.values():
             self._remember(message)
         return [saved[s.dedupe_key] for s in ordered]
@@ -89,9 +87,10 @@ class MessageStore:
         """Insert in order; on the first refusal, learn what is stored and return the rest."""
         positions = dict(self._last_seq)
         docs = []
+        now = utcnow()
         for submission in pending:
             positions[submission.group_id] += 1
-            docs.append(_document(submission, positions[submission.group_id]))
+            docs.append(saved_document(_saved(submission, positions[submission.group_id], now)))
         try:
             await self.messages.insert_many(docs, ordered=True)
             inserted = len(docs)
@@ -99,7 +98,7 @@ class MessageStore:
             inserted = int(exc.details.get("nInserted", 0))
             if not exc.details.get("writeErrors"):
                 raise
-        stored = {doc["_id"]: _saved(doc) for doc in docs[:inserted]}
+        stored = {doc["_id"]: _from_document(doc) for doc in docs[:inserted]}
         for doc in docs[:inserted]:
             self._last_seq[doc["group_id"]] = doc["seq"]
         if inserted < len(docs):
@@ -114,7 +113,8 @@ class MessageStore:
         """
         keys = [doc["_id"] for doc in refused]
         found = {
-            doc["_id"]: _saved(doc) async for doc in self.messages.find({"_id": {"$in": keys}})
+            doc["_id"]: _from_document(doc)
+            async for doc in self.messages.find({"_id": {"$in": keys}})
         }
         if refused[0]["_id"] not in found:
             group_id = refused[0]["group_id"]
@@ -130,7 +130,7 @@ class MessageStore:
         return int(latest["seq"]) if latest else 0
 
     async def _load_positions(self, group_ids: set[str]) -> None:
-        """Load the recorded position of every group not cached yet, by ``_id``.
+        """Load the recorded ``last_seq`` of every group not cached yet, by ``_id``.
 
         A recorded position can lag the messages (a crash between the two writes); the
         first insert past it then conflicts and the authoritative position is read.
@@ -139,20 +139,11 @@ class MessageStore:
         if not missing:
             return
         recorded = {
-            doc["_id"]: int(doc["seq"])
-            async for doc in self.positions.find({"_id": {"$in": missing}})
+            doc["_id"]: int(doc.get("last_seq", 0))
+            async for doc in self.groups.find({"_id": {"$in": missing}}, {"last_seq": 1})
         }
         for group_id in missing:
             self._last_seq[group_id] = recorded.get(group_id, 0)
-
-    async def _record_positions(self, group_ids: set[str]) -> None:
-        await self.positions.bulk_write(
-            [
-                UpdateOne({"_id": g}, {"$max": {"seq": self._last_seq[g]}}, upsert=True)
-                for g in sorted(group_ids)
-            ],
-            ordered=False,
-        )
 
     def _remember(self, message: MessageSaved) -> None:
         key = message.dedupe_key
@@ -162,38 +153,22 @@ class MessageStore:
             self._recent.popitem(last=False)
 
 
-def _document(submission: MessageSubmitted, seq: int) -> dict[str, Any]:
-    return {
-        "_id": submission.dedupe_key,
-        "message_id": uuid.uuid4().hex,
-        "group_id": submission.group_id,
-        "seq": seq,
-        "sender_id": submission.sender_id,
-        "sender": submission.sender,
-        "client_msg_id": submission.client_msg_id,
-        "body": submission.body,
-        "submitted_event_id": submission.event_id,
-        "saved_at": _now_ms(),
-    }
+def _saved(submission: MessageSubmitted, seq: int, saved_at: datetime) -> MessageSaved:
+    return MessageSaved(
+        message_id=message_id(submission.group_id, seq),
+        group_id=submission.group_id,
+        seq=seq,
+        sender_id=submission.actor_id,
+        sender=submission.actor,
+        client_msg_id=submission.client_msg_id,
+        body=submission.body,
+        saved_at=saved_at,
+    )
 
 
-def _now_ms() -> datetime:
-    """Now, cut to BSON's millisecond precision, so a re-read document equals the original."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def _saved(doc: dict[str, Any]) -> MessageSaved:
+def _from_document(doc: dict[str, Any]) -> MessageSaved:
     saved_at = doc["saved_at"]
     if saved_at.tzinfo is None:  # BSON dates come back naive unless the client is tz_aware
         saved_at = saved_at.replace(tzinfo=UTC)
-    return MessageSaved(
-        message_id=doc["message_id"],
-        group_id=doc["group_id"],
-        seq=doc["seq"],
-        sender_id=doc["sender_id"],
-        sender=doc["sender"],
-        client_msg_id=doc["client_msg_id"],
-        body=doc["body"],
-        saved_at=saved_at,
-    )
+    fields = {k: v for k, v in doc.items() if k != "_id"}
+    return MessageSaved.model_validate({**fields, "saved_at": saved_at})

@@ -27,7 +27,7 @@ from auth.typedefs import (
     users_key,
 )
 from auth.users import User, UsernameTaken
-from records.tokens import InvalidToken, issue_token, verify_token
+from records.tokens import InvalidToken, TokenClaims, issue_token, verify_token
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -140,13 +140,34 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
-@routes.get("/me")
-async def me(request: web.Request) -> web.Response:
-    token = bearer_token(request)
+def authenticate(request: web.Request) -> TokenClaims:
+    """The claims of the request's valid access token, else a 401."""
     try:
-        claims = verify_token(request.app[settings_key], token, "access")
+        return verify_token(request.app[settings_key], bearer_token(request), "access")
     except InvalidToken as exc:
         raise ApiError(401, exc.code, exc.message, headers=_BEARER) from exc
+
+
+@routes.get("/users")
+async def find_user(request: web.Request) -> web.Response:
+    """``?username=`` or ``?user_id=`` → ``{user_id, username}``: how one user finds
+    another (to invite them), for any signed-in user."""
+    authenticate(request)
+    users = request.app[users_key]
+    if username := request.query.get("username"):
+        user = await users.by_username(username)
+    elif user_id := request.query.get("user_id"):
+        user = await users.by_id(user_id)
+    else:
+        raise ApiError(422, "validation_error", "give username or user_id")
+    if user is None:
+        raise ApiError(404, "user_not_found", "there is no such user")
+    return web.json_response({"user_id": user.user_id, "username": user.username})
+
+
+@routes.get("/me")
+async def me(request: web.Request) -> web.Response:
+    claims = authenticate(request)
     user = await request.app[users_key].by_id(claims.user_id)
     if user is None:
         raise ApiError(401, "token_invalid", "the user no longer exists", headers=_BEARER)

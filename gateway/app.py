@@ -8,23 +8,27 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import socketio
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
 
-from gateway.broadcast import broadcast_saved
-from gateway.memberships import Memberships
+from gateway.broadcast import broadcast_facts
+from gateway.delivery import DeliveryGate, SequencedRedisManager, group_room
+from gateway.directory import UserDirectory
+from gateway.presence import Presence
+from gateway.readmodel import ReadModel
+from gateway.requests import RequestBus
+from gateway.rest import routes
 from gateway.settings import Settings
 from gateway.sockets import ChatNamespace
+from gateway.typedefs import GATE, GATE_MANAGER, HTTP, MONGO, PRODUCER, READS, REDIS, SETTINGS, SIO
 from records.kafka import ensure_topics
+from records.requests import RequestAnswered
 
 log = logging.getLogger(__name__)
-
-SETTINGS = web.AppKey("settings", Settings)
-MONGO = web.AppKey("mongo", AsyncMongoClient)
-PRODUCER = web.AppKey("producer", AIOKafkaProducer)
-SIO = web.AppKey("sio", socketio.AsyncServer)
 
 MAX_PACKET_BYTES = 64 * 1024
 """Largest Socket.IO packet accepted: a 4,000-character body in UTF-8 fits with room to spare."""
@@ -33,7 +37,8 @@ MAX_PACKET_BYTES = 64 * 1024
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_PACKET_BYTES)
     app[SETTINGS] = settings
-    manager = socketio.AsyncRedisManager(settings.redis_url, channel=settings.socketio_channel)
+    gate = DeliveryGate()
+    manager = SequencedRedisManager(gate, settings.redis_url, channel=settings.socketio_channel)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
@@ -41,19 +46,34 @@ def create_app(settings: Settings) -> web.Application:
         max_http_buffer_size=MAX_PACKET_BYTES,
     )
     sio.attach(app)
-    app[SIO] = sio
-    app.cleanup_ctx.extend([mongo_ctx, kafka_producer_ctx, namespace_ctx, broadcast_ctx])
+    app[SIO], app[GATE], app[GATE_MANAGER] = sio, gate, manager
+    app.cleanup_ctx.extend([mongo_ctx, redis_ctx, http_ctx, kafka_producer_ctx, sockets_ctx])
+    app.cleanup_ctx.append(broadcast_ctx)
     app.router.add_get("/healthz", healthz)
+    app.add_routes(routes)
     return app
 
 
 async def mongo_ctx(app: web.Application) -> AsyncIterator[None]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        app[SETTINGS].mongodb_uri, tz_aware=True
-    )
+    settings = app[SETTINGS]
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
     app[MONGO] = client
+    app[READS] = ReadModel(client[settings.mongodb_database])
     yield
     await client.close()
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    redis = Redis.from_url(app[SETTINGS].redis_url, decode_responses=True)
+    app[REDIS] = redis
+    yield
+    await redis.aclose()
+
+
+async def http_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+        app[HTTP] = session
+        yield
 
 
 async def kafka_producer_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -71,17 +91,42 @@ async def kafka_producer_ctx(app: web.Application) -> AsyncIterator[None]:
     await producer.stop()
 
 
-async def namespace_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    memberships = Memberships(app[MONGO][settings.mongodb_database])
-    app[SIO].register_namespace(ChatNamespace(settings, app[PRODUCER], memberships))
+async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, sio = app[SETTINGS], app[SIO]
+
+    async def rejected(answer: RequestAnswered) -> None:
+        """A send refused by the agents after it was acknowledged: tell its socket."""
+        sid = answer.origin_sid
+        if sid and sio.manager.is_connected(sid, "/"):
+            error = {"code": answer.code, "message": answer.message}
+            payload = {"group_id": answer.group_id, "client_msg_id": answer.client_msg_id}
+            await sio.emit(
+                "message_rejected", {**payload, "error": error}, to=sid, ignore_queue=True
+            )
+
+    async def announce(user_id: str, username: str, online: bool) -> None:
+        change = {"user_id": user_id, "username": username, "online": online}
+        for group_id in await app[READS].group_ids_of(user_id):
+            await sio.emit(
+                "presence_changed", {"group_id": group_id, **change}, room=group_room(group_id)
+            )
+
+    bus = RequestBus(settings, app[PRODUCER], rejected)
+    presence = Presence(app[REDIS], settings.socketio_channel, settings.presence_ttl, announce)
+    directory = UserDirectory(settings, app[HTTP])
+    await bus.start()
+    presence.start()
+    sio.register_namespace(ChatNamespace(settings, bus, app[READS], app[GATE], presence, directory))
     yield
-    await app[SIO].shutdown()
+    await sio.shutdown()
+    await presence.stop()
+    await bus.stop()
+    await app[GATE_MANAGER].close()
 
 
 async def broadcast_ctx(app: web.Application) -> AsyncIterator[None]:
     started = asyncio.Event()
-    task = asyncio.create_task(broadcast_saved(app[SETTINGS], app[SIO], started))
+    task = asyncio.create_task(broadcast_facts(app[SETTINGS], app[SIO], started))
     waiter = asyncio.create_task(started.wait())
     await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
     waiter.cancel()
@@ -96,4 +141,5 @@ async def broadcast_ctx(app: web.Application) -> AsyncIterator[None]:
 async def healthz(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     await request.app[MONGO][settings.mongodb_database].command("ping")
+    await request.app[REDIS].ping()
     return web.json_response({"status": "ok"})

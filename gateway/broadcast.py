@@ -1,32 +1,75 @@
-"""Fan-out of saved messages: Kafka's saved topic in, Socket.IO rooms out.
+"""Fan-out of the group-events log: Kafka in, Socket.IO rooms out.
 
-All gateway nodes read the saved topic in one consumer group, so each message is taken by
-exactly one node; that node emits through the Redis manager, which delivers it to the
-group's room on every node.
+All gateway nodes read the log in one consumer group, so each fact is taken by exactly one
+node; that node emits it through the Redis manager, which delivers it to the group's room on
+every node (see ``gateway.delivery`` for what each node does as it delivers).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import socketio
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
+from gateway.delivery import group_room
 from gateway.settings import Settings
-from gateway.sockets import group_room
-from records.events import MessageSaved
+from records.events import (
+    Fact,
+    GroupCreated,
+    MemberInvited,
+    MemberJoined,
+    MemberLeft,
+    MemberRemoved,
+    MessageDeleted,
+    MessageEdited,
+    MessageSaved,
+    read_fact,
+)
 
 log = logging.getLogger(__name__)
 
 
-async def broadcast_saved(
+def client_event(fact: Fact) -> tuple[str, str, dict[str, Any]] | None:
+    """The Socket.IO event a fact becomes: ``(event, room, payload)``, or None."""
+    group = group_room(fact.group_id)
+    match fact:
+        case MessageSaved():
+            return "message", group, fact.to_client()
+        case MessageEdited():
+            return "message_edited", group, _fields(fact, "message_id", "seq", "body", edited_at=1)
+        case MessageDeleted():
+            return "message_deleted", group, _fields(fact, "message_id", "seq", deleted_at=1)
+        case MemberJoined():
+            return "member_joined", group, _fields(fact, "user_id", "username")
+        case MemberLeft():
+            return "member_left", group, _fields(fact, "user_id", "username")
+        case MemberRemoved():
+            return "member_removed", group, _fields(fact, "user_id", "username", "by_id")
+        case MemberInvited():
+            return "invited", f"user:{fact.user_id}", _fields(fact, "by_id")
+        case GroupCreated():
+            return None
+    return None
+
+
+def _fields(fact: Fact, *names: str, **occurred_as: int) -> dict[str, Any]:
+    data = fact.model_dump(mode="json")
+    payload = {"group_id": fact.group_id, **{name: data[name] for name in names}}
+    for name in occurred_as:
+        payload[name] = data["occurred_at"]
+    return payload
+
+
+async def broadcast_facts(
     settings: Settings, sio: socketio.AsyncServer, started: asyncio.Event | None = None
 ) -> None:
-    """Consume saved messages until cancelled, emitting each to its group's room."""
+    """Consume the log until cancelled, emitting each fact to its room."""
     consumer = AIOKafkaConsumer(
-        settings.topics.saved,
+        settings.topics.events,
         bootstrap_servers=settings.bootstrap_servers,
         group_id=settings.consumer_group,
         auto_offset_reset="latest",
@@ -53,12 +96,16 @@ async def _wait_for_assignment(consumer: AIOKafkaConsumer) -> None:
 
 async def _emit(sio: socketio.AsyncServer, raw: bytes | None) -> None:
     try:
-        message = MessageSaved.model_validate_json(raw or b"")
+        fact = read_fact(raw or b"")
     except ValidationError as exc:
-        log.error("skipping an unreadable saved record: %s", exc)
+        log.error("skipping an unreadable fact: %s", exc)
         return
+    event = client_event(fact)
+    if event is None:
+        return
+    name, room, payload = event
     try:
-        await sio.emit("message", message.to_client(), room=group_room(message.group_id))
+        await sio.emit(name, payload, room=room)
     except Exception:
-        # Live delivery is best effort; the message is stored and clients can recover it.
-        log.exception("could not broadcast message %s", message.message_id)
+        # Live delivery is best effort; the fact is stored and clients recover it.
+        log.exception("could not broadcast %s of group %s", name, fact.group_id)

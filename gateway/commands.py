@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from records.events import MAX_BODY_CHARS, ClientMsgId, GroupId, is_blank
+from records.events import (
+    MAX_BODY_CHARS,
+    ClientMsgId,
+    GroupId,
+    GroupName,
+    MessageId,
+    UserId,
+    is_blank,
+)
+
+Username = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class Command(BaseModel):
@@ -18,12 +28,54 @@ C = TypeVar("C", bound=Command)
 
 class Join(Command):
     group_id: GroupId
+    since_seq: int | None = Field(default=None, ge=0)
 
 
 class Send(Command):
     group_id: GroupId
     client_msg_id: ClientMsgId
     body: str
+
+
+class InGroup(Command):
+    """``leave``, ``members``, ``typing``, ``presence``: a group and nothing else."""
+
+    group_id: GroupId
+
+
+class CreateGroup(Command):
+    name: GroupName
+    private: bool = False
+
+
+class Invite(Command):
+    group_id: GroupId
+    user_id: UserId | None = None
+    username: Username | None = None
+
+
+class RemoveMember(Command):
+    group_id: GroupId
+    user_id: UserId
+
+
+class History(Command):
+    group_id: GroupId
+    before_seq: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=50, ge=1, le=100)
+
+
+class Edit(Command):
+    message_id: MessageId
+    body: str
+
+
+class Delete(Command):
+    message_id: MessageId
+
+
+class FindGroups(Command):
+    query: str = Field(default="", max_length=80)
 
 
 class CommandError(Exception):

@@ -22,3 +22,10 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
         validation_alias=AliasChoices("GATEWAY_SOCKETIO_CHANNEL", "socketio_channel"),
     )
     send_timeout: float = Field(default=10.0, gt=0)
+    request_timeout: float = Field(default=15.0, gt=0)
+    typing_interval: float = Field(
+        default=2.0, ge=0, description="Seconds between two relayed typing events of a socket"
+    )
+    presence_ttl: float = Field(
+        default=30.0, gt=0, description="Seconds a socket stays online without a heartbeat"
+    )

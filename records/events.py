@@ -1,7 +1,8 @@
-"""Event records: immutable facts, named in the past tense, carried as JSON on Kafka.
+"""Facts of a group's life: immutable, named in the past tense, carried as JSON on Kafka.
 
-A record's ``type`` is its name on the wire, so a record is never renamed once it has
-shipped; new fields get defaults so old events still read.
+The group-events topic holds these and only these, keyed by group; it is the source of truth,
+and every MongoDB collection is a projection of it. A record's ``type`` is its name on the
+wire, so a record is never renamed once it has shipped; new fields get defaults.
 """
 
 from __future__ import annotations
@@ -9,29 +10,44 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 MAX_BODY_CHARS = 4000
 """Longest message body accepted, in characters (not bytes)."""
+MAX_GROUP_NAME_CHARS = 80
 
 GROUP_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 CLIENT_MSG_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}:[1-9][0-9]{0,15}$"
+USER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 GroupId = Annotated[str, StringConstraints(pattern=GROUP_ID_PATTERN)]
 ClientMsgId = Annotated[str, StringConstraints(pattern=CLIENT_MSG_ID_PATTERN)]
+MessageId = Annotated[str, StringConstraints(pattern=MESSAGE_ID_PATTERN)]
+UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
+"""User ids become keys of embedded documents (members by id), so no dots and no ``$``."""
 Body = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
+GroupName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GROUP_NAME_CHARS)
+]
 
 _BLANK = re.compile(r"^\s*$")
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, cut to BSON's millisecond precision, so a stored and re-read time is equal."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def is_blank(text: str) -> bool:
+    return bool(_BLANK.match(text))
 
 
 def dedupe_key(group_id: str, sender_id: str, client_msg_id: str) -> str:
@@ -39,8 +55,19 @@ def dedupe_key(group_id: str, sender_id: str, client_msg_id: str) -> str:
     return f"{group_id}/{sender_id}/{client_msg_id}"
 
 
+def message_id(group_id: str, seq: int) -> str:
+    """A message's public id names its group and position, so a command about a message
+    (edit, delete) can be routed to its group's partition without a lookup."""
+    return f"{group_id}:{seq}"
+
+
+def split_message_id(value: str) -> tuple[str, int]:
+    group_id, _, seq = value.rpartition(":")
+    return group_id, int(seq)
+
+
 class Event(BaseModel):
-    """Base of every event: frozen, strict about unknown fields."""
+    """Base of every record on Kafka: frozen, strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -48,26 +75,45 @@ class Event(BaseModel):
         return self.model_dump_json().encode()
 
 
-class MessageSubmitted(Event):
-    """A member asked to post ``body`` to a group; not yet ordered or stored."""
+class GroupFact(Event):
+    """A fact about one group; ``group_id`` is its Kafka key."""
 
-    type: Literal["MessageSubmitted"] = "MessageSubmitted"
-    event_id: str = Field(default_factory=new_id)
     group_id: GroupId
-    sender_id: str = Field(min_length=1)
-    sender: str = Field(min_length=1)
-    client_msg_id: ClientMsgId
-    body: Body
-    submitted_at: datetime = Field(default_factory=utcnow)
+    occurred_at: datetime = Field(default_factory=utcnow)
 
-    @property
-    def dedupe_key(self) -> str:
-        """Identity of the submission: a retry by the same sender stores nothing new.
 
-        Scoped to the sender so one member can never shadow another's message by
-        reusing a ``client_msg_id``.
-        """
-        return dedupe_key(self.group_id, self.sender_id, self.client_msg_id)
+class GroupCreated(GroupFact):
+    type: Literal["GroupCreated"] = "GroupCreated"
+    name: GroupName
+    private: bool
+    owner_id: str
+    owner: str
+
+
+class MemberInvited(GroupFact):
+    type: Literal["MemberInvited"] = "MemberInvited"
+    user_id: str
+    username: str
+    by_id: str
+
+
+class MemberJoined(GroupFact):
+    type: Literal["MemberJoined"] = "MemberJoined"
+    user_id: str
+    username: str
+
+
+class MemberLeft(GroupFact):
+    type: Literal["MemberLeft"] = "MemberLeft"
+    user_id: str
+    username: str
+
+
+class MemberRemoved(GroupFact):
+    type: Literal["MemberRemoved"] = "MemberRemoved"
+    user_id: str
+    username: str
+    by_id: str
 
 
 class MessageSaved(Event):
@@ -87,11 +133,43 @@ class MessageSaved(Event):
     def dedupe_key(self) -> str:
         return dedupe_key(self.group_id, self.sender_id, self.client_msg_id)
 
-    def to_client(self) -> dict[str, object]:
+    def to_client(self) -> dict[str, Any]:
         """The ``message`` payload clients receive over Socket.IO."""
-        payload = self.model_dump(mode="json", exclude={"type"})
-        return payload
+        return {
+            **self.model_dump(mode="json", exclude={"type"}),
+            "edited_at": None,
+            "deleted": False,
+        }
 
 
-def is_blank(text: str) -> bool:
-    return bool(_BLANK.match(text))
+class MessageEdited(GroupFact):
+    type: Literal["MessageEdited"] = "MessageEdited"
+    message_id: str
+    seq: int = Field(ge=1)
+    body: str
+    by_id: str
+
+
+class MessageDeleted(GroupFact):
+    type: Literal["MessageDeleted"] = "MessageDeleted"
+    message_id: str
+    seq: int = Field(ge=1)
+    by_id: str
+
+
+Fact = (
+    GroupCreated
+    | MemberInvited
+    | MemberJoined
+    | MemberLeft
+    | MemberRemoved
+    | MessageSaved
+    | MessageEdited
+    | MessageDeleted
+)
+_FACT = TypeAdapter[Fact](Annotated[Fact, Field(discriminator="type")])
+
+
+def read_fact(raw: bytes | str) -> Fact:
+    """Parse one record of the group-events topic (``pydantic.ValidationError`` if invalid)."""
+    return _FACT.validate_json(raw)

@@ -18,6 +18,7 @@ from records.settings import KafkaSettings
 log = logging.getLogger(__name__)
 
 KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+KEEP_A_DAY = {"retention.ms": str(24 * 3600 * 1000)}
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,13 @@ class TopicSpec:
 
 
 def chat_topics(settings: KafkaSettings) -> list[TopicSpec]:
-    """Every topic of the message path. Events are the source of truth: kept forever."""
+    """Every topic of the chat. The event log is the source of truth: kept forever; requests
+    are kept too, as the record of what was asked; replies matter only for seconds."""
     topics = settings.topics
     return [
         TopicSpec(topics.incoming, settings.topic_partitions, KEEP_FOREVER),
-        TopicSpec(topics.saved, settings.topic_partitions, KEEP_FOREVER),
+        TopicSpec(topics.events, settings.topic_partitions, KEEP_FOREVER),
+        TopicSpec(topics.replies, settings.topic_partitions, KEEP_A_DAY),
         TopicSpec(topics.dead_letter, 1, KEEP_FOREVER),
     ]
 

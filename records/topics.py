@@ -11,15 +11,20 @@ class Topics:
 
     @property
     def incoming(self) -> str:
-        """``MessageSubmitted`` events from the gateways, keyed by group id."""
-        return f"{self.prefix}chat.messages.incoming"
+        """Requests from the gateways (messages submitted, joins, edits …), keyed by group."""
+        return f"{self.prefix}chat.group-requests"
 
     @property
-    def saved(self) -> str:
-        """``MessageSaved`` events from the agents, keyed by group id."""
-        return f"{self.prefix}chat.messages.saved"
+    def events(self) -> str:
+        """Facts decided by the agents, keyed by group: the event log, kept forever."""
+        return f"{self.prefix}chat.group-events"
+
+    @property
+    def replies(self) -> str:
+        """Answers to requests, keyed by the gateway node that waits for them."""
+        return f"{self.prefix}chat.replies"
 
     @property
     def dead_letter(self) -> str:
         """Incoming records the agents could not read, kept verbatim with the reason."""
-        return f"{self.prefix}chat.messages.dead-letter"
+        return f"{self.prefix}chat.dead-letter"

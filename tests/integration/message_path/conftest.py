@@ -97,14 +97,24 @@ async def start_gateway(
 
 
 class ChatClient:
-    """A real Socket.IO client that records every ``message`` it is sent."""
+    """A real Socket.IO client that records every event it is sent, per event name."""
 
     def __init__(self) -> None:
         self.sio = socketio.AsyncClient(reconnection=False)
-        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.received: dict[str, asyncio.Queue[Any]] = {}
         self.connect_errors: list[Any] = []
-        self.sio.on("message", self.messages.put)
+        self.sio.on("*", self._on_event)
         self.sio.on("connect_error", self._on_connect_error)
+
+    @property
+    def messages(self) -> asyncio.Queue[Any]:
+        return self.queue("message")
+
+    def queue(self, event: str) -> asyncio.Queue[Any]:
+        return self.received.setdefault(event, asyncio.Queue())
+
+    async def _on_event(self, event: str, data: Any = None) -> None:
+        await self.queue(event).put(data)
 
     async def _on_connect_error(self, data: Any) -> None:
         self.connect_errors.append(data)
@@ -113,11 +123,23 @@ class ChatClient:
         auth = {"token": token} if token is not None else None
         await self.sio.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
 
-    async def call(self, event: str, data: Any) -> Any:
-        return await self.sio.call(event, data, timeout=15)
+    async def call(self, event: str, data: Any = None) -> Any:
+        return await self.sio.call(event, data, timeout=20)
+
+    async def ok(self, event: str, data: Any = None) -> Any:
+        """Call and insist on ``ok: true``."""
+        reply = await self.call(event, data)
+        assert reply.get("ok") is True, (event, data, reply)
+        return reply
+
+    async def next(self, event: str, within: float = 20) -> Any:
+        return await asyncio.wait_for(self.queue(event).get(), within)
 
     async def next_message(self, within: float = 20) -> dict[str, Any]:
-        return await asyncio.wait_for(self.messages.get(), within)
+        return await self.next("message", within)
+
+    def nothing_more(self, event: str = "message") -> bool:
+        return self.queue(event).empty()
 
 
 @pytest.fixture
@@ -150,8 +172,14 @@ def token_for(gateway_settings: Settings) -> Callable[..., str]:
     return issue
 
 
+async def create_group(client: ChatClient, name: str = "team", private: bool = False) -> str:
+    reply = await client.ok("create_group", {"name": name, "private": private})
+    return str(reply["group_id"])
+
+
 @pytest.fixture
 def group_id() -> str:
+    """A fresh group id for tests that talk to the agents directly over Kafka."""
     return f"g-{uuid.uuid4().hex[:12]}"
 
 

@@ -13,7 +13,8 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from infra.services import start_agents_worker
-from records.events import MessageSaved, MessageSubmitted
+from records.events import MessageSaved, read_fact
+from records.requests import GroupCreationRequested, MessageSubmitted
 from records.topics import Topics
 from tests.integration.message_path.conftest import read_topic
 from tests.integration.servers import Servers
@@ -53,13 +54,17 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
     async def submit(numbers: range) -> None:
         for n in numbers:
             event = MessageSubmitted(
-                group_id=group, sender_id="u", sender="u", client_msg_id=f"m{n}", body=f"#{n}"
+                group_id=group, actor_id="u", actor="u", client_msg_id=f"m{n}", body=f"#{n}"
             )
             await producer.send(topics.incoming, event.to_bytes(), key=group.encode())
         await producer.flush()
 
     worker = await asyncio.to_thread(start_agents_worker, env, logs / "first.log")
     try:
+        creation = GroupCreationRequested(
+            group_id=group, actor_id="u", actor="u", name="crash", private=False
+        )
+        await producer.send(topics.incoming, creation.to_bytes(), key=group.encode())
         await submit(range(FIRST))
         stored_before_kill = await wait_for_count(messages, {"group_id": group}, 100)
         assert worker.pid is not None
@@ -70,7 +75,10 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
         worker = await asyncio.to_thread(start_agents_worker, env, logs / "second.log")
         await wait_for_count(messages, {"group_id": group}, FIRST + SECOND)
         records = await read_topic(
-            servers, topics.saved, lambda r: r.key == group.encode(), FIRST + SECOND
+            servers,
+            topics.events,
+            lambda r: r.key == group.encode() and b'"MessageSaved"' in r.value,
+            FIRST + SECOND,
         )
     finally:
         await asyncio.to_thread(worker.stop)
@@ -84,7 +92,7 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
     assert sorted(d["client_msg_id"] for d in docs) == sorted(
         f"m{n}" for n in range(FIRST + SECOND)
     )
-    saved = [MessageSaved.model_validate_json(r.value) for r in records]
+    saved = [fact for r in records if isinstance(fact := read_fact(r.value), MessageSaved)]
     by_id: dict[str, set[int]] = {}
     for message in saved:
         by_id.setdefault(message.message_id, set()).add(message.seq)

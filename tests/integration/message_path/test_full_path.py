@@ -12,7 +12,7 @@ from aiohttp import web
 from auth.app import create_app as create_auth_app
 from auth.settings import Settings as AuthSettings
 from gateway.settings import Settings
-from tests.integration.message_path.conftest import ChatClient
+from tests.integration.message_path.conftest import ChatClient, create_group
 
 
 @pytest.fixture
@@ -46,7 +46,6 @@ async def test_people_registered_at_auth_talk_through_the_gateway(
     auth_url: str,
     start_gateway: Callable[[], Awaitable[str]],
     new_client: Callable[[], ChatClient],
-    group_id: str,
 ) -> None:
     gateway_url = await start_gateway()
     suffix = secrets.token_hex(4)
@@ -57,7 +56,8 @@ async def test_people_registered_at_auth_talk_through_the_gateway(
     ann, ben = new_client(), new_client()
     for client, token in ((ann, ann_token), (ben, ben_token)):
         await client.connect(gateway_url, token)
-        assert (await client.call("join", {"group_id": group_id}))["ok"] is True
+    group_id = await create_group(ann, "lunch")
+    await ben.ok("join", {"group_id": group_id})
 
     ack = await ann.call("send", {"group_id": group_id, "client_msg_id": "hi", "body": "hi Ben"})
     assert ack == {"ok": True, "client_msg_id": "hi"}

@@ -10,30 +10,51 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from gateway.settings import Settings
-from records.events import MAX_BODY_CHARS, MessageSaved, MessageSubmitted
-from tests.integration.message_path.conftest import ChatClient, read_topic
+from records.events import MAX_BODY_CHARS, MessageSaved, read_fact
+from records.requests import GroupCreationRequested, MessageSubmitted
+from tests.integration.message_path.conftest import ChatClient, create_group, read_topic
 from tests.integration.servers import Servers
 
 Start = Callable[[], Awaitable[str]]
 NewClient = Callable[[], ChatClient]
 
+MESSAGE_FIELDS = {
+    "message_id", "group_id", "seq", "sender_id", "sender", "body", "client_msg_id", "saved_at",
+    "edited_at", "deleted",
+}  # fmt: skip
 
-async def joined(new_client: NewClient, url: str, token: str, group_id: str) -> ChatClient:
+
+async def connected(new_client: NewClient, url: str, token: str) -> ChatClient:
     client = new_client()
     await client.connect(url, token)
-    assert await client.call("join", {"group_id": group_id}) == {"ok": True, "group_id": group_id}
     return client
 
 
+async def joined(new_client: NewClient, url: str, token: str, group_id: str) -> ChatClient:
+    client = await connected(new_client, url, token)
+    reply = await client.call("join", {"group_id": group_id})
+    assert reply["ok"] is True and reply["group_id"] == group_id, reply
+    return client
+
+
+async def create_directly(producer: AIOKafkaProducer, topic: str, group_id: str) -> None:
+    """A public group whose one member is ``user-zoe``, requested straight on Kafka."""
+    request = GroupCreationRequested(
+        group_id=group_id, actor_id="user-zoe", actor="zoe", name="direct", private=False
+    )
+    await producer.send_and_wait(topic, request.to_bytes(), key=group_id.encode())
+
+
+def saved_in(group_id: str) -> Callable[[Any], bool]:
+    return lambda r: r.key == group_id.encode() and b'"MessageSaved"' in r.value
+
+
 async def test_members_receive_each_message_in_order(
-    start_gateway: Start,
-    new_client: NewClient,
-    token_for: Callable[..., str],
-    group_id: str,
-    mongo: Any,
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str], mongo: Any
 ) -> None:
     url = await start_gateway()
-    alice = await joined(new_client, url, token_for("alice"), group_id)
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
     bob = await joined(new_client, url, token_for("bob"), group_id)
 
     for n in range(1, 4):
@@ -48,22 +69,11 @@ async def test_members_receive_each_message_in_order(
     assert [m["seq"] for m in seen_by_bob] == [1, 2, 3]
     assert [m["body"] for m in seen_by_bob] == ["hello 1", "hello 2", "hello 3"]
     first = seen_by_bob[0]
-    assert set(first) == {
-        "message_id",
-        "group_id",
-        "seq",
-        "sender_id",
-        "sender",
-        "body",
-        "client_msg_id",
-        "saved_at",
-    }
+    assert set(first) == MESSAGE_FIELDS
     assert (first["group_id"], first["sender"], first["sender_id"], first["client_msg_id"]) == (
-        group_id,
-        "alice",
-        "user-alice",
-        "c1",
-    )
+        group_id, "alice", "user-alice", "c1"
+    )  # fmt: skip
+    assert first["message_id"] == f"{group_id}:1"
 
     stored = await mongo.messages.find({"group_id": group_id}).sort("seq", 1).to_list()
     assert [(d["seq"], d["message_id"], d["body"]) for d in stored] == [
@@ -72,28 +82,30 @@ async def test_members_receive_each_message_in_order(
 
 
 async def test_a_non_member_receives_nothing_and_cannot_send(
-    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str], group_id: str
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
 ) -> None:
     url = await start_gateway()
-    alice = await joined(new_client, url, token_for("alice"), group_id)
-    eve = new_client()
-    await eve.connect(url, token_for("eve"))
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+    eve = await connected(new_client, url, token_for("eve"))
 
     refused = await eve.call("send", {"group_id": group_id, "client_msg_id": "e1", "body": "hi"})
     assert refused["ok"] is False
     assert refused["error"]["code"] == "not_a_member"
+    assert refused["client_msg_id"] == "e1"
 
-    await alice.call("send", {"group_id": group_id, "client_msg_id": "a1", "body": "members only"})
+    await alice.ok("send", {"group_id": group_id, "client_msg_id": "a1", "body": "members only"})
     assert (await alice.next_message())["body"] == "members only"
     await asyncio.sleep(1)
-    assert eve.messages.empty()
+    assert eve.nothing_more()
 
 
 async def test_bad_sends_are_refused_with_a_reason(
-    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str], group_id: str
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
 ) -> None:
     url = await start_gateway()
-    alice = await joined(new_client, url, token_for("alice"), group_id)
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
     ok = {"group_id": group_id, "client_msg_id": "m1", "body": "fine"}
     cases: list[tuple[Any, str]] = [
         ({**ok, "body": ""}, "body_empty"),
@@ -103,6 +115,7 @@ async def test_bad_sends_are_refused_with_a_reason(
         ({**ok, "extra": 1}, "invalid_payload"),
         ({**ok, "body": 5}, "invalid_payload"),
         ({**ok, "group_id": "not a group!"}, "invalid_payload"),
+        ({**ok, "group_id": "no-such-group"}, "group_not_found"),
         ("just a string", "invalid_payload"),
     ]
     for payload, code in cases:
@@ -116,23 +129,22 @@ async def test_bad_sends_are_refused_with_a_reason(
     message = await alice.next_message()
     assert (message["seq"], len(message["body"])) == (1, MAX_BODY_CHARS)
     await asyncio.sleep(1)
-    assert alice.messages.empty(), "a refused send was delivered"
+    assert alice.nothing_more(), "a refused send was delivered"
 
 
-async def test_a_retried_send_is_stored_once(
-    start_gateway: Start,
-    new_client: NewClient,
-    token_for: Callable[..., str],
-    group_id: str,
-    mongo: Any,
+async def test_a_retried_send_is_stored_and_delivered_once(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str], mongo: Any
 ) -> None:
     url = await start_gateway()
-    alice = await joined(new_client, url, token_for("alice"), group_id)
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
     send = {"group_id": group_id, "client_msg_id": "same", "body": "once"}
-    await alice.call("send", send)
-    await alice.call("send", send)
-    first, second = await alice.next_message(), await alice.next_message()
-    assert (first["message_id"], first["seq"]) == (second["message_id"], second["seq"])
+    await alice.ok("send", send)
+    await alice.ok("send", send)
+    first = await alice.next_message()
+    assert first["seq"] == 1
+    await asyncio.sleep(1)
+    assert alice.nothing_more(), "the re-published message reached the socket twice"
     assert await mongo.messages.count_documents({"group_id": group_id}) == 1
 
 
@@ -144,19 +156,17 @@ async def test_a_redelivered_event_stores_nothing_new(
     group_id: str,
     mongo: Any,
 ) -> None:
+    topics = gateway_settings.topics
+    await create_directly(producer, topics.incoming, group_id)
     event = MessageSubmitted(
-        group_id=group_id, sender_id="user-zoe", sender="zoe", client_msg_id="z1", body="again"
+        group_id=group_id, actor_id="user-zoe", actor="zoe", client_msg_id="z1", body="again"
     )
     for _ in range(3):
-        await producer.send_and_wait(
-            gateway_settings.topics.incoming, event.to_bytes(), key=group_id.encode()
-        )
-    records = await read_topic(
-        servers, gateway_settings.topics.saved, lambda r: r.key == group_id.encode(), count=3
-    )
-    saved = [MessageSaved.model_validate_json(r.value) for r in records]
-    assert len({(m.message_id, m.seq) for m in saved}) == 1
-    assert saved[0].seq == 1
+        await producer.send_and_wait(topics.incoming, event.to_bytes(), key=group_id.encode())
+    records = await read_topic(servers, topics.events, saved_in(group_id), count=3)
+    saved = [read_fact(r.value) for r in records]
+    assert all(isinstance(m, MessageSaved) for m in saved)
+    assert len({(m.message_id, m.seq) for m in saved if isinstance(m, MessageSaved)}) == 1
     assert await mongo.messages.count_documents({"group_id": group_id}) == 1
 
 
@@ -168,6 +178,7 @@ async def test_a_poison_event_is_dead_lettered_and_the_next_message_flows(
     group_id: str,
 ) -> None:
     topics = gateway_settings.topics
+    await create_directly(producer, topics.incoming, group_id)
     marker = uuid.uuid4().hex
     poison = [
         f"not json {marker}".encode(),
@@ -176,28 +187,30 @@ async def test_a_poison_event_is_dead_lettered_and_the_next_message_flows(
     for value in poison:
         await producer.send_and_wait(topics.incoming, value, key=group_id.encode())
     good = MessageSubmitted(
-        group_id=group_id, sender_id="user-ann", sender="ann", client_msg_id="ok", body="still here"
+        group_id=group_id, actor_id="user-zoe", actor="zoe", client_msg_id="ok", body="still here"
     )
     await producer.send_and_wait(topics.incoming, good.to_bytes(), key=group_id.encode())
 
     dead = await read_topic(servers, topics.dead_letter, lambda r: marker.encode() in r.value, 2)
     assert sorted(r.value for r in dead) == sorted(poison)
     assert all(dict(r.headers).get("error") for r in dead)
-    saved = await read_topic(servers, topics.saved, lambda r: r.key == group_id.encode(), 1)
-    message = MessageSaved.model_validate_json(saved[0].value)
+    saved = await read_topic(servers, topics.events, saved_in(group_id), 1)
+    message = read_fact(saved[0].value)
+    assert isinstance(message, MessageSaved)
     assert (message.body, message.seq) == ("still here", 1)
 
 
 async def test_two_gateway_nodes_both_deliver(
-    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str], group_id: str
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
 ) -> None:
     first_node, second_node = await start_gateway(), await start_gateway()
-    alice = await joined(new_client, first_node, token_for("alice"), group_id)
+    alice = await connected(new_client, first_node, token_for("alice"))
+    group_id = await create_group(alice)
     bob = await joined(new_client, second_node, token_for("bob"), group_id)
 
-    await bob.call("send", {"group_id": group_id, "client_msg_id": "b1", "body": "across nodes"})
+    await bob.ok("send", {"group_id": group_id, "client_msg_id": "b1", "body": "across nodes"})
     at_alice, at_bob = await alice.next_message(), await bob.next_message()
     assert at_alice == at_bob
     assert at_alice["body"] == "across nodes"
     await asyncio.sleep(1)
-    assert alice.messages.empty() and bob.messages.empty(), "a message was delivered twice"
+    assert alice.nothing_more() and bob.nothing_more(), "a message was delivered twice"

@@ -4,13 +4,14 @@ import json
 
 import pytest
 
-from agents.intake import read_submission, sort_batch
-from records.events import MAX_BODY_CHARS, MessageSubmitted
+from agents.intake import read_incoming, sort_batch
+from records.events import MAX_BODY_CHARS
+from records.requests import EditRequested, JoinRequested, MessageSubmitted
 
 
 def submission(**changes: object) -> bytes:
     event = MessageSubmitted(
-        group_id="g1", sender_id="u1", sender="ann", client_msg_id="c1", body="hi"
+        group_id="g1", actor_id="u1", actor="ann", client_msg_id="c1", body="hi"
     )
     data = json.loads(event.to_bytes())
     data.update(changes)
@@ -19,7 +20,14 @@ def submission(**changes: object) -> bytes:
 
 def test_a_valid_submission_is_read_back_equal() -> None:
     raw = submission()
-    assert json.loads(read_submission(raw).to_bytes()) == json.loads(raw)
+    assert json.loads(read_incoming(raw).to_bytes()) == json.loads(raw)
+
+
+def test_every_request_type_is_read_by_its_type() -> None:
+    join = JoinRequested(group_id="g1", actor_id="u1", actor="ann")
+    edit = EditRequested(group_id="g1", actor_id="u1", actor="ann", message_id="g1:3", body="x")
+    assert read_incoming(join.to_bytes()) == join
+    assert read_incoming(edit.to_bytes()) == edit
 
 
 @pytest.mark.parametrize(
@@ -32,25 +40,29 @@ def test_a_valid_submission_is_read_back_equal() -> None:
         (submission(body="x" * (MAX_BODY_CHARS + 1)), "body"),
         (submission(group_id="has space"), "group_id"),
         (submission(type="MessageSaved"), "type"),
+        (submission(type="NoSuchRequest"), "type"),
         (submission(unexpected=1), "unexpected"),
         (submission(client_msg_id=None), "client_msg_id"),
+        (submission(actor_id="a.b"), "actor_id"),
     ],
 )
 def test_an_unreadable_record_says_why(raw: bytes, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
-        read_submission(raw)
+        read_incoming(raw)
 
 
 def test_a_batch_keeps_order_and_sets_aside_the_unreadable() -> None:
     first, second = submission(client_msg_id="a"), submission(client_msg_id="b")
     intake = sort_batch([first, b"\xff\xfe", second, None])  # type: ignore[list-item]
-    assert [s.client_msg_id for s in intake.accepted] == ["a", "b"]
+    accepted = [s for s in intake.accepted if isinstance(s, MessageSubmitted)]
+    assert [s.client_msg_id for s in accepted] == ["a", "b"]
     assert [r.raw for r in intake.rejected] == [b"\xff\xfe", b""]
     assert all(r.reason for r in intake.rejected)
 
 
 def test_the_dedupe_key_is_scoped_to_the_sender() -> None:
-    ann = read_submission(submission(sender_id="ann"))
-    bob = read_submission(submission(sender_id="bob"))
+    ann = read_incoming(submission(actor_id="ann"))
+    bob = read_incoming(submission(actor_id="bob"))
+    assert isinstance(ann, MessageSubmitted) and isinstance(bob, MessageSubmitted)
     assert ann.client_msg_id == bob.client_msg_id
     assert ann.dedupe_key != bob.dedupe_key

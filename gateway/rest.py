@@ -1,0 +1,72 @@
+"""REST mirrors of the read side, for clients without a socket (``Authorization: Bearer``).
+
+- ``GET /groups`` → ``{groups: [...]}``, the caller's groups;
+- ``GET /groups/{group_id}/messages?before_seq=&limit=`` → ``{messages, next_before_seq}``,
+  newest first, as the socket's ``history``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from gateway.commands import CommandError, History, parse
+from gateway.typedefs import READS, SETTINGS
+from records.tokens import InvalidToken, TokenClaims, verify_token
+
+routes = web.RouteTableDef()
+
+STATUS = {"token_missing": 401, "token_invalid": 401, "token_expired": 401, "not_a_member": 403}
+STATUS |= {"group_not_found": 404, "invalid_payload": 422}
+
+
+def _error(code: str, message: str) -> web.Response:
+    body = {"error": {"code": code, "message": message}}
+    return web.json_response(body, status=STATUS.get(code, 400))
+
+
+def _claims(request: web.Request) -> TokenClaims:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        raise CommandError("token_missing", "an access token is required")
+    try:
+        return verify_token(request.app[SETTINGS], token.strip(), "access")
+    except InvalidToken as exc:
+        raise CommandError(exc.code, exc.message) from None
+
+
+@routes.get("/groups")
+async def list_groups(request: web.Request) -> web.Response:
+    try:
+        claims = _claims(request)
+    except CommandError as exc:
+        return _error(exc.code, exc.message)
+    groups = await request.app[READS].groups_of(claims.user_id)
+    return web.json_response({"groups": [g.to_client(claims.user_id) for g in groups]})
+
+
+@routes.get("/groups/{group_id}/messages")
+async def list_messages(request: web.Request) -> web.Response:
+    try:
+        claims = _claims(request)
+        query: dict[str, Any] = {"group_id": request.match_info["group_id"]}
+        for name in ("before_seq", "limit"):
+            if name in request.query:
+                if not request.query[name].isdigit():
+                    raise CommandError("invalid_payload", f"{name}: must be a positive integer")
+                query[name] = int(request.query[name])
+        command = parse(History, query)
+        group = await request.app[READS].group(command.group_id)
+        if group is None:
+            raise CommandError("group_not_found", f"there is no group {command.group_id!r}")
+        if claims.user_id not in group.members:
+            raise CommandError("not_a_member", "only members can read this group")
+    except CommandError as exc:
+        return _error(exc.code, exc.message)
+    before = command.before_seq or group.last_seq + 1
+    messages = await request.app[READS].history(group.group_id, before, command.limit)
+    oldest = messages[-1]["seq"] if messages else before
+    return web.json_response(
+        {"messages": messages, "next_before_seq": oldest if oldest > 1 else None}
+    )

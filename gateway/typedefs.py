@@ -1,0 +1,24 @@
+"""Typed keys of the gateway application's state."""
+
+from __future__ import annotations
+
+import aiohttp
+import socketio
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+
+from gateway.delivery import DeliveryGate, SequencedRedisManager
+from gateway.readmodel import ReadModel
+from gateway.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+MONGO = web.AppKey("mongo", AsyncMongoClient)
+READS = web.AppKey("reads", ReadModel)
+PRODUCER = web.AppKey("producer", AIOKafkaProducer)
+REDIS = web.AppKey("redis", Redis)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+SIO = web.AppKey("sio", socketio.AsyncServer)
+GATE = web.AppKey("gate", DeliveryGate)
+GATE_MANAGER = web.AppKey("manager", SequencedRedisManager)
