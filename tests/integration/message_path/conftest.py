@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 import socketio
 from aiohttp import web
@@ -21,6 +22,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
+from auth.app import create_app as create_auth_app
+from auth.settings import Settings as AuthSettings
 from gateway.app import create_app
 from gateway.settings import Settings
 from infra.services import start_agents_worker
@@ -76,14 +79,49 @@ async def mongo(gateway_settings: Settings) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
+async def auth_url(gateway_settings: Settings) -> AsyncIterator[str]:
+    """The real auth service, on the session's database and JWT key."""
+    settings = AuthSettings(
+        mongodb_uri=gateway_settings.mongodb_uri,
+        mongodb_database=gateway_settings.mongodb_database,
+        jwt_secret=gateway_settings.jwt_secret,
+        jwt_issuer=gateway_settings.jwt_issuer,
+        jwt_audience=gateway_settings.jwt_audience,
+        argon2_time_cost=1,
+        argon2_memory_cost=1024,
+        argon2_parallelism=1,
+        port=0,
+    )
+    runner = web.AppRunner(create_auth_app(settings))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+async def sign_up(auth_url: str, username: str) -> tuple[str, str]:
+    """Register and log in at the real auth service: ``(user_id, access_token)``."""
+    credentials = {"username": username, "password": secrets.token_urlsafe(12)}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{auth_url}/register", json=credentials) as response:
+            assert response.status == 201, await response.text()
+            user_id = (await response.json())["user_id"]
+        async with http.post(f"{auth_url}/login", json=credentials) as response:
+            assert response.status == 200, await response.text()
+            return user_id, (await response.json())["access_token"]
+
+
+@pytest.fixture
 async def start_gateway(
     gateway_settings: Settings, agents_worker: Any
-) -> AsyncIterator[Callable[[], Awaitable[str]]]:
-    """Start gateway nodes on free ports; each call returns one node's base URL."""
+) -> AsyncIterator[Callable[..., Awaitable[str]]]:
+    """Start gateway nodes on free ports; each call returns one node's base URL. Keyword
+    arguments override settings of that node."""
     runners: list[web.AppRunner] = []
 
-    async def start() -> str:
-        runner = web.AppRunner(create_app(gateway_settings))
+    async def start(**overrides: Any) -> str:
+        settings = gateway_settings.model_copy(update=overrides)
+        runner = web.AppRunner(create_app(settings))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

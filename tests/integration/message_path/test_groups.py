@@ -1,0 +1,162 @@
+"""Groups with membership: public and private groups, invitations, leaving, removal."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+
+from tests.integration.message_path.conftest import ChatClient, create_group, sign_up
+
+Start = Callable[..., Awaitable[str]]
+NewClient = Callable[[], ChatClient]
+
+
+async def connected(new_client: NewClient, url: str, token: str) -> ChatClient:
+    client = new_client()
+    await client.connect(url, token)
+    return client
+
+
+async def test_a_public_group_is_found_by_name_and_joined(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    name = f"hikers {secrets.token_hex(3)}"
+    group_id = await create_group(alice, name)
+    bob = await connected(new_client, url, token_for("bob"))
+
+    found = (await bob.ok("find_groups", {"query": name.upper()}))["groups"]
+    assert [(g["group_id"], g["name"], g["private"]) for g in found] == [(group_id, name, False)]
+    await bob.ok("join", {"group_id": group_id})
+    assert await alice.next("member_joined") == {
+        "group_id": group_id, "user_id": "user-bob", "username": "bob"
+    }  # fmt: skip
+
+    members = (await alice.ok("members", {"group_id": group_id}))["members"]
+    assert members == [
+        {"user_id": "user-alice", "username": "alice", "role": "owner"},
+        {"user_id": "user-bob", "username": "bob", "role": "member"},
+    ]
+    groups = {g["group_id"]: g for g in (await bob.ok("groups"))["groups"]}
+    assert (groups[group_id]["role"], groups[group_id]["members"]) == ("member", 2)
+
+
+async def test_a_private_group_needs_an_invitation(
+    auth_url: str, start_gateway: Start, new_client: NewClient
+) -> None:
+    url = await start_gateway(auth_service_url=auth_url)
+    suffix = secrets.token_hex(3)
+    _, owner_token = await sign_up(auth_url, f"owner_{suffix}")
+    guest_id, guest_token = await sign_up(auth_url, f"guest_{suffix}")
+    owner = await connected(new_client, url, owner_token)
+    guest = await connected(new_client, url, guest_token)
+    group_id = await create_group(owner, "secret", private=True)
+
+    refused = await guest.call("join", {"group_id": group_id})
+    assert refused["error"]["code"] == "invitation_required"
+    assert (await guest.call("find_groups", {"query": "secret"}))["groups"] == []
+    stranger = await owner.call("invite", {"group_id": group_id, "username": f"nobody_{suffix}"})
+    assert stranger["error"]["code"] == "user_not_found"
+
+    invited = await owner.ok("invite", {"group_id": group_id, "username": f"guest_{suffix}"})
+    assert invited["user_id"] == guest_id
+    assert (await guest.next("invited"))["group_id"] == group_id
+    await guest.ok("join", {"group_id": group_id})
+    await guest.ok("send", {"group_id": group_id, "client_msg_id": "g1", "body": "thanks"})
+    assert (await owner.next_message())["body"] == "thanks"
+
+
+async def test_only_members_invite_and_only_the_owner_removes(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+    bob = await connected(new_client, url, token_for("bob"))
+    await bob.ok("join", {"group_id": group_id})
+    eve = await connected(new_client, url, token_for("eve"))
+
+    assert (await eve.call("invite", {"group_id": group_id, "user_id": "user-x"}))["error"][
+        "code"
+    ] == "not_a_member"
+    refused = await bob.call("remove_member", {"group_id": group_id, "user_id": "user-alice"})
+    assert refused["error"]["code"] == "not_owner"
+    itself = await alice.call("remove_member", {"group_id": group_id, "user_id": "user-alice"})
+    assert itself["error"]["code"] == "cannot_remove_owner"
+
+
+async def test_a_removed_member_stops_receiving_at_once_on_every_node(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    first_node, second_node = await start_gateway(), await start_gateway()
+    alice = await connected(new_client, first_node, token_for("alice"))
+    group_id = await create_group(alice)
+    bob_here = await connected(new_client, first_node, token_for("bob"))
+    await bob_here.ok("join", {"group_id": group_id})
+    bob_there = await connected(new_client, second_node, token_for("bob"))  # enters at connect
+
+    await alice.ok("remove_member", {"group_id": group_id, "user_id": "user-bob"})
+    for bob in (bob_here, bob_there):
+        removed = await bob.next("member_removed")
+        assert (removed["user_id"], removed["by_id"]) == ("user-bob", "user-alice")
+
+    await alice.ok("send", {"group_id": group_id, "client_msg_id": "after", "body": "bye"})
+    assert (await alice.next_message())["body"] == "bye"
+    await asyncio.sleep(1)
+    assert bob_here.nothing_more() and bob_there.nothing_more()
+    refused = await bob_there.call(
+        "send", {"group_id": group_id, "client_msg_id": "b", "body": "?"}
+    )
+    assert refused["error"]["code"] == "not_a_member"
+    assert group_id not in [g["group_id"] for g in (await bob_here.ok("groups"))["groups"]]
+
+
+async def test_a_member_who_leaves_receives_no_more(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+    bob = await connected(new_client, url, token_for("bob"))
+    await bob.ok("join", {"group_id": group_id})
+    await bob.ok("leave", {"group_id": group_id})
+    assert (await alice.next("member_left"))["user_id"] == "user-bob"
+
+    await alice.ok("send", {"group_id": group_id, "client_msg_id": "1", "body": "still here?"})
+    await alice.next_message()
+    await asyncio.sleep(1)
+    assert bob.nothing_more()
+    assert (await bob.call("history", {"group_id": group_id}))["error"]["code"] == "not_a_member"
+
+
+async def test_rest_mirrors_list_groups_and_messages(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice, "rest")
+    for n in range(3):
+        await alice.ok("send", {"group_id": group_id, "client_msg_id": f"r{n}", "body": f"{n}"})
+    for _ in range(3):
+        await alice.next_message()
+
+    bearer = {"Authorization": f"Bearer {token_for('alice')}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/groups", headers=bearer) as response:
+            assert response.status == 200
+            assert group_id in [g["group_id"] for g in (await response.json())["groups"]]
+        messages_url = f"{url}/groups/{group_id}/messages"
+        async with http.get(messages_url, params={"limit": "2"}, headers=bearer) as response:
+            page = await response.json()
+            assert [m["seq"] for m in page["messages"]] == [3, 2]
+            assert page["next_before_seq"] == 2
+        async with http.get(messages_url) as response:
+            assert response.status == 401
+            assert (await response.json())["error"]["code"] == "token_missing"
+        eve = {"Authorization": f"Bearer {token_for('eve')}"}
+        async with http.get(messages_url, headers=eve) as response:
+            assert response.status == 403
