@@ -1,0 +1,119 @@
+"""History with a cursor, and recovery on reconnect: every missed message, then live ones,
+with no gap and no duplicate, even while messages are being saved."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tests.integration.message_path.conftest import ChatClient, create_group
+
+Start = Callable[..., Awaitable[str]]
+NewClient = Callable[[], ChatClient]
+
+
+async def connected(new_client: NewClient, url: str, token: str) -> ChatClient:
+    client = new_client()
+    await client.connect(url, token)
+    return client
+
+
+async def send_many(client: ChatClient, group_id: str, numbers: range, prefix: str = "m") -> None:
+    for n in numbers:
+        await client.ok(
+            "send", {"group_id": group_id, "client_msg_id": f"{prefix}{n}", "body": f"#{n}"}
+        )
+
+
+async def received(client: ChatClient, count: int) -> list[dict[str, Any]]:
+    return [await client.next_message() for _ in range(count)]
+
+
+async def test_history_pages_newest_first_with_a_cursor(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+    await send_many(alice, group_id, range(1, 8))
+    live = await received(alice, 7)
+
+    pages: list[list[int]] = []
+    before = None
+    while True:
+        query: dict[str, Any] = {"group_id": group_id, "limit": 3}
+        if before is not None:
+            query["before_seq"] = before
+        page = await alice.ok("history", query)
+        pages.append([m["seq"] for m in page["messages"]])
+        before = page["next_before_seq"]
+        if before is None:
+            break
+    assert pages == [[7, 6, 5], [4, 3, 2], [1]]
+    newest = (await alice.ok("history", {"group_id": group_id, "limit": 1}))["messages"][0]
+    assert newest == live[-1], "history returns messages as live delivery does"
+    too_many = await alice.call("history", {"group_id": group_id, "limit": 101})
+    assert too_many["error"]["code"] == "invalid_payload"
+
+
+async def test_a_reconnecting_client_gets_what_it_missed_then_live(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+    bob = await connected(new_client, url, token_for("bob"))
+    await bob.ok("join", {"group_id": group_id})
+    await send_many(alice, group_id, range(1, 4))
+    assert [m["seq"] for m in await received(bob, 3)] == [1, 2, 3]
+    await bob.sio.disconnect()
+
+    await send_many(alice, group_id, range(4, 7))
+    await received(alice, 6)
+    bob = await connected(new_client, url, token_for("bob"))
+    reply = await bob.ok("join", {"group_id": group_id, "since_seq": 3})
+    assert reply["last_seq"] == 6
+    await send_many(alice, group_id, range(7, 9))
+    seqs = [m["seq"] for m in await received(bob, 5)]
+    assert seqs == [4, 5, 6, 7, 8]
+    await asyncio.sleep(1)
+    assert bob.nothing_more()
+
+
+async def test_recovery_has_no_gap_and_no_duplicate_while_messages_are_saved(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    """Bob rejoins from seq 20 while Alice keeps sending: every later message, exactly once."""
+    first_node, second_node = await start_gateway(), await start_gateway()
+    alice = await connected(new_client, first_node, token_for("alice"))
+    group_id = await create_group(alice)
+    bob_before = await connected(new_client, second_node, token_for("bob"))
+    await bob_before.ok("join", {"group_id": group_id})
+    await bob_before.sio.disconnect()
+    await send_many(alice, group_id, range(1, 21))
+
+    total = 220
+    sending = asyncio.create_task(send_many(alice, group_id, range(21, total + 1)))
+    await asyncio.sleep(0.3)  # the flood is under way
+    bob = await connected(new_client, second_node, token_for("bob"))
+    await bob.ok("join", {"group_id": group_id, "since_seq": 20})
+    await sending
+    seqs = [m["seq"] for m in await received(bob, total - 20)]
+    assert seqs == list(range(21, total + 1))
+    await asyncio.sleep(1)
+    assert bob.nothing_more()
+
+
+async def test_joining_from_the_latest_seq_gets_only_live_messages(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+    await send_many(alice, group_id, range(1, 3))
+    await received(alice, 2)
+    bob = await connected(new_client, url, token_for("bob"))
+    await bob.ok("join", {"group_id": group_id, "since_seq": 2})
+    await send_many(alice, group_id, range(3, 4))
+    assert [m["seq"] for m in await received(bob, 1)] == [3]
