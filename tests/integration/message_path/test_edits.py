@@ -1,0 +1,77 @@
+"""Edits and deletes by the author only, as events: live notices and history that shows them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from tests.integration.message_path.conftest import ChatClient, create_group
+
+Start = Callable[..., Awaitable[str]]
+NewClient = Callable[[], ChatClient]
+
+
+async def test_the_author_edits_and_deletes_and_history_shows_it(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice, bob = new_client(), new_client()
+    await alice.connect(url, token_for("alice"))
+    await bob.connect(url, token_for("bob"))
+    group_id = await create_group(alice)
+    await bob.ok("join", {"group_id": group_id})
+    for n in (1, 2):
+        await alice.ok("send", {"group_id": group_id, "client_msg_id": f"a{n}", "body": f"v{n}"})
+    first, second = await bob.next_message(), await bob.next_message()
+
+    edit = {"message_id": first["message_id"], "body": "v1, edited"}
+    assert (await bob.call("edit", edit))["error"]["code"] == "not_author"
+    assert (await bob.call("delete", {"message_id": first["message_id"]}))["error"][
+        "code"
+    ] == "not_author"
+    await alice.ok("edit", edit)
+    edited = await bob.next("message_edited")
+    assert (edited["message_id"], edited["seq"], edited["body"]) == (
+        first["message_id"],
+        1,
+        edit["body"],
+    )
+    assert edited["edited_at"]
+    assert await alice.next("message_edited") == edited
+
+    await alice.ok("delete", {"message_id": second["message_id"]})
+    deleted = await bob.next("message_deleted")
+    assert (deleted["message_id"], deleted["seq"]) == (second["message_id"], 2)
+    again = await alice.call("edit", {"message_id": second["message_id"], "body": "back"})
+    assert again["error"]["code"] == "message_deleted"
+    await alice.ok("delete", {"message_id": second["message_id"]})  # deleting twice is fine
+
+    history = (await bob.ok("history", {"group_id": group_id}))["messages"]
+    tombstone, current = history
+    assert (tombstone["seq"], tombstone["deleted"], tombstone["body"]) == (2, True, "")
+    assert (current["seq"], current["body"], current["edited_at"]) == (
+        1,
+        "v1, edited",
+        edited["edited_at"],
+    )
+    assert current["deleted"] is False
+
+
+async def test_changes_to_unknown_or_foreign_messages_are_refused(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice, eve = new_client(), new_client()
+    await alice.connect(url, token_for("alice"))
+    await eve.connect(url, token_for("eve"))
+    group_id = await create_group(alice)
+    await alice.ok("send", {"group_id": group_id, "client_msg_id": "x", "body": "mine"})
+    message = await alice.next_message()
+
+    missing = await alice.call("edit", {"message_id": f"{group_id}:99", "body": "?"})
+    assert missing["error"]["code"] == "message_not_found"
+    foreign = await eve.call("delete", {"message_id": message["message_id"]})
+    assert foreign["error"]["code"] == "not_a_member"
+    malformed = await alice.call("edit", {"message_id": "no-seq", "body": "?"})
+    assert malformed["error"]["code"] == "invalid_payload"
+    empty = await alice.call("edit", {"message_id": message["message_id"], "body": "  "})
+    assert empty["error"]["code"] == "body_empty"
