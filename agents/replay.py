@@ -18,6 +18,7 @@ from pymongo import AsyncMongoClient
 from agents.projections import Projector
 from agents.settings import Settings
 from records.events import Fact, read_fact
+from records.kafka import partitions_of
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +44,17 @@ async def replay(settings: Settings) -> ReplayReport:
         projector = Projector(client[settings.mongodb_database])
         await projector.drop()
         await projector.ensure_indexes()
-        return await _apply_log(consumer, projector, settings.topics.events)
+        topic = settings.topics.events
+        partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
+        return await _apply_log(consumer, projector, partitions)
     finally:
         await consumer.stop()
         await client.close()
 
 
-async def _apply_log(consumer: AIOKafkaConsumer, projector: Projector, topic: str) -> ReplayReport:
-    partitions = [
-        TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
-    ]
-    if not partitions:
-        await consumer.client.force_metadata_update()
-        found = consumer.partitions_for_topic(topic) or set()
-        partitions = [TopicPartition(topic, p) for p in sorted(found)]
+async def _apply_log(
+    consumer: AIOKafkaConsumer, projector: Projector, partitions: list[TopicPartition]
+) -> ReplayReport:
     consumer.assign(partitions)
     await consumer.seek_to_beginning(*partitions)
     end = await consumer.end_offsets(partitions)

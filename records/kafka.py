@@ -62,3 +62,16 @@ async def ensure_topics(settings: KafkaSettings) -> None:
         log.info("ensured topics %s", [spec.name for spec in missing])
     finally:
         await admin.close()
+
+
+async def partitions_of(settings: KafkaSettings, topic: str) -> list[int]:
+    """The partition numbers of an existing topic, from the cluster's own description."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        for description in await admin.describe_topics([topic]):
+            if description["topic"] == topic and description["error_code"] == 0:
+                return sorted(p["partition"] for p in description["partitions"])
+    finally:
+        await admin.close()
+    raise RuntimeError(f"Kafka topic {topic} was not found")

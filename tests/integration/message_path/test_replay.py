@@ -1,0 +1,125 @@
+"""Replay: drop every projection, rebuild it from the event log, get the same documents."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from agents.projections import PROJECTIONS
+from agents.replay import replay
+from agents.settings import Settings as AgentSettings
+from infra.services import start_agents_worker
+from records.requests import (
+    AnyRequest,
+    DeletionRequested,
+    EditRequested,
+    GroupCreationRequested,
+    InvitationRequested,
+    JoinRequested,
+    LeaveRequested,
+    MessageSubmitted,
+    RemovalRequested,
+)
+from tests.integration.message_path.conftest import read_topic
+from tests.integration.servers import Servers
+
+
+def story(group: str, private: str) -> list[AnyRequest]:
+    """Two groups' lives: joins, an invitation, messages, edits, deletes, a leave, a removal."""
+    ann = {"actor_id": "ann", "actor": "Ann"}
+    bob = {"actor_id": "bob", "actor": "Bob"}
+    cat = {"actor_id": "cat", "actor": "Cat"}
+
+    def say(who: dict[str, str], n: int, where: str = group) -> MessageSubmitted:
+        return MessageSubmitted(group_id=where, client_msg_id=f"m{n}", body=f"#{n}", **who)
+
+    return [
+        GroupCreationRequested(group_id=group, name="open", private=False, **ann),
+        GroupCreationRequested(group_id=private, name="closed", private=True, **bob),
+        JoinRequested(group_id=group, **bob),
+        JoinRequested(group_id=group, **cat),
+        say(ann, 1), say(bob, 2), say(cat, 3), say(ann, 4), say(bob, 5, private),
+        EditRequested(group_id=group, message_id=f"{group}:1", body="#1 edited", **ann),
+        DeletionRequested(group_id=group, message_id=f"{group}:2", **bob),
+        InvitationRequested(group_id=private, invitee_id="ann", invitee="Ann", **bob),
+        JoinRequested(group_id=private, **ann),
+        say(ann, 6, private),
+        LeaveRequested(group_id=group, **cat),
+        RemovalRequested(group_id=group, member_id="bob", **ann),
+        say(ann, 7),
+        EditRequested(group_id=group, message_id=f"{group}:4", body="#4 edited", **ann),
+    ]  # fmt: skip
+
+
+async def snapshot(database: Any) -> dict[str, dict[str, Any]]:
+    return {name: {doc["_id"]: doc async for doc in database[name].find()} for name in PROJECTIONS}
+
+
+async def test_a_replay_rebuilds_the_projections_exactly(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    run = uuid.uuid4().hex[:10]
+    settings = AgentSettings(
+        kafka_url=servers.kafka_url,
+        mongodb_uri=servers.mongodb_uri,
+        mongodb_database=f"replay_{run}",
+        topic_prefix=f"replay-{run}.",
+        app_id=f"chat-agents-replay-{run}",
+    )
+    env = {
+        **os.environ,
+        "KAFKA_URL": settings.kafka_url,
+        "MONGODB_URI": settings.mongodb_uri,
+        "MONGODB_DATABASE": settings.mongodb_database,
+        "TOPIC_PREFIX": settings.topic_prefix,
+        "AGENTS_APP_ID": settings.app_id,
+    }
+    group, private = f"open-{run}", f"closed-{run}"
+    requests = story(group, private)
+    expected_facts = (
+        18  # 2 created, 3 joined, 1 invited, 7 saved, 2 edited, 1 deleted, left, removed
+    )
+
+    worker = await asyncio.to_thread(
+        start_agents_worker, env, tmp_path_factory.mktemp("replay") / "agents.log"
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    await producer.start()
+    try:
+        for request in requests:
+            await producer.send_and_wait(
+                settings.topics.incoming, request.to_bytes(), key=request.group_id.encode()
+            )
+        facts = await read_topic(servers, settings.topics.events, lambda r: True, expected_facts)
+    finally:
+        await producer.stop()
+        await asyncio.to_thread(worker.stop)
+    assert len(facts) == expected_facts
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb_uri, tz_aware=True)
+    database = client[settings.mongodb_database]
+    try:
+        before = await snapshot(database)
+        report = await replay(settings)
+        after = await snapshot(database)
+    finally:
+        await client.drop_database(settings.mongodb_database)
+        await client.close()
+
+    assert (report.facts, report.unreadable) == (expected_facts, 0)
+    assert after == before
+    groups = before["groups"]
+    assert set(groups[group]["members"]) == {"ann"}
+    assert set(groups[private]["members"]) == {"bob", "ann"}
+    assert groups[group]["last_seq"] == 5 and groups[private]["last_seq"] == 2
+    pages = before["message_pages"][f"{group}:0"]["m"]
+    assert (pages["0"]["body"], pages["1"]["deleted"], pages["3"]["body"]) == (
+        "#1 edited", True, "#4 edited"
+    )  # fmt: skip
+    assert len(before["messages"]) == 7
