@@ -59,7 +59,6 @@ async def token_for(session: aiohttp.ClientSession, auth_url: str) -> str:
 
 
 async def workload(url: str, tokens: list[str], count: int, window: int) -> Run:
-    group_id = f"bench-{uuid.uuid4().hex[:12]}"
     clients = [socketio.AsyncClient(reconnection=False) for _ in tokens]
     sent_at: dict[str, float] = {}
     arrived: list[dict[str, float]] = [{} for _ in clients]
@@ -75,6 +74,9 @@ async def workload(url: str, tokens: list[str], count: int, window: int) -> Run:
         client.on("message", on_message)
     for client, token in zip(clients, tokens, strict=True):
         await client.connect(url, auth={"token": token}, transports=["websocket"])
+    created = await clients[0].call("create_group", {"name": "bench", "private": False})
+    group_id = created["group_id"]
+    for client in clients[1:]:
         await client.call("join", {"group_id": group_id})
 
     sender = clients[0]
@@ -109,6 +111,12 @@ async def bare_socketio_server() -> tuple[web.AppRunner, str]:
     app = web.Application()
     sio.attach(app)
     seq = 0
+
+    @sio.event
+    async def create_group(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        group_id = uuid.uuid4().hex
+        await sio.enter_room(sid, group_id)
+        return {"ok": True, "group_id": group_id}
 
     @sio.event
     async def join(sid: str, data: dict[str, Any]) -> dict[str, Any]:
