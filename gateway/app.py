@@ -25,6 +25,7 @@ from gateway.rest import routes
 from gateway.settings import Settings
 from gateway.sockets import ChatNamespace
 from gateway.typedefs import GATE, GATE_MANAGER, HTTP, MONGO, PRODUCER, READS, REDIS, SETTINGS, SIO
+from gateway.web import web_routes
 from records.kafka import ensure_topics
 from records.requests import RequestAnswered
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(broadcast_ctx)
     app.router.add_get("/healthz", healthz)
     app.add_routes(routes)
+    app.add_routes(web_routes)
     return app
 
 

@@ -1,0 +1,112 @@
+"""A person at the chat page: what they do, in the words of the page (labels, buttons, text)."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import Locator, Page, expect
+
+PASSWORD = "correct horse battery"
+
+
+class Person:
+    def __init__(self, page: Page, username: str) -> None:
+        self.page = page
+        self.username = username
+
+    # --- signing in ----------------------------------------------------------------------
+
+    async def register(self) -> None:
+        await self.page.get_by_label("Username").fill(self.username)
+        await self.page.get_by_label("Password").fill(PASSWORD)
+        await self.page.get_by_role("button", name="Create account").click()
+        await self.signed_in()
+
+    async def log_in(self) -> None:
+        await self.page.get_by_label("Username").fill(self.username)
+        await self.page.get_by_label("Password").fill(PASSWORD)
+        await self.page.get_by_role("button", name="Log in").click()
+        await self.signed_in()
+
+    async def signed_in(self) -> None:
+        await expect(self.page.locator("#me")).to_have_text(self.username)
+        await expect(self.status).to_have_text("Connected")
+
+    @property
+    def status(self) -> Locator:
+        return self.page.locator("#connection-status")
+
+    # --- groups --------------------------------------------------------------------------
+
+    async def create_group(self, name: str, *, private: bool = False) -> None:
+        await self.page.get_by_placeholder("Group name").fill(name)
+        if private:
+            await self.page.get_by_label("Private (invitation only)").check()
+        await self.page.get_by_role("button", name="Create", exact=True).click()
+        await expect(self.page.locator("#group-title")).to_have_text(name)
+
+    def group_button(self, name: str) -> Locator:
+        return self.page.locator("#group-list button.group", has_text=name)
+
+    async def open_group(self, name: str) -> None:
+        await self.group_button(name).click()
+        await expect(self.page.locator("#group-title")).to_have_text(name)
+
+    async def invite(self, username: str) -> None:
+        panel = self.page.locator("#members-panel")
+        if await panel.get_attribute("open") is None:
+            await panel.locator("summary").click()
+        await self.page.get_by_placeholder("Invite by username").fill(username)
+        await self.page.get_by_role("button", name="Invite", exact=True).click()
+        await expect(self.page.locator("#invite-result")).to_have_text(f"Invited {username}.")
+
+    async def accept_invitation(self, group_name: str) -> None:
+        invitation = self.page.locator("#invitation-list li")
+        await invitation.get_by_role("button", name="Join").click()
+        await expect(self.page.locator("#group-title")).to_have_text(group_name)
+
+    async def find_and_join(self, query: str, group_name: str) -> None:
+        await self.page.get_by_placeholder("Name contains…").fill(query)
+        await self.page.get_by_role("button", name="Search").click()
+        found = self.page.locator("#found-groups li", has_text=group_name)
+        await found.get_by_role("button", name="Join").click()
+        await expect(self.page.locator("#group-title")).to_have_text(group_name)
+
+    # --- messages ------------------------------------------------------------------------
+
+    @property
+    def messages(self) -> Locator:
+        return self.page.locator("#message-list > li")
+
+    def message(self, text: str) -> Locator:
+        return self.page.locator("#message-list > li", has=self.page.locator(".body", has_text=text))
+
+    async def send(self, text: str) -> None:
+        await self.page.get_by_label("Message", exact=True).fill(text)
+        await self.page.get_by_label("Message", exact=True).press("Enter")
+        await expect(self.message(text)).to_have_count(1)
+        await expect(self.page.locator("#pending-list > li")).to_have_count(0)
+
+    async def bodies(self) -> list[str]:
+        return await self.page.locator("#message-list > li .body").all_text_contents()
+
+    async def edit(self, text: str, new_text: str) -> None:
+        message = self.message(text)
+        await message.hover()
+        await message.get_by_role("button", name="Edit").click()
+        editor = self.page.get_by_label("Edit message")
+        await editor.fill(new_text)
+        await self.page.get_by_role("button", name="Save").click()
+        await expect(self.message(new_text).locator(".edited")).to_have_text("(edited)")
+
+    async def delete(self, text: str) -> None:
+        message = self.message(text)
+        await message.hover()
+        await message.get_by_role("button", name="Delete").click()
+        await message.get_by_role("button", name="Really delete?").click()
+        await expect(self.message(text)).to_have_count(0)
+
+    async def expect_bodies(self, *texts: str) -> None:
+        """The conversation shows exactly these bodies, oldest first."""
+        pattern = [re.compile(rf"^{re.escape(text)}$") for text in texts]
+        await expect(self.page.locator("#message-list > li .body")).to_have_text(pattern)

@@ -1,0 +1,329 @@
+// The signed-in page: the connection, the person's groups (sidebar), invitations, search,
+// and the server's events routed to the group they belong to.
+
+import { Connection } from "./connection.js";
+import { Conversation } from "./conversation.js";
+import { $, fill, h, show } from "./dom.js";
+import { GroupState } from "./store.js";
+
+const STATUS_TEXT = {
+  connecting: "Connecting…",
+  online: "Connected",
+  reconnecting: "Reconnecting…",
+  offline: "Offline",
+};
+
+export class ChatApp {
+  constructor(session, onSessionLost) {
+    this.session = session;
+    this.onSessionLost = onSessionLost;
+    this.groups = new Map(); // group_id → GroupState
+    this.invitations = new Map(); // group_id → {by_id}
+    this.resumeFrom = null; // group_id → last seq seen when the connection dropped
+    this.abort = new AbortController(); // removes the page listeners on logout
+    this.conversation = new Conversation(this, this.abort.signal);
+    this.bindSidebar();
+    this.connection = new Connection(session, {
+      onState: (state) => this.stateChanged(state),
+      onConnected: (isReconnect) => this.connected(isReconnect),
+      onSessionLost: (error) => this.onSessionLost(error),
+    });
+    this.listen();
+    $("me").textContent = session.username;
+    window.addEventListener("hashchange", this.hashChanged, { signal: this.abort.signal });
+  }
+
+  stop() {
+    this.abort.abort();
+    this.connection.close();
+    this.conversation.close();
+    fill($("group-list"));
+    fill($("found-groups"));
+    fill($("invitation-list"));
+  }
+
+  // --- connection ----------------------------------------------------------------------
+
+  stateChanged(state) {
+    const status = $("connection-status");
+    status.dataset.state = state;
+    status.textContent = STATUS_TEXT[state] ?? state;
+    $("send-button").disabled = state !== "online";
+    if (state !== "online" && this.resumeFrom === null) {
+      // Remember where each group was, so the missed messages are asked for from there.
+      this.resumeFrom = new Map([...this.groups].map(([id, group]) => [id, group.lastSeq]));
+    }
+  }
+
+  async connected(isReconnect) {
+    const resumeFrom = this.resumeFrom ?? new Map();
+    this.resumeFrom = null;
+    try {
+      if (isReconnect) await this.rejoin(resumeFrom);
+      await this.loadGroups();
+      const open = this.conversation.group;
+      if (open && isReconnect && open.loaded) {
+        await this.conversation.loadNewest();
+        await this.conversation.loadMembers();
+      } else if (!open) {
+        this.hashChanged();
+      }
+    } catch (error) {
+      this.sidebarError(error);
+    }
+  }
+
+  /** Follow every group again from the last message seen: the server sends what was missed
+   * first, in order, then live ones; a message seen twice is kept once (by seq). */
+  async rejoin(resumeFrom) {
+    await Promise.all(
+      [...this.groups.values()].map((group) =>
+        this.connection
+          .call("join", { group_id: group.id, since_seq: resumeFrom.get(group.id) ?? group.lastSeq })
+          .catch(() => this.forget(group.id)),
+      ),
+    );
+  }
+
+  async loadGroups() {
+    const reply = await this.connection.call("groups");
+    const seen = new Set();
+    for (const info of reply.groups) {
+      seen.add(info.group_id);
+      const known = this.groups.get(info.group_id);
+      if (known) known.info = info;
+      else this.groups.set(info.group_id, new GroupState(info));
+    }
+    for (const id of [...this.groups.keys()]) if (!seen.has(id)) this.forget(id, false);
+    this.renderGroups();
+  }
+
+  listen() {
+    const on = (event, handler) =>
+      this.connection.on(event, (data) => {
+        const group = this.groups.get(data?.group_id);
+        handler(data, group);
+      });
+    on("message", (message, group) => this.received(message, group));
+    on("message_edited", (change, group) => this.changed(group, group?.edited(change)));
+    on("message_deleted", (change, group) => this.changed(group, group?.deleted(change)));
+    on("member_joined", (member, group) => this.membersChanged(group, member, true));
+    on("member_left", (member, group) => this.membersChanged(group, member, false));
+    on("member_removed", (member, group) => {
+      if (member.user_id === this.session.userId) this.forget(member.group_id);
+      else this.membersChanged(group, member, false);
+    });
+    on("invited", (invitation) => {
+      this.invitations.set(invitation.group_id, invitation);
+      this.renderInvitations();
+    });
+    on("typing", (typing, group) => {
+      if (!group || typing.user_id === this.session.userId) return;
+      group.startedTyping(typing.user_id, typing.username);
+      if (this.conversation.isOpen(group)) this.conversation.renderTyping();
+    });
+    on("presence_changed", (change, group) => {
+      if (!group) return;
+      if (change.online) group.online.set(change.user_id, change.username);
+      else group.online.delete(change.user_id);
+      if (this.conversation.isOpen(group)) this.conversation.renderPeople();
+    });
+    on("message_rejected", (rejection, group) => {
+      if (group) this.conversation.rejected(group, rejection.client_msg_id, rejection.error?.message ?? "refused");
+    });
+  }
+
+  received(message, group) {
+    if (!group) return; // a group this page does not list yet: loadGroups will bring it
+    group.typing.delete(message.sender_id);
+    const open = this.conversation.isOpen(group);
+    if (!group.loaded && !open) {
+      // Not read yet: count it; its newest page is read when the group is opened.
+      if (message.seq > group.lastSeq && message.sender_id !== this.session.userId) group.unread += 1;
+      group.lastSeq = Math.max(group.lastSeq, message.seq);
+      this.renderGroups();
+      return;
+    }
+    const outcome = group.put(message);
+    if (outcome === "same") return;
+    if (open) {
+      // While the newest page is still being read, it is shown with that page.
+      if (group.loaded) this.conversation.showMessage(group.messages.get(message.seq));
+      this.conversation.renderTyping();
+    } else if (outcome === "new" && message.sender_id !== this.session.userId) {
+      group.unread += 1;
+      this.renderGroups();
+    }
+  }
+
+  changed(group, message) {
+    if (message && this.conversation.isOpen(group)) this.conversation.showMessage(message);
+  }
+
+  membersChanged(group, member, joined) {
+    if (!group) return;
+    group.members = group.members.filter((m) => m.user_id !== member.user_id);
+    if (joined) group.members.push({ user_id: member.user_id, username: member.username, role: "member" });
+    group.members.sort((a, b) => a.username.localeCompare(b.username));
+    group.info.members = group.members.length;
+    if (!this.conversation.isOpen(group)) return;
+    this.conversation.renderPeople();
+    // Presence is announced at connect; someone who joins now is online without an event.
+    if (joined) this.conversation.loadMembers().catch(() => {});
+  }
+
+  /** The person is no longer in the group (left or removed). */
+  forget(groupId, render = true) {
+    const group = this.groups.get(groupId);
+    this.groups.delete(groupId);
+    if (group && this.conversation.isOpen(group)) {
+      this.conversation.close();
+      document.body.classList.remove("in-conversation");
+      if (window.location.hash) history.replaceState(null, "", window.location.pathname);
+    }
+    if (render) this.renderGroups();
+  }
+
+  // --- navigation ----------------------------------------------------------------------
+
+  hashChanged = () => {
+    const id = decodeURIComponent(window.location.hash.slice(1));
+    const group = this.groups.get(id);
+    if (group && !this.conversation.isOpen(group)) this.open(group);
+    if (!id) document.body.classList.remove("in-conversation");
+  };
+
+  open(group) {
+    if (window.location.hash.slice(1) !== group.id) history.replaceState(null, "", `#${group.id}`);
+    document.body.classList.add("in-conversation");
+    this.conversation.open(group);
+    this.renderGroups();
+  }
+
+  // --- sidebar -------------------------------------------------------------------------
+
+  bindSidebar() {
+    $("create-group-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.createGroup();
+    }, { signal: this.abort.signal });
+    $("find-groups-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.findGroups();
+    }, { signal: this.abort.signal });
+    $("back-button").addEventListener("click", () => {
+      document.body.classList.remove("in-conversation");
+    }, { signal: this.abort.signal });
+  }
+
+  renderGroups() {
+    const current = this.conversation.group;
+    const groups = [...this.groups.values()].sort((a, b) => a.info.name.localeCompare(b.info.name));
+    show($("no-groups"), groups.length === 0);
+    fill(
+      $("group-list"),
+      groups.map((group) =>
+        h(
+          "li",
+          {},
+          h(
+            "button",
+            {
+              type: "button",
+              class: "group",
+              "aria-current": group === current ? "true" : null,
+              dataset: { groupId: group.id },
+              onclick: () => this.open(group),
+            },
+            h("span", { class: "name" }, group.info.name),
+            group.info.private ? h("span", { class: "badge" }, "private") : null,
+            group.unread ? h("span", { class: "unread", title: "unread messages" }, group.unread) : null,
+          ),
+        ),
+      ),
+    );
+  }
+
+  renderInvitations() {
+    show($("invitations-section"), this.invitations.size > 0);
+    fill(
+      $("invitation-list"),
+      [...this.invitations.keys()].map((groupId) =>
+        h(
+          "li",
+          { class: "invitation" },
+          h("span", {}, "You were invited to a group."),
+          h("button", { type: "button", onclick: () => this.join(groupId) }, "Join"),
+          h("button", { type: "button", class: "link", onclick: () => {
+            this.invitations.delete(groupId);
+            this.renderInvitations();
+          } }, "Dismiss"),
+        ),
+      ),
+    );
+  }
+
+  async createGroup() {
+    const name = $("new-group-name").value.trim();
+    if (!name) return;
+    try {
+      const reply = await this.connection.call("create_group", {
+        name,
+        private: $("new-group-private").checked,
+      });
+      $("new-group-name").value = "";
+      $("new-group-private").checked = false;
+      await this.opened(reply.group_id);
+    } catch (error) {
+      this.sidebarError(error);
+    }
+  }
+
+  async findGroups() {
+    try {
+      const reply = await this.connection.call("find_groups", { query: $("find-groups-query").value.trim() });
+      fill(
+        $("found-groups"),
+        reply.groups.length
+          ? reply.groups.map((found) =>
+              h(
+                "li",
+                { class: "found" },
+                h("span", { class: "name" }, found.name),
+                h("span", { class: "muted" }, `${found.members} member${found.members === 1 ? "" : "s"}`),
+                this.groups.has(found.group_id)
+                  ? h("button", { type: "button", class: "secondary", onclick: () => this.open(this.groups.get(found.group_id)) }, "Open")
+                  : h("button", { type: "button", onclick: () => this.join(found.group_id) }, "Join"),
+              ),
+            )
+          : [h("li", { class: "muted" }, "No public group has that in its name.")],
+      );
+    } catch (error) {
+      this.sidebarError(error);
+    }
+  }
+
+  async join(groupId) {
+    try {
+      await this.connection.call("join", { group_id: groupId });
+      this.invitations.delete(groupId);
+      this.renderInvitations();
+      fill($("found-groups"));
+      await this.opened(groupId);
+    } catch (error) {
+      this.sidebarError(error);
+    }
+  }
+
+  /** After creating or joining: list the group and open it. */
+  async opened(groupId) {
+    $("sidebar-error").textContent = "";
+    await this.loadGroups();
+    const group = this.groups.get(groupId);
+    if (group) this.open(group);
+  }
+
+  sidebarError(error) {
+    $("sidebar-error").textContent = error.message ?? String(error);
+  }
+}

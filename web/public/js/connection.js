@@ -1,0 +1,108 @@
+// The Socket.IO connection to the gateway: acknowledged calls, a visible state, and recovery.
+// The official client (from npm, served by the gateway) reconnects by itself after a network
+// drop or a server restart; a refusal at connect (an expired token) needs a refresh first.
+
+import { io } from "/vendor/socket.io.esm.min.js";
+
+import { AuthError } from "./session.js";
+
+const CALL_TIMEOUT_MS = 20_000;
+const TOKEN_CODES = new Set(["token_missing", "token_invalid", "token_expired"]);
+
+export class ChatError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export class Connection {
+  /**
+   * @param session the Session, asked for a fresh token on every (re)connect
+   * @param hooks {onState(state), onConnected(isReconnect), onSessionLost(error)}
+   */
+  constructor(session, hooks) {
+    this.session = session;
+    this.hooks = hooks;
+    this.everConnected = false;
+    this.state = "connecting";
+    this.socket = io(window.location.origin, {
+      // Websocket only: gateway nodes behind a balancer need no sticky sessions.
+      transports: ["websocket"],
+      auth: (give) => give({ token: session.accessToken }),
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5_000,
+    });
+    this.socket.on("connect", () => this.connected());
+    this.socket.on("disconnect", (reason) => this.disconnected(reason));
+    this.socket.on("connect_error", (error) => this.refused(error));
+  }
+
+  on(event, handler) {
+    this.socket.on(event, handler);
+  }
+
+  /** Emit with an acknowledgement; resolves with the reply, rejects with a ChatError. */
+  async call(event, data) {
+    if (!this.socket.connected) throw new ChatError("offline", "not connected; retrying…");
+    let reply;
+    try {
+      reply = await this.socket.timeout(CALL_TIMEOUT_MS).emitWithAck(event, data);
+    } catch {
+      throw new ChatError("timeout", "the server did not answer in time");
+    }
+    if (!reply || reply.ok !== true) {
+      const error = reply?.error ?? {};
+      throw new ChatError(error.code ?? "refused", error.message ?? "the server refused");
+    }
+    return reply;
+  }
+
+  /** Fire and forget (typing). */
+  emit(event, data) {
+    if (this.socket.connected) this.socket.emit(event, data);
+  }
+
+  close() {
+    this.socket.removeAllListeners();
+    this.socket.disconnect();
+  }
+
+  setState(state) {
+    this.state = state;
+    this.hooks.onState(state);
+  }
+
+  connected() {
+    const isReconnect = this.everConnected;
+    this.everConnected = true;
+    this.setState("online");
+    this.hooks.onConnected(isReconnect);
+  }
+
+  disconnected(reason) {
+    if (reason === "io client disconnect") return this.setState("offline");
+    this.setState("reconnecting");
+    // The server sent us away (e.g. a node shutting down): the client will not retry by itself.
+    if (reason === "io server disconnect") setTimeout(() => this.socket.connect(), 500);
+  }
+
+  async refused(error) {
+    this.setState(this.everConnected ? "reconnecting" : "connecting");
+    const code = error?.data?.code;
+    if (TOKEN_CODES.has(code)) {
+      try {
+        await this.session.refresh();
+      } catch (refreshError) {
+        if (refreshError instanceof AuthError) this.hooks.onSessionLost(refreshError);
+        else setTimeout(() => this.socket.connect(), 3_000); // auth unreachable: later
+        return;
+      }
+      this.socket.connect();
+    } else if (code) {
+      // Refused for another reason (the service is unavailable): try again shortly.
+      setTimeout(() => this.socket.connect(), 2_000);
+    }
+    // Without a code it is a transport error, and the client retries by itself.
+  }
+}
