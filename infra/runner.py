@@ -173,9 +173,22 @@ def test(argv: Sequence[str]) -> int:
 
 
 def _pytest(argv: Sequence[str], env: dict[str, str]) -> int:
-    return subprocess.call(
+    """Run pytest; if the runner is stopped, let pytest's teardown stop what the tests started
+    (agent workers, containers) before it is killed."""
+    child = subprocess.Popen(
         [venv_python(), "-m", "pytest", *(argv or ["tests"])], cwd=REPO_ROOT, env=env
     )
+    try:
+        return child.wait()
+    except BaseException as stop:
+        if isinstance(stop, Stop):  # Ctrl-C already reached pytest, a SIGTERM did not
+            child.send_signal(signal.SIGINT)
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        raise
 
 
 def _test_in_containers(argv: Sequence[str], environ: dict[str, str], log_dir: Path) -> int:
