@@ -8,9 +8,9 @@ python-socketio 5.18's pub/sub manager) and asks the ``DeliveryGate``:
   been sent (``cursor``), so a message re-published after a crash or a rebalance reaches no
   one twice; while the socket is catching up (``join`` with ``since_seq``) it is held, then
   released after the history it missed, so a client sees no gap and no duplicate;
-- membership broadcasts also move this node's sockets: on ``member_joined`` the member's
-  other sockets enter the group's room, on ``member_left``/``member_removed`` all of the
-  member's sockets leave it, at once, on every node.
+- membership broadcasts also move this node's sockets: on ``member_left`` and
+  ``member_removed`` all of the member's sockets leave the group's room, at once, on every
+  node.
 """
 
 from __future__ import annotations
@@ -106,8 +106,6 @@ class SequencedRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         namespace = message.get("namespace") or "/"
         event = message.get("event")
         data = message["data"][0] if message.get("data") else {}
-        if event == "member_joined":
-            await self._enter(namespace, room, data.get("user_id"))
         if event == "message":
             skip = [
                 sid
@@ -119,11 +117,6 @@ class SequencedRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         await super()._handle_emit(message)
         if event in ("member_left", "member_removed"):
             await self._leave(namespace, room, group_id, data.get("user_id"))
-
-    async def _enter(self, namespace: str, room: str, user_id: Any) -> None:
-        for sid in self.gate.sockets_of(str(user_id)):
-            if self.is_connected(sid, namespace):
-                await super().enter_room(sid, namespace, room)
 
     async def _leave(self, namespace: str, room: str, group_id: str, user_id: Any) -> None:
         for sid in self.gate.sockets_of(str(user_id)):

@@ -97,7 +97,8 @@ async def test_a_removed_member_stops_receiving_at_once_on_every_node(
     group_id = await create_group(alice)
     bob_here = await connected(new_client, first_node, token_for("bob"))
     await bob_here.ok("join", {"group_id": group_id})
-    bob_there = await connected(new_client, second_node, token_for("bob"))  # enters at connect
+    bob_there = await connected(new_client, second_node, token_for("bob"))
+    await bob_there.ok("join", {"group_id": group_id})  # a member already: just follows
 
     await alice.ok("remove_member", {"group_id": group_id, "user_id": "user-bob"})
     for bob in (bob_here, bob_there):

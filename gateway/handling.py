@@ -1,0 +1,92 @@
+"""What every Socket.IO handler shares: the namespace's collaborators, acknowledgements
+that turn refusals into ``{ok: false, error}``, and the checks most handlers make."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+import socketio
+from pymongo.errors import PyMongoError
+
+from gateway.commands import CommandError
+from gateway.delivery import DeliveryGate
+from gateway.directory import UserDirectory
+from gateway.presence import Presence
+from gateway.readmodel import Group, ReadModel
+from gateway.requests import RequestBus
+from gateway.settings import Settings
+from records.requests import AnyRequest
+
+log = logging.getLogger(__name__)
+
+Reply = dict[str, Any]
+Handler = Callable[..., Awaitable[Reply]]
+
+
+def user_room(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def acknowledged(handler: Handler) -> Handler:
+    """Turn refusals and storage failures into ``{ok: false, error: {code, message}}``."""
+
+    @wraps(handler)
+    async def wrapper(self: NamespaceBase, sid: str, data: Any = None) -> Reply:
+        try:
+            return await handler(self, sid, data)
+        except CommandError as exc:
+            extra = {}
+            if isinstance(data, dict) and "client_msg_id" in data:
+                extra["client_msg_id"] = data["client_msg_id"]
+            return exc.reply(**extra)
+        except PyMongoError:
+            log.exception("MongoDB failed during %s", handler.__name__)
+            return CommandError("unavailable", "the service is unavailable, try again").reply()
+
+    return wrapper
+
+
+class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
+    """The default namespace's state; the handlers live in subclasses, grouped by topic."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        bus: RequestBus,
+        reads: ReadModel,
+        gate: DeliveryGate,
+        presence: Presence,
+        directory: UserDirectory,
+    ) -> None:
+        super().__init__("/")
+        self.settings = settings
+        self.bus = bus
+        self.reads = reads
+        self.gate = gate
+        self.presence = presence
+        self.directory = directory
+        self._typing: dict[tuple[str, str], float] = {}
+
+    def _actor(self, sid: str, user: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "actor_id": user["user_id"],
+            "actor": user["username"],
+            "origin": self.bus.node_id,
+            "origin_sid": sid,
+        }
+
+    async def _ask(self, request: AnyRequest) -> None:
+        answer = await self.bus.ask(request)
+        if not answer.ok:
+            raise CommandError(answer.code or "refused", answer.message or "refused")
+
+    async def _member_group(self, sid: str, user: dict[str, Any], group_id: str) -> Group:
+        group = await self.reads.group(group_id)
+        if group is None:
+            raise CommandError("group_not_found", f"there is no group {group_id!r}")
+        if user["user_id"] not in group.members:
+            raise CommandError("not_a_member", f"join group {group_id!r} first")
+        return group
