@@ -65,7 +65,9 @@ class Node:
         self.runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        runner = web.AppRunner(create_gateway_app(self.settings))
+        # Open websockets get two seconds to close on stop (aiohttp waits 60 by default; the
+        # gateway closes its sockets only in its cleanup, after that wait).
+        runner = web.AppRunner(create_gateway_app(self.settings), shutdown_timeout=2)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", self.port).start()
         self.runner = runner

@@ -78,7 +78,7 @@ class Person:
     def messages(self) -> Locator:
         return self.page.locator("#message-list > li")
 
-    def message(self, text: str) -> Locator:
+    def message(self, text: str | re.Pattern[str]) -> Locator:
         return self.page.locator("#message-list > li", has=self.page.locator(".body", has_text=text))
 
     async def send(self, text: str) -> None:

@@ -1,0 +1,111 @@
+"""A gateway restart under a reader, a long history read on scroll, and a phone-width screen."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import aiohttp
+import socketio
+from playwright.async_api import expect
+
+from tests.integration.web.conftest import People, Stack, unique
+from tests.integration.web.person import PASSWORD, Person
+
+
+async def test_a_restarted_gateway_brings_the_missed_messages_in_order(
+    people: People, stack: Stack
+) -> None:
+    ann = Person(await people.open(node=0), unique("ann"))
+    ben = Person(await people.open(node=1), unique("ben"))
+    sent_frames: list[str] = []
+    ben.page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent_frames.append(str(f))))
+    await ann.register()
+    await ben.register()
+    group = f"Night shift {unique('g')}"
+    await ann.create_group(group)
+    await ben.find_and_join("Night shift", group)
+    await ann.send("before the restart")
+    await expect(ben.message("before the restart")).to_have_count(1)
+
+    await stack.nodes[1].stop()
+    await expect(ben.status).to_have_text("Reconnecting…")
+    await expect(ben.page.locator("#send-button")).to_be_disabled()
+    missed = [f"missed {n}" for n in range(1, 6)]
+    for text in missed:
+        await ann.send(text)
+    await asyncio.sleep(1)  # ben's page keeps retrying against the closed port meanwhile
+    await stack.nodes[1].start()
+
+    await expect(ben.status).to_have_text("Connected", timeout=30_000)
+    await ben.expect_bodies("before the restart", *missed)
+    # The page asked for what it missed: a join from the last message it had seen (seq 1).
+    rejoins = [f for f in sent_frames if '"join"' in f and '"since_seq":1' in f]
+    assert len(rejoins) == 1, sent_frames
+    await ben.send("back again")
+    await ann.expect_bodies("before the restart", *missed, "back again")
+    await ben.expect_bodies("before the restart", *missed, "back again")
+
+
+async def sign_up(stack: Stack, username: str) -> str:
+    credentials = {"username": username, "password": PASSWORD}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{stack.auth_url}/register", json=credentials) as response:
+            assert response.status == 201, await response.text()
+        async with http.post(f"{stack.auth_url}/login", json=credentials) as response:
+            assert response.status == 200, await response.text()
+            return str((await response.json())["access_token"])
+
+
+async def test_older_messages_load_on_scroll(people: People, stack: Stack) -> None:
+    """130 messages written by a script; the page shows the newest, the rest as it scrolls."""
+    username = unique("cat")
+    token = await sign_up(stack, username)
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(stack.url, auth={"token": token}, transports=["websocket"])
+    try:
+        reply = await sio.call("create_group", {"name": "Archive", "private": True}, timeout=20)
+        group_id = reply["group_id"]
+        for n in range(1, 131):
+            message = {"group_id": group_id, "client_msg_id": f"m{n}", "body": f"line {n}"}
+            assert (await sio.call("send", message, timeout=20))["ok"] is True
+        async with asyncio.timeout(30):
+            while (await sio.call("groups", timeout=20))["groups"][0]["last_seq"] < 130:
+                await asyncio.sleep(0.2)
+    finally:
+        await sio.disconnect()
+
+    cat = Person(await people.open(height=700), username)
+    await cat.log_in()
+    await cat.open_group("Archive")
+    await expect(cat.message("line 130")).to_have_count(1)
+    assert await cat.message(re.compile(r"^line 1$")).count() == 0
+    for _ in range(10):
+        await cat.page.locator("#messages").evaluate("(el) => { el.scrollTop = 0; }")
+        await cat.page.wait_for_timeout(300)
+        if await cat.message(re.compile(r"^line 1$")).count():
+            break
+    await expect(cat.page.locator("#history-status")).to_have_text(
+        "This is the beginning of the conversation."
+    )
+    await cat.expect_bodies(*[f"line {n}" for n in range(1, 131)])
+
+
+async def test_a_phone_shows_one_pane_at_a_time(people: People) -> None:
+    eve = Person(await people.open(width=390, height=844), unique("eve"))
+    await eve.register()
+    sidebar, conversation = eve.page.locator("#sidebar"), eve.page.locator("#conversation")
+    await expect(sidebar).to_be_visible()
+    await expect(conversation).to_be_hidden()
+
+    await eve.create_group("Pocket")
+    await expect(sidebar).to_be_hidden()
+    await expect(conversation).to_be_visible()
+    await eve.send("Typed on a phone, a rather long line that has to wrap on a narrow screen")
+    assert await eve.page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    await eve.page.get_by_role("button", name="Back to groups").click()
+    await expect(sidebar).to_be_visible()
+    await expect(eve.group_button("Pocket")).to_be_visible()
+    await eve.open_group("Pocket")
+    await expect(eve.message("Typed on a phone")).to_be_visible()
