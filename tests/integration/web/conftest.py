@@ -90,9 +90,18 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-async def stack(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+def client_installed() -> None:
+    """The page needs the npm packages, the tests need Chromium: fail, naming what is missing."""
     if not (SOCKET_IO_DIST / "socket.io.esm.min.js").is_file():
         pytest.fail(f"{SOCKET_IO_DIST} is missing: run ./dev (it runs `npm ci` in web/)")
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: run ./dev (it installs Debian's chromium)")
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory, client_installed: None
+) -> AsyncIterator[Stack]:
     run_id = uuid.uuid4().hex[:10]
     secret = SecretStr(secrets.token_urlsafe(48))
     auth_port, node_ports = free_port(), [free_port(), free_port()]
@@ -154,9 +163,7 @@ async def playwright() -> AsyncIterator[Playwright]:
 
 
 @pytest.fixture(scope="session")
-async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: run ./dev (it installs Debian's chromium)")
+async def browser(playwright: Playwright, client_installed: None) -> AsyncIterator[Browser]:
     chromium = await playwright.chromium.launch(
         executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
     )

@@ -79,7 +79,9 @@ class Person:
         return self.page.locator("#message-list > li")
 
     def message(self, text: str | re.Pattern[str]) -> Locator:
-        return self.page.locator("#message-list > li", has=self.page.locator(".body", has_text=text))
+        return self.page.locator(
+            "#message-list > li", has=self.page.locator(".body", has_text=text)
+        )
 
     async def send(self, text: str) -> None:
         await self.page.get_by_label("Message", exact=True).fill(text)

@@ -50,7 +50,9 @@ async def test_two_people_talk_in_a_private_group(people: People) -> None:
     # Own messages are marked: Ann's are hers on her page, not on Ben's.
     await expect(ann.message("Great, see you there")).to_have_class(re.compile(r"\bmine\b"))
     await expect(ben.message("Great, see you there")).not_to_have_class(re.compile(r"\bmine\b"))
-    await expect(ben.message("Great, see you there").get_by_role("button", name="Edit")).to_have_count(0)
+    await expect(
+        ben.message("Great, see you there").get_by_role("button", name="Edit")
+    ).to_have_count(0)
     await expect(ann.page.locator("#online-line")).to_contain_text(ben.username)
 
     await ann.edit("Great, see you there", "Great, see you at 12:15")

@@ -70,7 +70,8 @@ async def test_older_messages_load_on_scroll(people: People, stack: Stack) -> No
             message = {"group_id": group_id, "client_msg_id": f"m{n}", "body": f"line {n}"}
             assert (await sio.call("send", message, timeout=20))["ok"] is True
         async with asyncio.timeout(30):
-            while (await sio.call("groups", timeout=20))["groups"][0]["last_seq"] < 130:
+            # The agents number the messages; poll the projection until all 130 are in.
+            while (await sio.call("groups", timeout=20))["groups"][0]["last_seq"] < 130:  # noqa: ASYNC110
                 await asyncio.sleep(0.2)
     finally:
         await sio.disconnect()
@@ -109,3 +110,21 @@ async def test_a_phone_shows_one_pane_at_a_time(people: People) -> None:
     await expect(eve.group_button("Pocket")).to_be_visible()
     await eve.open_group("Pocket")
     await expect(eve.message("Typed on a phone")).to_be_visible()
+
+
+async def test_the_session_outlives_its_access_token(people: People) -> None:
+    """Access tokens live 10 s here: the page refreshes its own before it runs out."""
+    dan = Person(await people.open(), unique("dan"))
+    await dan.register()
+    await dan.create_group("Long day")
+    read_token = "JSON.parse(sessionStorage.getItem('chat.session')).access_token"
+    first = await dan.page.evaluate(read_token)
+    # Polled from here: the page's CSP forbids the eval that wait_for_function would need.
+    async with asyncio.timeout(15):
+        while await dan.page.evaluate(read_token) == first:  # noqa: ASYNC110
+            await asyncio.sleep(0.25)
+    await dan.page.wait_for_timeout(3_000)  # now past the first token's expiry
+    await dan.send("still here")
+    await dan.page.reload()
+    await dan.signed_in()
+    await dan.expect_bodies("still here")

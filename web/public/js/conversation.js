@@ -1,7 +1,8 @@
 // The open group: its messages (newest first read, older ones on scroll), the composer,
 // editing and deleting one's own messages, who is online, who is typing, members and invites.
 
-import { $, fill, formatTime, h, randomId, show } from "./dom.js";
+import { $, fill, h, randomId, show } from "./dom.js";
+import { messageNode, pendingNode } from "./messages.js";
 import { typingText } from "./store.js";
 
 const PAGE = 50;
@@ -183,56 +184,20 @@ export class Conversation {
   }
 
   messageNode(message) {
-    const mine = message.sender_id === this.me;
-    const time = formatTime(message.saved_at);
-    const classes = ["message", mine && "mine", message.deleted && "deleted"].filter(Boolean);
-    const body = message.deleted
-      ? h("p", { class: "body tombstone" }, "This message was deleted.")
-      : h("p", { class: "body" }, message.body);
-    const actions =
-      mine && !message.deleted
-        ? h(
-            "div",
-            { class: "actions" },
-            h("button", { type: "button", class: "link", onclick: () => this.startEdit(message) }, "Edit"),
-            h("button", { type: "button", class: "link danger", onclick: (e) => this.remove(message, e.currentTarget) }, "Delete"),
-          )
-        : null;
-    return h(
-      "li",
-      { class: classes.join(" "), dataset: { seq: message.seq, messageId: message.message_id } },
-      h(
-        "div",
-        { class: "meta" },
-        h("span", { class: "sender" }, mine ? `${message.sender} (you)` : message.sender),
-        h("time", { datetime: message.saved_at, title: time.long }, time.short),
-        message.edited_at && !message.deleted ? h("span", { class: "edited" }, "(edited)") : null,
-        actions,
-      ),
-      body,
-    );
+    return messageNode(message, this.me, {
+      edit: () => this.startEdit(message),
+      remove: (button) => this.remove(message, button),
+    });
   }
 
   pendingNode(clientMsgId, pending) {
-    const retry = () => this.submit(clientMsgId, pending.body);
-    const discard = () => {
-      this.group.pending.delete(clientMsgId);
-      node.remove();
-    };
-    const node = h(
-      "li",
-      { class: `message mine pending${pending.error ? " failed" : ""}`, dataset: { clientMsgId } },
-      h("div", { class: "meta" }, h("span", { class: "sender" }, `${this.app.session.username} (you)`),
-        h("span", { class: "state" }, pending.error ? "not sent" : "sending…")),
-      h("p", { class: "body" }, pending.body),
-      pending.error
-        ? h("div", { class: "actions" },
-            h("span", { class: "error" }, pending.error),
-            h("button", { type: "button", class: "link", onclick: retry }, "Retry"),
-            h("button", { type: "button", class: "link", onclick: discard }, "Discard"))
-        : null,
-    );
-    return node;
+    return pendingNode(clientMsgId, pending, this.app.session.username, {
+      retry: () => this.submit(clientMsgId, pending.body),
+      discard: (node) => {
+        this.group.pending.delete(clientMsgId);
+        node.remove();
+      },
+    });
   }
 
   renderTyping() {
