@@ -3,6 +3,7 @@ that turn refusals into ``{ok: false, error}``, and the checks most handlers mak
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
@@ -69,6 +70,7 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
         self.presence = presence
         self.directory = directory
         self._typing: dict[tuple[str, str], float] = {}
+        self._expiries: dict[str, asyncio.TimerHandle] = {}
 
     def _actor(self, sid: str, user: dict[str, Any]) -> dict[str, Any]:
         return {

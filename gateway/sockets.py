@@ -10,8 +10,10 @@ Changes (``send``, ``create_group``, ``join``, ``invite``, ``leave``, ``remove_m
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import socketio
@@ -49,8 +51,20 @@ class ChatNamespace(GroupHandlers):
             await self.presence.arrived(sid, claims.user_id, claims.username)
         except Exception:  # noqa: BLE001 - chat works without presence while Redis is away
             log.exception("could not record the arrival of %s", sid)
+        delay = (claims.expires_at - datetime.now(UTC)).total_seconds()
+        self._expiries[sid] = asyncio.get_running_loop().call_later(
+            max(delay, 0), lambda: asyncio.ensure_future(self._expire(sid))
+        )
+
+    async def _expire(self, sid: str) -> None:
+        """A socket lives no longer than its token: the client reconnects with a fresh one
+        and recovers with ``join`` + ``since_seq``, losing nothing."""
+        await self.emit("session_expired", {"code": "token_expired"}, to=sid, ignore_queue=True)
+        await self.disconnect(sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        if (expiry := self._expiries.pop(sid, None)) is not None:
+            expiry.cancel()
         self.gate.disconnected(sid)
         for key in [key for key in self._typing if key[0] == sid]:
             del self._typing[key]

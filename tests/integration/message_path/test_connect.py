@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -67,3 +68,19 @@ async def test_connect_with_valid_token_is_accepted(
     await client.connect(url, token_for("alice"))
     assert client.sio.connected
     assert client.connect_errors == []
+
+
+async def test_a_socket_is_closed_when_its_token_expires(
+    start_gateway: Callable[[], Awaitable[str]],
+    new_client: Callable[[], ChatClient],
+    token_for: Callable[..., str],
+) -> None:
+    url = await start_gateway()
+    client = new_client()
+    await client.connect(url, token_for("brief", ttl=timedelta(seconds=7)))  # 5 s leeway
+    assert await client.next("session_expired", within=10) == {"code": "token_expired"}
+    for _ in range(50):
+        if not client.sio.connected:
+            break
+        await asyncio.sleep(0.1)
+    assert not client.sio.connected
