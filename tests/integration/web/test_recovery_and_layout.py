@@ -11,6 +11,9 @@ from playwright.async_api import expect
 
 from tests.integration.web.conftest import People, Stack, unique
 from tests.integration.web.person import PASSWORD, Person
+from tests.integration.web.test_chat_page import SCREENSHOT
+
+PHONE_SCREENSHOT = SCREENSHOT.with_name("screenshot-phone.png")
 
 
 async def test_a_restarted_gateway_brings_the_missed_messages_in_order(
@@ -103,7 +106,9 @@ async def test_a_phone_shows_one_pane_at_a_time(people: People) -> None:
     await expect(sidebar).to_be_hidden()
     await expect(conversation).to_be_visible()
     await eve.send("Typed on a phone, a rather long line that has to wrap on a narrow screen")
+    await eve.send("And a reply <b>with markup</b> shown as text")
     assert await eve.page.evaluate("document.documentElement.scrollWidth") <= 390
+    await eve.page.screenshot(path=str(PHONE_SCREENSHOT))
 
     await eve.page.get_by_role("button", name="Back to groups").click()
     await expect(sidebar).to_be_visible()
