@@ -80,7 +80,10 @@ class ChatNamespace(GroupHandlers):
         command = parse(Send, data)
         check_body(command.body)
         user = await self.get_session(sid)
-        await self._member_group(sid, user, command.group_id)
+        # A socket in the group's room is a member (removal takes it out at once); others
+        # are checked against the projection. The agents decide for good either way.
+        if group_room(command.group_id) not in self.rooms(sid):
+            await self._member_group(sid, user, command.group_id)
         await self.bus.submit(
             MessageSubmitted(
                 group_id=command.group_id,
