@@ -48,7 +48,6 @@ export class ChatApp {
     const status = $("connection-status");
     status.dataset.state = state;
     status.textContent = STATUS_TEXT[state] ?? state;
-    $("send-button").disabled = state !== "online";
     if (state !== "online" && this.resumeFrom === null) {
       // Remember where each group was, so the missed messages are asked for from there.
       this.resumeFrom = new Map([...this.groups].map(([id, group]) => [id, group.lastSeq]));
@@ -59,8 +58,9 @@ export class ChatApp {
     const resumeFrom = this.resumeFrom ?? new Map();
     this.resumeFrom = null;
     try {
-      if (isReconnect) await this.rejoin(resumeFrom);
       await this.loadGroups();
+      await this.follow(resumeFrom);
+      await this.resendQueued();
       const open = this.conversation.group;
       if (open && isReconnect && open.loaded) {
         await this.conversation.loadNewest();
@@ -73,16 +73,29 @@ export class ChatApp {
     }
   }
 
-  /** Follow every group again from the last message seen: the server sends what was missed
-   * first, in order, then live ones; a message seen twice is kept once (by seq). */
-  async rejoin(resumeFrom) {
+  /** Follow every group (a new socket gets a group's messages only after ``join``), from the
+   * last message seen: after a drop the server sends what was missed first, in order, then
+   * live ones; a message seen twice is kept once (by seq). */
+  async follow(resumeFrom) {
     await Promise.all(
       [...this.groups.values()].map((group) =>
         this.connection
           .call("join", { group_id: group.id, since_seq: resumeFrom.get(group.id) ?? group.lastSeq })
-          .catch(() => this.forget(group.id)),
+          .catch((error) => {
+            if (error.code !== "offline") this.forget(group.id);
+          }),
       ),
     );
+  }
+
+  /** Messages written while the connection was down, or whose answer it lost, go out now;
+   * the same client_msg_id makes a resend harmless (the server keeps the first). */
+  async resendQueued() {
+    for (const group of this.groups.values()) {
+      for (const [clientMsgId, pending] of group.pending) {
+        if (!pending.error) await this.conversation.submit(clientMsgId, pending.body, group);
+      }
+    }
   }
 
   async loadGroups() {

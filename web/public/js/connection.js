@@ -25,6 +25,7 @@ export class Connection {
     this.session = session;
     this.hooks = hooks;
     this.everConnected = false;
+    this.expired = false;
     this.state = "connecting";
     this.socket = io(window.location.origin, {
       // Websocket only: gateway nodes behind a balancer need no sticky sessions.
@@ -36,20 +37,36 @@ export class Connection {
     this.socket.on("connect", () => this.connected());
     this.socket.on("disconnect", (reason) => this.disconnected(reason));
     this.socket.on("connect_error", (error) => this.refused(error));
+    // The server closes a socket when its access token expires: come back with the fresh one.
+    this.socket.on("session_expired", () => {
+      this.expired = true;
+    });
   }
 
   on(event, handler) {
     this.socket.on(event, handler);
   }
 
-  /** Emit with an acknowledgement; resolves with the reply, rejects with a ChatError. */
+  /** Emit with an acknowledgement; resolves with the reply, rejects with a ChatError
+   * (code "offline" when the connection is down or drops before the answer). */
   async call(event, data) {
-    if (!this.socket.connected) throw new ChatError("offline", "not connected; retrying…");
+    if (!this.socket.connected) throw new ChatError("offline", "not connected; reconnecting…");
+    let dropped;
+    const lost = new Promise((_, reject) => {
+      dropped = () => reject(new ChatError("offline", "the connection dropped; reconnecting…"));
+      this.socket.once("disconnect", dropped);
+    });
     let reply;
     try {
-      reply = await this.socket.timeout(CALL_TIMEOUT_MS).emitWithAck(event, data);
-    } catch {
+      reply = await Promise.race([
+        this.socket.timeout(CALL_TIMEOUT_MS).emitWithAck(event, data),
+        lost,
+      ]);
+    } catch (error) {
+      if (error instanceof ChatError) throw error;
       throw new ChatError("timeout", "the server did not answer in time");
+    } finally {
+      this.socket.off("disconnect", dropped);
     }
     if (!reply || reply.ok !== true) {
       const error = reply?.error ?? {};
@@ -83,8 +100,14 @@ export class Connection {
   disconnected(reason) {
     if (reason === "io client disconnect") return this.setState("offline");
     this.setState("reconnecting");
-    // The server sent us away (e.g. a node shutting down): the client will not retry by itself.
-    if (reason === "io server disconnect") setTimeout(() => this.socket.connect(), 500);
+    // The server closed the socket: the client will not retry by itself.
+    if (reason !== "io server disconnect") return;
+    if (this.expired) {
+      this.expired = false;
+      this.session.freshen().finally(() => this.socket.connect());
+    } else {
+      setTimeout(() => this.socket.connect(), 500); // e.g. a node shutting down
+    }
   }
 
   async refused(error) {

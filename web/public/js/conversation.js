@@ -247,15 +247,15 @@ export class Conversation {
     this.submit(randomId(), body);
   }
 
-  async submit(clientMsgId, body) {
-    const group = this.group;
+  async submit(clientMsgId, body, group = this.group) {
     group.pending.set(clientMsgId, { body, error: null });
     this.renderPending(group, clientMsgId);
-    this.toBottom();
+    if (this.isOpen(group)) this.toBottom();
     try {
       await this.call("send", { group_id: group.id, client_msg_id: clientMsgId, body });
     } catch (error) {
-      this.rejected(group, clientMsgId, error.message);
+      // Offline: it stays "sending…" and goes out on reconnect (see ChatApp.resendQueued).
+      if (error.code !== "offline") this.rejected(group, clientMsgId, error.message);
     }
   }
 
