@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SIO], app[GATE], app[GATE_MANAGER] = sio, gate, manager
     app.cleanup_ctx.extend([mongo_ctx, redis_ctx, http_ctx, kafka_producer_ctx, sockets_ctx])
     app.cleanup_ctx.append(broadcast_ctx)
+    app.on_shutdown.append(close_sockets)
     app.router.add_get("/healthz", healthz)
     app.add_routes(routes)
     app.add_routes(web_routes)
@@ -120,7 +121,6 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
     presence.start()
     sio.register_namespace(ChatNamespace(settings, bus, app[READS], app[GATE], presence, directory))
     yield
-    await sio.shutdown()
     await presence.stop()
     await bus.stop()
     await app[GATE_MANAGER].close()
@@ -138,6 +138,14 @@ async def broadcast_ctx(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def close_sockets(app: web.Application) -> None:
+    """Disconnect every client before aiohttp waits for open connections to finish, so a
+    node stops in a moment, and its clients reconnect elsewhere and recover."""
+    if app[SIO].eio.sockets:  # engine.io's disconnect-all fails when there is no one
+        await app[SIO].eio.disconnect()
+    await app[SIO].shutdown()
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -11,7 +11,16 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
     redis_url: str = Field(description="Redis for the Socket.IO manager shared by all nodes")
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("GATEWAY_HOST", "host"))
     port: int = Field(default=8080, validation_alias=AliasChoices("GATEWAY_PORT", "port"))
-    auth_service_url: str = "http://127.0.0.1:8081"
+    auth_service_url: str = Field(
+        default="http://127.0.0.1:8081", description="auth as the gateway reaches it"
+    )
+    public_auth_url: str | None = Field(
+        default=None, description="auth as browsers reach it (default: auth_service_url)"
+    )
+
+    @property
+    def browser_auth_url(self) -> str:
+        return self.public_auth_url or self.auth_service_url
     cors_origins: list[str] = Field(default_factory=list)
     consumer_group: str = Field(
         default="chat-gateway",

@@ -53,7 +53,7 @@ def content_security_policy(auth_url: str) -> str:
 async def index(request: web.Request) -> web.FileResponse:
     headers = {
         **_FILE_HEADERS,
-        "Content-Security-Policy": content_security_policy(request.app[SETTINGS].auth_service_url),
+        "Content-Security-Policy": content_security_policy(request.app[SETTINGS].browser_auth_url),
         "Referrer-Policy": "no-referrer",
     }
     return web.FileResponse(PUBLIC / "index.html", headers=headers)
@@ -61,7 +61,7 @@ async def index(request: web.Request) -> web.FileResponse:
 
 @web_routes.get("/config.json")
 async def config(request: web.Request) -> web.Response:
-    auth_url = request.app[SETTINGS].auth_service_url.rstrip("/")
+    auth_url = request.app[SETTINGS].browser_auth_url.rstrip("/")
     return web.json_response({"auth_url": auth_url}, headers={"Cache-Control": "no-store"})
 
 

@@ -70,6 +70,9 @@ def up(argv: Sequence[str]) -> int:
         infra = start_infra(DATA_DIR, LOG_DIR, InfraPorts.from_env(environ), environ)
         say_stderr(f"infrastructure ready in {time.monotonic() - started:.1f}s")
         env = {**environ, **infra.env, "JWT_SECRET": jwt_secret(environ, DATA_DIR)}
+        # The page the gateway serves calls auth from the gateway's origin.
+        page_origins = f"http://127.0.0.1:{gateway_port},http://localhost:{gateway_port}"
+        env.setdefault("AUTH_CORS_ORIGINS", page_origins)
         auth_url = f"http://127.0.0.1:{auth_port}"
         services = [
             auth_service(LOG_DIR / "auth.log", port=auth_port, env=env),
