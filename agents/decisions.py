@@ -37,6 +37,7 @@ class GroupState:
 
     group_id: str
     exists: bool = False
+    name: str = ""
     private: bool = False
     owner_id: str | None = None
     members: dict[str, str] = field(default_factory=dict)
@@ -49,6 +50,7 @@ class GroupState:
         return cls(
             group_id=group_id,
             exists=True,
+            name=str(doc.get("name", "")),
             private=bool(doc["private"]),
             owner_id=doc["owner_id"],
             members={uid: m["username"] for uid, m in doc.get("members", {}).items()},
@@ -60,6 +62,7 @@ class GroupState:
         match fact:
             case GroupCreated():
                 self.exists, self.private, self.owner_id = True, fact.private, fact.owner_id
+                self.name = fact.name
                 self.members[fact.owner_id] = fact.owner
             case MemberInvited():
                 self.invited[fact.user_id] = fact.username
@@ -163,6 +166,8 @@ def _invite(state: GroupState, request: InvitationRequested) -> Decision:
                 user_id=request.invitee_id,
                 username=request.invitee,
                 by_id=request.actor_id,
+                by=request.actor,
+                group_name=state.name,
             )
         ]
     )

@@ -3,8 +3,9 @@ alone, and idempotent, so the live agent and a replay from the log build identic
 
 - ``groups``: one document per group (``_id`` = group id) with its members and invitations
   keyed by user id, and ``last_seq``, the highest message position.
-- ``user_groups``: one document per user (``_id`` = user id), their groups keyed by id (a map,
-  not a list, so the document does not depend on how partitions interleave).
+- ``user_groups``: one document per user (``_id`` = user id), their groups and pending
+  invitations keyed by group id (maps, not lists, so the document does not depend on how
+  partitions interleave).
 - ``messages``: each saved message as it was first saved, ``_id`` = its dedupe key; the
   agent's idempotency record of submissions.
 - ``message_pages``: messages as they are now (edited bodies, tombstones), 100 to a document
@@ -160,6 +161,17 @@ class Projector:
                 await self.groups.update_one(
                     group, {"$set": {f"invited.{fact.user_id}": invitation}}
                 )
+                pending = {
+                    "name": fact.group_name,
+                    "by_id": fact.by_id,
+                    "by": fact.by,
+                    "at": fact.occurred_at,
+                }
+                await self.user_groups.update_one(
+                    {"_id": fact.user_id},
+                    {"$set": {f"invited.{fact.group_id}": pending}},
+                    upsert=True,
+                )
             case MemberJoined():
                 member = {
                     "username": fact.username,
@@ -205,5 +217,10 @@ class Projector:
 
     async def _link(self, user_id: str, group_id: str, at: datetime) -> None:
         await self.user_groups.update_one(
-            {"_id": user_id}, {"$set": {f"groups.{group_id}": {"joined_at": at}}}, upsert=True
+            {"_id": user_id},
+            {
+                "$set": {f"groups.{group_id}": {"joined_at": at}},
+                "$unset": {f"invited.{group_id}": ""},
+            },
+            upsert=True,
         )

@@ -50,7 +50,8 @@ def client_event(fact: Fact) -> tuple[str, str, dict[str, Any]] | None:
         case MemberRemoved():
             return "member_removed", group, _fields(fact, "user_id", "username", "by_id")
         case MemberInvited():
-            return "invited", f"user:{fact.user_id}", _fields(fact, "by_id")
+            invitation = {"name": fact.group_name, "by_id": fact.by_id, "by": fact.by}
+            return "invited", f"user:{fact.user_id}", {"group_id": fact.group_id, **invitation}
         case GroupCreated():
             return None
     return None

@@ -101,7 +101,11 @@ class GroupHandlers(NamespaceBase):
     async def on_groups(self, sid: str, data: Any = None) -> Reply:
         user = await self.get_session(sid)
         groups = await self.reads.groups_of(user["user_id"])
-        return {"ok": True, "groups": [g.to_client(user["user_id"]) for g in groups]}
+        return {
+            "ok": True,
+            "groups": [g.to_client(user["user_id"]) for g in groups],
+            "invitations": await self.reads.invitations_of(user["user_id"]),
+        }
 
     @acknowledged
     async def on_find_groups(self, sid: str, data: Any = None) -> Reply:

@@ -64,6 +64,15 @@ class ReadModel:
         doc = await self.user_groups.find_one({"_id": user_id})
         return sorted((doc or {}).get("groups", {}))
 
+    async def invitations_of(self, user_id: str) -> list[dict[str, Any]]:
+        """Pending invitations: to private groups the user may now join."""
+        doc = await self.user_groups.find_one({"_id": user_id})
+        invited = (doc or {}).get("invited", {})
+        return [
+            {"group_id": group_id, "name": i["name"], "by_id": i["by_id"], "by": i["by"]}
+            for group_id, i in sorted(invited.items())
+        ]
+
     async def groups_of(self, user_id: str) -> list[Group]:
         groups = [await self.group(group_id) for group_id in await self.group_ids_of(user_id)]
         return [g for g in groups if g is not None and user_id in g.members]

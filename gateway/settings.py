@@ -21,6 +21,7 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
     @property
     def browser_auth_url(self) -> str:
         return self.public_auth_url or self.auth_service_url
+
     cors_origins: list[str] = Field(default_factory=list)
     consumer_group: str = Field(
         default="chat-gateway",

@@ -95,6 +95,8 @@ class MemberInvited(GroupFact):
     user_id: str
     username: str
     by_id: str
+    by: str = ""
+    group_name: str = ""
 
 
 class MemberJoined(GroupFact):

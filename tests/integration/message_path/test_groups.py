@@ -64,8 +64,14 @@ async def test_a_private_group_needs_an_invitation(
 
     invited = await owner.ok("invite", {"group_id": group_id, "username": f"guest_{suffix}"})
     assert invited["user_id"] == guest_id
-    assert (await guest.next("invited"))["group_id"] == group_id
+    notice = await guest.next("invited")
+    assert (notice["group_id"], notice["name"], notice["by"]) == (
+        group_id, "secret", f"owner_{suffix}"
+    )  # fmt: skip
+    pending = (await guest.ok("groups"))["invitations"]
+    assert [(i["group_id"], i["name"]) for i in pending] == [(group_id, "secret")]
     await guest.ok("join", {"group_id": group_id})
+    assert (await guest.ok("groups"))["invitations"] == []
     await guest.ok("send", {"group_id": group_id, "client_msg_id": "g1", "body": "thanks"})
     assert (await owner.next_message())["body"] == "thanks"
 
