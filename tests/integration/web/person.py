@@ -53,17 +53,42 @@ class Person:
         await expect(self.page.locator("#group-title")).to_have_text(name)
 
     async def invite(self, username: str) -> None:
-        panel = self.page.locator("#members-panel")
-        if await panel.get_attribute("open") is None:
-            await panel.locator("summary").click()
+        await self.open_members_panel()
         await self.page.get_by_placeholder("Invite by username").fill(username)
         await self.page.get_by_role("button", name="Invite", exact=True).click()
         await expect(self.page.locator("#invite-result")).to_have_text(f"Invited {username}.")
 
+    def invitation(self, group_name: str) -> Locator:
+        return self.page.locator(
+            "#invitation-list li", has=self.page.locator(".name", has_text=group_name)
+        )
+
     async def accept_invitation(self, group_name: str) -> None:
-        invitation = self.page.locator("#invitation-list li")
-        await invitation.get_by_role("button", name="Join").click()
+        await self.invitation(group_name).get_by_role("button", name="Join").click()
         await expect(self.page.locator("#group-title")).to_have_text(group_name)
+
+    @property
+    def members(self) -> Locator:
+        return self.page.locator("#member-list > li")
+
+    def member(self, username: str) -> Locator:
+        return self.members.filter(has_text=username)
+
+    async def open_members_panel(self) -> None:
+        panel = self.page.locator("#members-panel")
+        if await panel.get_attribute("open") is None:
+            await panel.locator("summary").click()
+
+    async def leave_group(self, group_name: str) -> None:
+        await expect(self.page.locator("#group-title")).to_have_text(group_name)
+        await self.open_members_panel()
+        await self.page.get_by_role("button", name="Leave this group").click()
+        await expect(self.group_button(group_name)).to_have_count(0)
+
+    async def remove_member(self, username: str) -> None:
+        await self.open_members_panel()
+        await self.member(username).get_by_role("button", name="Remove").click()
+        await expect(self.member(username)).to_have_count(0)
 
     async def find_and_join(self, query: str, group_name: str) -> None:
         await self.page.get_by_placeholder("Name contains…").fill(query)

@@ -1,9 +1,10 @@
-// The signed-in page: the connection, the person's groups (sidebar), invitations, search,
-// and the server's events routed to the group they belong to.
+// The signed-in page: the connection, the person's groups, and the server's events routed to
+// the group they belong to (the sidebar and the open conversation show them).
 
 import { Connection } from "./connection.js";
 import { Conversation } from "./conversation.js";
-import { $, fill, h, show } from "./dom.js";
+import { $ } from "./dom.js";
+import { Sidebar } from "./sidebar.js";
 import { GroupState } from "./store.js";
 
 const STATUS_TEXT = {
@@ -18,11 +19,13 @@ export class ChatApp {
     this.session = session;
     this.onSessionLost = onSessionLost;
     this.groups = new Map(); // group_id → GroupState
-    this.invitations = new Map(); // group_id → {by_id}
     this.resumeFrom = null; // group_id → last seq seen when the connection dropped
     this.abort = new AbortController(); // removes the page listeners on logout
     this.conversation = new Conversation(this, this.abort.signal);
-    this.bindSidebar();
+    this.sidebar = new Sidebar(this, this.abort.signal);
+    $("back-button").addEventListener("click", () => {
+      document.body.classList.remove("in-conversation");
+    }, { signal: this.abort.signal });
     this.connection = new Connection(session, {
       onState: (state) => this.stateChanged(state),
       onConnected: (isReconnect) => this.connected(isReconnect),
@@ -37,9 +40,7 @@ export class ChatApp {
     this.abort.abort();
     this.connection.close();
     this.conversation.close();
-    fill($("group-list"));
-    fill($("found-groups"));
-    fill($("invitation-list"));
+    this.sidebar.clear();
   }
 
   // --- connection ----------------------------------------------------------------------
@@ -64,12 +65,12 @@ export class ChatApp {
       const open = this.conversation.group;
       if (open && isReconnect && open.loaded) {
         await this.conversation.loadNewest();
-        await this.conversation.loadMembers();
+        await this.conversation.members.load();
       } else if (!open) {
         this.hashChanged();
       }
     } catch (error) {
-      this.sidebarError(error);
+      this.sidebar.error(error);
     }
   }
 
@@ -93,7 +94,7 @@ export class ChatApp {
   async resendQueued() {
     for (const group of this.groups.values()) {
       for (const [clientMsgId, pending] of group.pending) {
-        if (!pending.error) await this.conversation.submit(clientMsgId, pending.body, group);
+        if (!pending.error) await this.conversation.composer.submit(clientMsgId, pending.body, group);
       }
     }
   }
@@ -108,7 +109,8 @@ export class ChatApp {
       else this.groups.set(info.group_id, new GroupState(info));
     }
     for (const id of [...this.groups.keys()]) if (!seen.has(id)) this.forget(id, false);
-    this.renderGroups();
+    this.sidebar.renderGroups();
+    this.sidebar.setInvitations(reply.invitations ?? []);
   }
 
   listen() {
@@ -121,15 +123,17 @@ export class ChatApp {
     on("message_edited", (change, group) => this.changed(group, group?.edited(change)));
     on("message_deleted", (change, group) => this.changed(group, group?.deleted(change)));
     on("member_joined", (member, group) => this.membersChanged(group, member, true));
-    on("member_left", (member, group) => this.membersChanged(group, member, false));
-    on("member_removed", (member, group) => {
+    // Leaving (from this page or another of the person's) and removal alike end it here.
+    on("member_left", (member, group) => {
       if (member.user_id === this.session.userId) this.forget(member.group_id);
       else this.membersChanged(group, member, false);
     });
-    on("invited", (invitation) => {
-      this.invitations.set(invitation.group_id, invitation);
-      this.renderInvitations();
+    on("member_removed", (member, group) => {
+      if (member.user_id !== this.session.userId) return this.membersChanged(group, member, false);
+      if (group) this.sidebar.notice(`You were removed from ${group.info.name}.`);
+      this.forget(member.group_id);
     });
+    on("invited", (invitation) => this.sidebar.invited(invitation));
     on("typing", (typing, group) => {
       if (!group || typing.user_id === this.session.userId) return;
       group.startedTyping(typing.user_id, typing.username);
@@ -139,10 +143,10 @@ export class ChatApp {
       if (!group) return;
       if (change.online) group.online.set(change.user_id, change.username);
       else group.online.delete(change.user_id);
-      if (this.conversation.isOpen(group)) this.conversation.renderPeople();
+      if (this.conversation.isOpen(group)) this.conversation.members.render();
     });
     on("message_rejected", (rejection, group) => {
-      if (group) this.conversation.rejected(group, rejection.client_msg_id, rejection.error?.message ?? "refused");
+      if (group) this.conversation.composer.rejected(group, rejection.client_msg_id, rejection.error?.message ?? "refused");
     });
   }
 
@@ -154,7 +158,7 @@ export class ChatApp {
       // Not read yet: count it; its newest page is read when the group is opened.
       if (message.seq > group.lastSeq && message.sender_id !== this.session.userId) group.unread += 1;
       group.lastSeq = Math.max(group.lastSeq, message.seq);
-      this.renderGroups();
+      this.sidebar.renderGroups();
       return;
     }
     const outcome = group.put(message);
@@ -165,7 +169,7 @@ export class ChatApp {
       this.conversation.renderTyping();
     } else if (outcome === "new" && message.sender_id !== this.session.userId) {
       group.unread += 1;
-      this.renderGroups();
+      this.sidebar.renderGroups();
     }
   }
 
@@ -176,13 +180,14 @@ export class ChatApp {
   membersChanged(group, member, joined) {
     if (!group) return;
     group.members = group.members.filter((m) => m.user_id !== member.user_id);
+    if (!joined) group.online.delete(member.user_id); // gone from the group, online or not
     if (joined) group.members.push({ user_id: member.user_id, username: member.username, role: "member" });
     group.members.sort((a, b) => a.username.localeCompare(b.username));
     group.info.members = group.members.length;
     if (!this.conversation.isOpen(group)) return;
-    this.conversation.renderPeople();
+    this.conversation.members.render();
     // Presence is announced at connect; someone who joins now is online without an event.
-    if (joined) this.conversation.loadMembers().catch(() => {});
+    if (joined) this.conversation.members.load().catch(() => {});
   }
 
   /** The person is no longer in the group (left or removed). */
@@ -194,7 +199,7 @@ export class ChatApp {
       document.body.classList.remove("in-conversation");
       if (window.location.hash) history.replaceState(null, "", window.location.pathname);
     }
-    if (render) this.renderGroups();
+    if (render) this.sidebar.renderGroups();
   }
 
   // --- navigation ----------------------------------------------------------------------
@@ -210,133 +215,6 @@ export class ChatApp {
     if (window.location.hash.slice(1) !== group.id) history.replaceState(null, "", `#${group.id}`);
     document.body.classList.add("in-conversation");
     this.conversation.open(group);
-    this.renderGroups();
-  }
-
-  // --- sidebar -------------------------------------------------------------------------
-
-  bindSidebar() {
-    $("create-group-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.createGroup();
-    }, { signal: this.abort.signal });
-    $("find-groups-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.findGroups();
-    }, { signal: this.abort.signal });
-    $("back-button").addEventListener("click", () => {
-      document.body.classList.remove("in-conversation");
-    }, { signal: this.abort.signal });
-  }
-
-  renderGroups() {
-    const current = this.conversation.group;
-    const groups = [...this.groups.values()].sort((a, b) => a.info.name.localeCompare(b.info.name));
-    show($("no-groups"), groups.length === 0);
-    fill(
-      $("group-list"),
-      groups.map((group) =>
-        h(
-          "li",
-          {},
-          h(
-            "button",
-            {
-              type: "button",
-              class: "group",
-              "aria-current": group === current ? "true" : null,
-              dataset: { groupId: group.id },
-              onclick: () => this.open(group),
-            },
-            h("span", { class: "name" }, group.info.name),
-            group.info.private ? h("span", { class: "badge" }, "private") : null,
-            group.unread ? h("span", { class: "unread", title: "unread messages" }, group.unread) : null,
-          ),
-        ),
-      ),
-    );
-  }
-
-  renderInvitations() {
-    show($("invitations-section"), this.invitations.size > 0);
-    fill(
-      $("invitation-list"),
-      [...this.invitations.keys()].map((groupId) =>
-        h(
-          "li",
-          { class: "invitation" },
-          h("span", {}, "You were invited to a group."),
-          h("button", { type: "button", onclick: () => this.join(groupId) }, "Join"),
-          h("button", { type: "button", class: "link", onclick: () => {
-            this.invitations.delete(groupId);
-            this.renderInvitations();
-          } }, "Dismiss"),
-        ),
-      ),
-    );
-  }
-
-  async createGroup() {
-    const name = $("new-group-name").value.trim();
-    if (!name) return;
-    try {
-      const reply = await this.connection.call("create_group", {
-        name,
-        private: $("new-group-private").checked,
-      });
-      $("new-group-name").value = "";
-      $("new-group-private").checked = false;
-      await this.opened(reply.group_id);
-    } catch (error) {
-      this.sidebarError(error);
-    }
-  }
-
-  async findGroups() {
-    try {
-      const reply = await this.connection.call("find_groups", { query: $("find-groups-query").value.trim() });
-      fill(
-        $("found-groups"),
-        reply.groups.length
-          ? reply.groups.map((found) =>
-              h(
-                "li",
-                { class: "found" },
-                h("span", { class: "name" }, found.name),
-                h("span", { class: "muted" }, `${found.members} member${found.members === 1 ? "" : "s"}`),
-                this.groups.has(found.group_id)
-                  ? h("button", { type: "button", class: "secondary", onclick: () => this.open(this.groups.get(found.group_id)) }, "Open")
-                  : h("button", { type: "button", onclick: () => this.join(found.group_id) }, "Join"),
-              ),
-            )
-          : [h("li", { class: "muted" }, "No public group has that in its name.")],
-      );
-    } catch (error) {
-      this.sidebarError(error);
-    }
-  }
-
-  async join(groupId) {
-    try {
-      await this.connection.call("join", { group_id: groupId });
-      this.invitations.delete(groupId);
-      this.renderInvitations();
-      fill($("found-groups"));
-      await this.opened(groupId);
-    } catch (error) {
-      this.sidebarError(error);
-    }
-  }
-
-  /** After creating or joining: list the group and open it. */
-  async opened(groupId) {
-    $("sidebar-error").textContent = "";
-    await this.loadGroups();
-    const group = this.groups.get(groupId);
-    if (group) this.open(group);
-  }
-
-  sidebarError(error) {
-    $("sidebar-error").textContent = error.message ?? String(error);
+    this.sidebar.renderGroups();
   }
 }

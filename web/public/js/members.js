@@ -1,0 +1,89 @@
+// The open group's people: who is online, the member list (the owner can remove members),
+// inviting someone by username, and leaving the group.
+
+import { $, fill, h } from "./dom.js";
+
+export class MembersPanel {
+  constructor(conversation, signal) {
+    this.conversation = conversation;
+    $("invite-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.invite();
+    }, { signal });
+    $("leave-button").addEventListener("click", () => this.leave(), { signal });
+  }
+
+  get group() {
+    return this.conversation.group;
+  }
+
+  async load() {
+    const group = this.group;
+    const call = this.conversation.call;
+    const [members, presence] = await Promise.all([
+      call("members", { group_id: group.id }),
+      call("presence", { group_id: group.id }),
+    ]);
+    group.members = members.members;
+    group.online = new Map(presence.online.map((u) => [u.user_id, u.username]));
+    if (this.conversation.isOpen(group)) this.render();
+  }
+
+  render() {
+    const group = this.group;
+    const me = this.conversation.me;
+    const online = [...group.online.values()].sort();
+    $("online-line").textContent = online.length
+      ? `Online: ${online.join(", ")}`
+      : "Nobody else is online";
+    const amOwner = group.info.owner_id === me;
+    fill(
+      $("member-list"),
+      group.members.map((member) =>
+        h(
+          "li",
+          { class: group.online.has(member.user_id) ? "online" : "" },
+          h("span", { class: "dot", "aria-hidden": "true" }),
+          h("span", {}, member.username),
+          member.role === "owner" ? h("span", { class: "badge" }, "owner") : null,
+          amOwner && member.user_id !== me
+            ? h("button", { type: "button", class: "link danger", onclick: () => this.removeMember(member) }, "Remove")
+            : null,
+        ),
+      ),
+    );
+    $("members-panel").querySelector("summary").textContent =
+      `Members (${group.members.length || group.info.members}) & invite`;
+  }
+
+  async invite() {
+    const input = $("invite-username");
+    const username = input.value.trim();
+    if (!username) return;
+    try {
+      await this.conversation.call("invite", { group_id: this.group.id, username });
+      $("invite-result").textContent = `Invited ${username}.`;
+      input.value = "";
+    } catch (error) {
+      $("invite-result").textContent = `Could not invite ${username}: ${error.message}`;
+    }
+  }
+
+  async removeMember(member) {
+    try {
+      await this.conversation.call("remove_member", { group_id: this.group.id, user_id: member.user_id });
+    } catch (error) {
+      this.conversation.fail(error);
+    }
+  }
+
+  async leave() {
+    const group = this.group;
+    try {
+      await this.conversation.call("leave", { group_id: group.id });
+      this.conversation.app.forget(group.id);
+    } catch (error) {
+      this.conversation.fail(error);
+    }
+  }
+}

@@ -1,0 +1,166 @@
+// The sidebar: the person's groups, their pending invitations (to private groups), creating a
+// group and finding public ones. Joining or creating lists the group and opens it.
+
+import { $, fill, h, show } from "./dom.js";
+
+export class Sidebar {
+  constructor(app, signal) {
+    this.app = app;
+    this.invitations = new Map(); // group_id → {group_id, name, by_id, by}
+    this.dismissed = new Set(); // group ids whose invitation the person put aside on this page
+    $("create-group-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.createGroup();
+    }, { signal });
+    $("find-groups-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.findGroups();
+    }, { signal });
+  }
+
+  clear() {
+    fill($("group-list"));
+    fill($("found-groups"));
+    fill($("invitation-list"));
+  }
+
+  // --- groups --------------------------------------------------------------------------
+
+  renderGroups() {
+    const current = this.app.conversation.group;
+    const groups = [...this.app.groups.values()].sort((a, b) => a.info.name.localeCompare(b.info.name));
+    show($("no-groups"), groups.length === 0);
+    fill(
+      $("group-list"),
+      groups.map((group) =>
+        h(
+          "li",
+          {},
+          h(
+            "button",
+            {
+              type: "button",
+              class: "group",
+              "aria-current": group === current ? "true" : null,
+              dataset: { groupId: group.id },
+              onclick: () => this.app.open(group),
+            },
+            h("span", { class: "name" }, group.info.name),
+            group.info.private ? h("span", { class: "badge" }, "private") : null,
+            group.unread ? h("span", { class: "unread", title: "unread messages" }, group.unread) : null,
+          ),
+        ),
+      ),
+    );
+  }
+
+  async createGroup() {
+    const name = $("new-group-name").value.trim();
+    if (!name) return;
+    try {
+      const reply = await this.app.connection.call("create_group", {
+        name,
+        private: $("new-group-private").checked,
+      });
+      $("new-group-name").value = "";
+      $("new-group-private").checked = false;
+      await this.opened(reply.group_id);
+    } catch (error) {
+      this.error(error);
+    }
+  }
+
+  async findGroups() {
+    const groups = this.app.groups;
+    try {
+      const reply = await this.app.connection.call("find_groups", { query: $("find-groups-query").value.trim() });
+      fill(
+        $("found-groups"),
+        reply.groups.length
+          ? reply.groups.map((found) =>
+              h(
+                "li",
+                { class: "found" },
+                h("span", { class: "name" }, found.name),
+                h("span", { class: "muted" }, `${found.members} member${found.members === 1 ? "" : "s"}`),
+                groups.has(found.group_id)
+                  ? h("button", { type: "button", class: "secondary", onclick: () => this.app.open(groups.get(found.group_id)) }, "Open")
+                  : h("button", { type: "button", onclick: () => this.join(found.group_id) }, "Join"),
+              ),
+            )
+          : [h("li", { class: "muted" }, "No public group has that in its name.")],
+      );
+    } catch (error) {
+      this.error(error);
+    }
+  }
+
+  async join(groupId) {
+    try {
+      await this.app.connection.call("join", { group_id: groupId });
+      this.invitations.delete(groupId);
+      this.renderInvitations();
+      fill($("found-groups"));
+      await this.opened(groupId);
+    } catch (error) {
+      this.error(error);
+    }
+  }
+
+  /** After creating or joining: list the group and open it. */
+  async opened(groupId) {
+    $("sidebar-error").textContent = "";
+    await this.app.loadGroups();
+    const group = this.app.groups.get(groupId);
+    if (group) this.app.open(group);
+  }
+
+  error(error) {
+    this.notice(error.message ?? String(error));
+  }
+
+  notice(text) {
+    $("sidebar-error").textContent = text;
+  }
+
+  // --- invitations ---------------------------------------------------------------------
+
+  /** The server's list (on every connect): it holds those not yet joined. */
+  setInvitations(invitations) {
+    this.invitations = new Map(invitations.map((invitation) => [invitation.group_id, invitation]));
+    this.renderInvitations();
+  }
+
+  /** One that just came (``invited``). */
+  invited(invitation) {
+    this.dismissed.delete(invitation.group_id); // asked again: show it again
+    this.invitations.set(invitation.group_id, invitation);
+    this.renderInvitations();
+  }
+
+  renderInvitations() {
+    const shown = [...this.invitations.values()]
+      .filter((i) => !this.app.groups.has(i.group_id) && !this.dismissed.has(i.group_id))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    show($("invitations-section"), shown.length > 0);
+    fill($("invitation-list"), shown.map((invitation) => this.invitationNode(invitation)));
+  }
+
+  invitationNode({ group_id: groupId, name, by }) {
+    return h(
+      "li",
+      { class: "invitation", dataset: { groupId } },
+      h(
+        "div",
+        { class: "what" },
+        h("span", { class: "name" }, name),
+        h("span", { class: "muted by" }, `invited by ${by}`),
+      ),
+      h("button", { type: "button", onclick: () => this.join(groupId) }, "Join"),
+      h("button", { type: "button", class: "link", onclick: () => {
+        this.dismissed.add(groupId);
+        this.renderInvitations();
+      } }, "Dismiss"),
+    );
+  }
+}
