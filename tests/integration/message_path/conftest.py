@@ -210,6 +210,16 @@ def token_for(gateway_settings: Settings) -> Callable[..., str]:
     return issue
 
 
+Start = Callable[..., Awaitable[str]]
+NewClient = Callable[[], ChatClient]
+
+
+async def connected(new_client: NewClient, url: str, token: str) -> ChatClient:
+    client = new_client()
+    await client.connect(url, token)
+    return client
+
+
 async def create_group(client: ChatClient, name: str = "team", private: bool = False) -> str:
     reply = await client.ok("create_group", {"name": name, "private": private})
     return str(reply["group_id"])

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
-from tests.integration.message_path.conftest import ChatClient, create_group
-
-Start = Callable[..., Awaitable[str]]
-NewClient = Callable[[], ChatClient]
+from tests.integration.message_path.conftest import NewClient, Start, create_group
 
 
 async def test_the_author_edits_and_deletes_and_history_shows_it(

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import aiohttp
 
-from tests.integration.message_path.conftest import ChatClient, create_group, sign_up
-
-Start = Callable[..., Awaitable[str]]
-NewClient = Callable[[], ChatClient]
-
-
-async def connected(new_client: NewClient, url: str, token: str) -> ChatClient:
-    client = new_client()
-    await client.connect(url, token)
-    return client
+from tests.integration.message_path.conftest import (
+    NewClient,
+    Start,
+    connected,
+    create_group,
+    sign_up,
+)
 
 
 async def test_a_public_group_is_found_by_name_and_joined(

@@ -4,19 +4,16 @@ with no gap and no duplicate, even while messages are being saved."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-from tests.integration.message_path.conftest import ChatClient, create_group
-
-Start = Callable[..., Awaitable[str]]
-NewClient = Callable[[], ChatClient]
-
-
-async def connected(new_client: NewClient, url: str, token: str) -> ChatClient:
-    client = new_client()
-    await client.connect(url, token)
-    return client
+from tests.integration.message_path.conftest import (
+    ChatClient,
+    NewClient,
+    Start,
+    connected,
+    create_group,
+)
 
 
 async def send_many(client: ChatClient, group_id: str, numbers: range, prefix: str = "m") -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -12,22 +12,20 @@ from aiokafka import AIOKafkaProducer
 from gateway.settings import Settings
 from records.events import MAX_BODY_CHARS, MessageSaved, read_fact
 from records.requests import GroupCreationRequested, MessageSubmitted
-from tests.integration.message_path.conftest import ChatClient, create_group, read_topic
+from tests.integration.message_path.conftest import (
+    ChatClient,
+    NewClient,
+    Start,
+    connected,
+    create_group,
+    read_topic,
+)
 from tests.integration.servers import Servers
-
-Start = Callable[[], Awaitable[str]]
-NewClient = Callable[[], ChatClient]
 
 MESSAGE_FIELDS = {
     "message_id", "group_id", "seq", "sender_id", "sender", "body", "client_msg_id", "saved_at",
     "edited_at", "deleted",
 }  # fmt: skip
-
-
-async def connected(new_client: NewClient, url: str, token: str) -> ChatClient:
-    client = new_client()
-    await client.connect(url, token)
-    return client
 
 
 async def joined(new_client: NewClient, url: str, token: str, group_id: str) -> ChatClient:

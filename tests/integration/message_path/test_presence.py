@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
 
 from gateway.presence import Presence
 from gateway.settings import Settings
-from tests.integration.message_path.conftest import ChatClient, create_group
-
-Start = Callable[..., Awaitable[str]]
-NewClient = Callable[[], ChatClient]
-
-
-async def connected(new_client: NewClient, url: str, token: str) -> ChatClient:
-    client = new_client()
-    await client.connect(url, token)
-    return client
+from tests.integration.message_path.conftest import (
+    ChatClient,
+    NewClient,
+    Start,
+    connected,
+    create_group,
+)
 
 
 async def changes_for(client: ChatClient, user_id: str) -> dict[str, Any]:

@@ -32,11 +32,11 @@ from tests.integration.servers import Servers
 
 def story(group: str, private: str) -> list[AnyRequest]:
     """Two groups' lives: joins, an invitation, messages, edits, deletes, a leave, a removal."""
-    ann = {"actor_id": "ann", "actor": "Ann"}
-    bob = {"actor_id": "bob", "actor": "Bob"}
-    cat = {"actor_id": "cat", "actor": "Cat"}
+    ann: dict[str, Any] = {"actor_id": "ann", "actor": "Ann"}
+    bob: dict[str, Any] = {"actor_id": "bob", "actor": "Bob"}
+    cat: dict[str, Any] = {"actor_id": "cat", "actor": "Cat"}
 
-    def say(who: dict[str, str], n: int, where: str = group) -> MessageSubmitted:
+    def say(who: dict[str, Any], n: int, where: str = group) -> MessageSubmitted:
         return MessageSubmitted(group_id=where, client_msg_id=f"m{n}", body=f"#{n}", **who)
 
     return [

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from agents.decisions import GroupState, MessageView, decide
@@ -23,8 +25,8 @@ from records.requests import (
     RemovalRequested,
 )
 
-ANN = {"actor_id": "ann", "actor": "Ann"}
-BOB = {"actor_id": "bob", "actor": "Bob"}
+ANN: dict[str, Any] = {"actor_id": "ann", "actor": "Ann"}
+BOB: dict[str, Any] = {"actor_id": "bob", "actor": "Bob"}
 
 
 def group(private: bool = False, members: dict[str, str] | None = None) -> GroupState:
@@ -111,7 +113,7 @@ def test_leaving_and_removal() -> None:
         ),
     ],
 )
-def test_edits_are_refused(view: MessageView | None, actor: dict[str, str], code: str) -> None:
+def test_edits_are_refused(view: MessageView | None, actor: dict[str, Any], code: str) -> None:
     edit = EditRequested(group_id="g", message_id="g:3", body="new", **actor)
     assert refusal(group(members={"ann": "Ann", "bob": "Bob"}), edit, view) == code
 
