@@ -19,7 +19,6 @@ from gateway.delivery import group_room
 from gateway.settings import Settings
 from records.events import (
     Fact,
-    GroupCreated,
     MemberInvited,
     MemberJoined,
     MemberLeft,
@@ -35,34 +34,32 @@ log = logging.getLogger(__name__)
 
 def client_event(fact: Fact) -> tuple[str, str, dict[str, Any]] | None:
     """The Socket.IO event a fact becomes: ``(event, room, payload)``, or None."""
-    group = group_room(fact.group_id)
+    room = group_room(fact.group_id)
+    data = fact.model_dump(mode="json")
+
+    def pick(*names: str, **renamed: str) -> dict[str, Any]:
+        payload = {"group_id": fact.group_id, **{name: data[name] for name in names}}
+        return payload | {new: data[old] for new, old in renamed.items()}
+
     match fact:
         case MessageSaved():
-            return "message", group, fact.to_client()
+            return "message", room, fact.to_client()
         case MessageEdited():
-            return "message_edited", group, _fields(fact, "message_id", "seq", "body", edited_at=1)
+            return (
+                "message_edited",
+                room,
+                pick("message_id", "seq", "body", edited_at="occurred_at"),
+            )
         case MessageDeleted():
-            return "message_deleted", group, _fields(fact, "message_id", "seq", deleted_at=1)
-        case MemberJoined():
-            return "member_joined", group, _fields(fact, "user_id", "username")
-        case MemberLeft():
-            return "member_left", group, _fields(fact, "user_id", "username")
+            return "message_deleted", room, pick("message_id", "seq", deleted_at="occurred_at")
+        case MemberJoined() | MemberLeft():
+            event = "member_joined" if isinstance(fact, MemberJoined) else "member_left"
+            return event, room, pick("user_id", "username")
         case MemberRemoved():
-            return "member_removed", group, _fields(fact, "user_id", "username", "by_id")
+            return "member_removed", room, pick("user_id", "username", "by_id")
         case MemberInvited():
-            invitation = {"name": fact.group_name, "by_id": fact.by_id, "by": fact.by}
-            return "invited", f"user:{fact.user_id}", {"group_id": fact.group_id, **invitation}
-        case GroupCreated():
-            return None
-    return None
-
-
-def _fields(fact: Fact, *names: str, **occurred_as: int) -> dict[str, Any]:
-    data = fact.model_dump(mode="json")
-    payload = {"group_id": fact.group_id, **{name: data[name] for name in names}}
-    for name in occurred_as:
-        payload[name] = data["occurred_at"]
-    return payload
+            return "invited", f"user:{fact.user_id}", pick("by_id", "by", name="group_name")
+    return None  # GroupCreated: the creator's socket follows the group already
 
 
 async def broadcast_facts(

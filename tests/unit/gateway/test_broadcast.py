@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from gateway.broadcast import client_event
+from records.events import (
+    GroupCreated,
+    MemberInvited,
+    MemberLeft,
+    MessageDeleted,
+    MessageEdited,
+    MessageSaved,
+    utcnow,
+)
+
+
+def test_each_fact_becomes_its_client_event_in_the_right_room() -> None:
+    now = utcnow()
+    saved = MessageSaved(
+        message_id="g:1", group_id="g", seq=1, sender_id="u", sender="Ann",
+        client_msg_id="c", body="hi", saved_at=now,
+    )  # fmt: skip
+    assert client_event(saved) == ("message", "group:g", saved.to_client())
+    edited = MessageEdited(group_id="g", message_id="g:1", seq=1, body="new", by_id="u")
+    name, room, payload = client_event(edited) or ("", "", {})
+    assert (name, room) == ("message_edited", "group:g")
+    assert payload == {
+        "group_id": "g", "message_id": "g:1", "seq": 1, "body": "new",
+        "edited_at": edited.model_dump(mode="json")["occurred_at"],
+    }  # fmt: skip
+    deleted = MessageDeleted(group_id="g", message_id="g:1", seq=1, by_id="u")
+    assert set((client_event(deleted) or ("", "", {}))[2]) == {
+        "group_id", "message_id", "seq", "deleted_at"
+    }  # fmt: skip
+    left = MemberLeft(group_id="g", user_id="u", username="Ann")
+    assert client_event(left) == (
+        "member_left", "group:g", {"group_id": "g", "user_id": "u", "username": "Ann"}
+    )  # fmt: skip
+
+
+def test_an_invitation_goes_to_the_invitee_only() -> None:
+    invited = MemberInvited(
+        group_id="g", user_id="bob", username="Bob", by_id="ann", by="Ann", group_name="Team"
+    )
+    assert client_event(invited) == (
+        "invited", "user:bob", {"group_id": "g", "by_id": "ann", "by": "Ann", "name": "Team"}
+    )  # fmt: skip
+
+
+def test_a_created_group_is_not_broadcast() -> None:
+    created = GroupCreated(group_id="g", name="Team", private=False, owner_id="ann", owner="Ann")
+    assert client_event(created) is None
