@@ -133,6 +133,21 @@ async def refresh(request: web.Request) -> web.Response:
     return web.json_response(await issue_pair(request.app, user))
 
 
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.Response:
+    """Spend the session's refresh token, so it can no longer be exchanged. Access tokens
+    stay valid until they expire (minutes); the gateway closes sockets at that moment."""
+    body = await read_request(request, RefreshRequest)
+    try:
+        claims = verify_token(request.app[settings_key], body.refresh_token, "refresh")
+    except InvalidToken as exc:
+        if exc.code != "token_expired":
+            raise ApiError(401, exc.code, exc.message) from exc
+        return web.Response(status=204)  # an expired token is spent already
+    await request.app[refresh_tokens_key].consume(claims.token_id)
+    return web.Response(status=204)
+
+
 def bearer_token(request: web.Request) -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
