@@ -42,6 +42,7 @@ class GroupState:
     owner_id: str | None = None
     members: dict[str, str] = field(default_factory=dict)
     invited: dict[str, str] = field(default_factory=dict)
+    last_change: int = 0
 
     @classmethod
     def from_document(cls, group_id: str, doc: dict[str, Any] | None) -> GroupState:
@@ -55,6 +56,7 @@ class GroupState:
             owner_id=doc["owner_id"],
             members={uid: m["username"] for uid, m in doc.get("members", {}).items()},
             invited={uid: i["username"] for uid, i in doc.get("invited", {}).items()},
+            last_change=int(doc.get("last_change", 0)),
         )
 
     def apply(self, fact: Fact) -> None:
@@ -71,6 +73,8 @@ class GroupState:
                 self.invited.pop(fact.user_id, None)
             case MemberLeft() | MemberRemoved():
                 self.members.pop(fact.user_id, None)
+            case MessageEdited() | MessageDeleted():
+                self.last_change = max(self.last_change, fact.change)
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,7 @@ def _change_message(
                     message_id=request.message_id,
                     seq=seq,
                     by_id=request.actor_id,
+                    change=state.last_change + 1,
                 )
             ]
         )
@@ -243,6 +248,7 @@ def _change_message(
                 seq=seq,
                 body=request.body,
                 by_id=request.actor_id,
+                change=state.last_change + 1,
             )
         ]
     )

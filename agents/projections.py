@@ -11,6 +11,8 @@ alone, and idempotent, so the live agent and a replay from the log build identic
 - ``message_pages``: messages as they are now (edited bodies, tombstones), 100 to a document
   (``_id`` = ``group:page``), so a page of history is one or two reads by ``_id`` on any
   MongoDB-protocol server: FerretDB on SQLite pushes only exact ``_id`` filters down.
+- ``message_changes``: each edit or delete at its position in the group's changes
+  (``_id`` = ``group:change``), so a client that was away reads what changed by ``_id``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from records.events import (
 )
 
 PAGE_SIZE = 100
-PROJECTIONS = ("groups", "user_groups", "messages", "message_pages")
+PROJECTIONS = ("groups", "user_groups", "messages", "message_pages", "message_changes")
 DUPLICATE_KEY = 11000
 
 
@@ -70,6 +72,7 @@ class Projector:
         self.user_groups = database["user_groups"]
         self.messages = database["messages"]
         self.pages = database["message_pages"]
+        self.changes = database["message_changes"]
 
     async def ensure_indexes(self) -> None:
         await self.messages.create_index(
@@ -214,6 +217,24 @@ class Projector:
                         }
                     },
                 )
+        if isinstance(fact, MessageEdited | MessageDeleted) and fact.change:
+            await self._record_change(fact)
+
+    async def _record_change(self, fact: MessageEdited | MessageDeleted) -> None:
+        """Keep the change where a client that was away finds it by position, by ``_id``."""
+        change = {
+            "group_id": fact.group_id,
+            "change": fact.change,
+            "message_id": fact.message_id,
+            "seq": fact.seq,
+            "deleted": isinstance(fact, MessageDeleted),
+            "body": "" if isinstance(fact, MessageDeleted) else fact.body,
+            "at": fact.occurred_at,
+        }
+        await self.changes.update_one(
+            {"_id": page_id(fact.group_id, fact.change)}, {"$set": change}, upsert=True
+        )
+        await self.groups.update_one({"_id": fact.group_id}, {"$max": {"last_change": fact.change}})
 
     async def _link(self, user_id: str, group_id: str, at: datetime) -> None:
         await self.user_groups.update_one(

@@ -48,10 +48,11 @@ def client_event(fact: Fact) -> tuple[str, str, dict[str, Any]] | None:
             return (
                 "message_edited",
                 room,
-                pick("message_id", "seq", "body", edited_at="occurred_at"),
+                pick("message_id", "seq", "body", "change", edited_at="occurred_at"),
             )
         case MessageDeleted():
-            return "message_deleted", room, pick("message_id", "seq", deleted_at="occurred_at")
+            deleted = pick("message_id", "seq", "change", deleted_at="occurred_at")
+            return "message_deleted", room, deleted
         case MemberJoined() | MemberLeft():
             event = "member_joined" if isinstance(fact, MemberJoined) else "member_left"
             return event, room, pick("user_id", "username")

@@ -29,6 +29,7 @@ C = TypeVar("C", bound=Command)
 class Join(Command):
     group_id: GroupId
     since_seq: int | None = Field(default=None, ge=0)
+    since_change: int | None = Field(default=None, ge=0)
 
 
 class Send(Command):

@@ -5,9 +5,10 @@ looks at each one as it is delivered locally (its ``_handle_emit``, pinned to
 python-socketio 5.18's pub/sub manager) and asks the ``DeliveryGate``:
 
 - a ``message`` goes to a socket only if its ``seq`` is past what that socket has already
-  been sent (``cursor``), so a message re-published after a crash or a rebalance reaches no
-  one twice; while the socket is catching up (``join`` with ``since_seq``) it is held, then
-  released after the history it missed, so a client sees no gap and no duplicate;
+  been sent, and an edit or delete only if its ``change`` is, so nothing re-published after
+  a crash or a rebalance reaches anyone twice; while the socket is catching up (``join``
+  with ``since_seq`` / ``since_change``) they are held, then released after what it missed,
+  so a client sees no gap and no duplicate;
 - membership broadcasts also move this node's sockets: on ``member_left`` and
   ``member_removed`` all of the member's sockets leave the group's room, at once, on every
   node.
@@ -32,12 +33,28 @@ def group_room(group_id: str) -> str:
     return f"{GROUP_ROOM_PREFIX}{group_id}"
 
 
+ORDERED = {"message": "seq", "message_edited": "change", "message_deleted": "change"}
+"""Events delivered in order, once, by the position they carry: messages by ``seq``, edits
+and deletes by their ``change`` number."""
+
+
 @dataclass
 class Stream:
-    """What one socket has been sent of one group's messages."""
+    """What one socket has been sent of one group: the last message and the last change."""
 
-    cursor: int
-    held: list[dict[str, Any]] | None = None
+    cursors: dict[str, int]
+    held: list[tuple[str, dict[str, Any]]] | None = None
+
+    def is_new(self, event: str, payload: dict[str, Any]) -> bool:
+        """True, and the cursor moved, if ``payload`` is past what was sent of its kind."""
+        kind = ORDERED[event]
+        position = int(payload.get(kind) or 0)
+        if position == 0:  # an edit recorded before changes were numbered
+            return True
+        if position <= self.cursors.get(kind, 0):
+            return False
+        self.cursors[kind] = position
+        return True
 
 
 @dataclass
@@ -54,27 +71,23 @@ class DeliveryGate:
         for key in [key for key in self.streams if key[0] == sid]:
             del self.streams[key]
 
-    def follow(self, sid: str, group_id: str, cursor: int, *, hold: bool) -> Stream:
-        stream = Stream(cursor=cursor, held=[] if hold else None)
+    def follow(self, sid: str, group_id: str, seq: int, change: int, *, hold: bool) -> Stream:
+        stream = Stream(cursors={"seq": seq, "change": change}, held=[] if hold else None)
         self.streams[(sid, group_id)] = stream
         return stream
 
     def unfollow(self, sid: str, group_id: str) -> None:
         self.streams.pop((sid, group_id), None)
 
-    def admit(self, sid: str, group_id: str, message: dict[str, Any]) -> bool:
-        """True if ``message`` is to be sent to ``sid`` now; held or duplicate ones are not."""
+    def admit(self, sid: str, group_id: str, event: str, payload: dict[str, Any]) -> bool:
+        """True if the event is to be sent to ``sid`` now; held or duplicate ones are not."""
         stream = self.streams.get((sid, group_id))
         if stream is None:
-            stream = self.follow(sid, group_id, 0, hold=False)
-        seq = int(message["seq"])
+            stream = self.follow(sid, group_id, 0, 0, hold=False)
         if stream.held is not None:
-            stream.held.append(message)
+            stream.held.append((event, payload))
             return False
-        if seq <= stream.cursor:
-            return False
-        stream.cursor = seq
-        return True
+        return stream.is_new(event, payload)
 
     def sockets_of(self, user_id: str) -> list[str]:
         return [sid for sid, uid in self.users.items() if uid == user_id]
@@ -106,11 +119,11 @@ class SequencedRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         namespace = message.get("namespace") or "/"
         event = message.get("event")
         data = message["data"][0] if message.get("data") else {}
-        if event == "message":
+        if event in ORDERED:
             skip = [
                 sid
                 for sid, _ in list(self.get_participants(namespace, room))
-                if not self.gate.admit(sid, group_id, data)
+                if not self.gate.admit(sid, group_id, event, data)
             ]
             if skip:
                 message = {**message, "skip_sid": [*_as_list(message.get("skip_sid")), *skip]}

@@ -16,7 +16,7 @@ from gateway.commands import (
     RemoveMember,
     parse,
 )
-from gateway.delivery import group_room
+from gateway.delivery import Stream, group_room
 from gateway.handling import NamespaceBase, Reply, acknowledged
 from records.requests import (
     GroupCreationRequested,
@@ -41,14 +41,14 @@ class GroupHandlers(NamespaceBase):
                 **self._actor(sid, user),
             )
         )
-        self.gate.follow(sid, group_id, 0, hold=False)
+        self.gate.follow(sid, group_id, 0, 0, hold=False)
         await self.enter_room(sid, group_room(group_id))
         return {"ok": True, "group_id": group_id}
 
     @acknowledged
     async def on_join(self, sid: str, data: Any = None) -> Reply:
-        """Become a member if needed, then follow the group: from ``since_seq`` when given
-        (every message after it first, then live ones), else from now on."""
+        """Become a member if needed, then follow the group: from ``since_seq`` and
+        ``since_change`` when given (everything after them first, then live), else from now."""
         command = parse(Join, data)
         user = await self.get_session(sid)
         group = await self.reads.group(command.group_id)
@@ -56,8 +56,10 @@ class GroupHandlers(NamespaceBase):
             raise CommandError("group_not_found", f"there is no group {command.group_id!r}")
         if user["user_id"] not in group.members:
             await self._ask(JoinRequested(group_id=group.group_id, **self._actor(sid, user)))
-        last_seq = await self._follow(sid, group.group_id, command.since_seq)
-        return {"ok": True, "group_id": group.group_id, "last_seq": last_seq}
+        seq, change = await self._follow(
+            sid, group.group_id, command.since_seq, command.since_change
+        )
+        return {"ok": True, "group_id": group.group_id, "last_seq": seq, "last_change": change}
 
     @acknowledged
     async def on_leave(self, sid: str, data: Any = None) -> Reply:
@@ -123,39 +125,56 @@ class GroupHandlers(NamespaceBase):
         ]
         return {"ok": True, "group_id": group.group_id, "members": members}
 
-    async def _follow(self, sid: str, group_id: str, since_seq: int | None) -> int:
-        """Enter the group's room; with ``since_seq``, first send what the socket missed.
+    async def _follow(
+        self, sid: str, group_id: str, since_seq: int | None, since_change: int | None
+    ) -> tuple[int, int]:
+        """Enter the group's room; with ``since_seq`` (and ``since_change``), first send what
+        the socket missed: messages after ``since_seq``, edits and deletes after
+        ``since_change``. Returns the last ``seq`` and ``change`` now sent or current.
 
-        The socket enters the room before history is read, with live messages held, so a
-        message is either in what is read (saved before) or among those held (after): the
-        held ones are released past the last one sent, and nothing is missed or doubled.
+        The socket enters the room before anything is read, with live events held, so an
+        event is either in what is read (saved before) or among those held (after): the held
+        ones are released past the last one sent, and nothing is missed or doubled.
         """
         group = await self.reads.group(group_id)
-        last_seq = group.last_seq if group else 0
-        if since_seq is None or since_seq >= last_seq:
-            self.gate.follow(
-                sid, group_id, last_seq if since_seq is None else since_seq, hold=False
-            )
+        last = (group.last_seq, group.last_change) if group else (0, 0)
+        if since_seq is None and since_change is None:
+            self.gate.follow(sid, group_id, *last, hold=False)
             await self.enter_room(sid, group_room(group_id))
-            return last_seq
-        stream = self.gate.follow(sid, group_id, since_seq, hold=True)
+            return last
+        seq = last[0] if since_seq is None else since_seq
+        change = last[1] if since_change is None else since_change
+        stream = self.gate.follow(sid, group_id, seq, change, hold=True)
         await self.enter_room(sid, group_room(group_id))
-        while True:
-            group = await self.reads.group(group_id)
-            last_seq = group.last_seq if group else 0
-            if last_seq <= stream.cursor:
-                break
-            async for message in self.reads.messages_between(group_id, stream.cursor + 1, last_seq):
-                await self._send_to(sid, message)
-                stream.cursor = message["seq"]
+        await self._catch_up(sid, group_id, stream)
         while stream.held:
             held, stream.held = stream.held, []
-            for message in sorted(held, key=lambda m: int(m["seq"])):
-                if message["seq"] > stream.cursor:
-                    await self._send_to(sid, message)
-                    stream.cursor = message["seq"]
+            for event, payload in sorted(held, key=_replay_order):
+                if stream.is_new(event, payload):
+                    await self.emit(event, payload, to=sid, ignore_queue=True)
         stream.held = None
-        return stream.cursor
+        return stream.cursors["seq"], stream.cursors["change"]
 
-    async def _send_to(self, sid: str, message: dict[str, Any]) -> None:
-        await self.emit("message", message, to=sid, ignore_queue=True)
+    async def _catch_up(self, sid: str, group_id: str, stream: Stream) -> None:
+        """Send every stored message, then every change, past the stream's cursors."""
+        while True:
+            group = await self.reads.group(group_id)
+            if group is None:
+                return
+            seq, change = stream.cursors["seq"], stream.cursors["change"]
+            if group.last_seq <= seq and group.last_change <= change:
+                return
+            async for message in self.reads.messages_between(group_id, seq + 1, group.last_seq):
+                if stream.is_new("message", message):
+                    await self.emit("message", message, to=sid, ignore_queue=True)
+            async for event, payload in self.reads.changes_between(
+                group_id, change + 1, group.last_change
+            ):
+                if stream.is_new(event, payload):
+                    await self.emit(event, payload, to=sid, ignore_queue=True)
+
+
+def _replay_order(item: tuple[str, dict[str, Any]]) -> tuple[int, int]:
+    """Held events go out messages first (by ``seq``), then changes (by ``change``)."""
+    event, payload = item
+    return (0, int(payload["seq"])) if event == "message" else (1, int(payload.get("change") or 0))

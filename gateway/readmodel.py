@@ -24,6 +24,7 @@ class Group:
     private: bool
     owner_id: str
     last_seq: int
+    last_change: int
     members: dict[str, dict[str, Any]]
     invited: dict[str, dict[str, Any]]
 
@@ -35,6 +36,7 @@ class Group:
             "private": self.private,
             "owner_id": self.owner_id,
             "last_seq": self.last_seq,
+            "last_change": self.last_change,
             "members": len(self.members),
             "role": role,
         }
@@ -45,6 +47,7 @@ class ReadModel:
         self.groups = database["groups"]
         self.user_groups = database["user_groups"]
         self.pages = database["message_pages"]
+        self.changes = database["message_changes"]
 
     async def group(self, group_id: str) -> Group | None:
         doc = await self.groups.find_one({"_id": group_id})
@@ -56,6 +59,7 @@ class ReadModel:
             private=bool(doc["private"]),
             owner_id=doc["owner_id"],
             last_seq=int(doc.get("last_seq", 0)),
+            last_change=int(doc.get("last_change", 0)),
             members=doc.get("members", {}),
             invited=doc.get("invited", {}),
         )
@@ -99,6 +103,15 @@ class ReadModel:
         messages.reverse()
         return messages
 
+    async def changes_between(
+        self, group_id: str, first: int, last: int
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Edits and deletes with ``first <= change <= last``, in order, as clients get them."""
+        for change in range(first, last + 1):
+            doc = await self.changes.find_one({"_id": f"{group_id}:{change}"})
+            if doc is not None:
+                yield change_to_client(doc)
+
     async def messages_between(
         self, group_id: str, first: int, last: int
     ) -> AsyncIterator[dict[str, Any]]:
@@ -112,11 +125,24 @@ class ReadModel:
                     yield to_client(group_id, view)
 
 
+def change_to_client(change: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A stored change as the live event it was: ``message_edited`` or ``message_deleted``."""
+    at = _iso(change["at"])
+    payload = {key: change[key] for key in ("group_id", "message_id", "seq", "change")}
+    if change["deleted"]:
+        return "message_deleted", {**payload, "deleted_at": at}
+    return "message_edited", {**payload, "body": change["body"], "edited_at": at}
+
+
+def _iso(moment: Any) -> str:
+    return str(moment.isoformat().replace("+00:00", "Z"))
+
+
 def to_client(group_id: str, view: dict[str, Any]) -> dict[str, Any]:
     """A page slot as the ``message`` payload (times as ISO 8601 strings, like live ones)."""
     payload = {key: value for key, value in view.items() if key != "deleted_at"}
     payload["group_id"] = group_id
     for key in ("saved_at", "edited_at"):
         if payload.get(key) is not None:
-            payload[key] = payload[key].isoformat().replace("+00:00", "Z")
+            payload[key] = _iso(payload[key])
     return payload

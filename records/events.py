@@ -150,6 +150,9 @@ class MessageEdited(GroupFact):
     seq: int = Field(ge=1)
     body: str
     by_id: str
+    change: int = Field(default=0, ge=0)
+    """Position among the group's edits and deletes (1, 2, 3 …), so a client that was away
+    can ask for every change after the last it saw."""
 
 
 class MessageDeleted(GroupFact):
@@ -157,6 +160,7 @@ class MessageDeleted(GroupFact):
     message_id: str
     seq: int = Field(ge=1)
     by_id: str
+    change: int = Field(default=0, ge=0)
 
 
 Fact = (

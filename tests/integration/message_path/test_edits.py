@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
-from tests.integration.message_path.conftest import NewClient, Start, create_group
+from tests.integration.message_path.conftest import NewClient, Start, connected, create_group
 
 
 async def test_the_author_edits_and_deletes_and_history_shows_it(
@@ -72,3 +73,44 @@ async def test_changes_to_unknown_or_foreign_messages_are_refused(
     assert malformed["error"]["code"] == "invalid_payload"
     empty = await alice.call("edit", {"message_id": message["message_id"], "body": "  "})
     assert empty["error"]["code"] == "body_empty"
+
+
+async def test_a_client_that_was_away_gets_the_edits_and_deletes_it_missed(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+    bob = await connected(new_client, url, token_for("bob"))
+    joined = await bob.ok("join", {"group_id": group_id})
+    assert (joined["last_seq"], joined["last_change"]) == (0, 0)
+    for n in (1, 2, 3):
+        await alice.ok("send", {"group_id": group_id, "client_msg_id": f"a{n}", "body": f"v{n}"})
+    messages = [await bob.next_message() for _ in range(3)]
+    await alice.ok("edit", {"message_id": messages[0]["message_id"], "body": "v1 again"})
+    first_change = await bob.next("message_edited")
+    assert first_change["change"] == 1
+    await bob.sio.disconnect()
+
+    await alice.ok("edit", {"message_id": messages[1]["message_id"], "body": "v2 again"})
+    await alice.ok("delete", {"message_id": messages[2]["message_id"]})
+    await alice.ok("send", {"group_id": group_id, "client_msg_id": "a4", "body": "v4"})
+    for _ in range(4):  # everything is saved before Bob comes back
+        await alice.next_message()
+    for _ in range(2):
+        await alice.next("message_edited")
+    await alice.next("message_deleted")
+    bob = await connected(new_client, url, token_for("bob"))
+    back = await bob.ok("join", {"group_id": group_id, "since_seq": 3, "since_change": 1})
+    assert (back["last_seq"], back["last_change"]) == (4, 3)
+    assert (await bob.next_message())["seq"] == 4
+    edited, deleted = await bob.next("message_edited"), await bob.next("message_deleted")
+    assert (edited["change"], edited["seq"], edited["body"]) == (2, 2, "v2 again")
+    assert (deleted["change"], deleted["seq"]) == (3, 3)
+
+    await alice.ok("edit", {"message_id": messages[0]["message_id"], "body": "v1, third"})
+    live = await bob.next("message_edited")
+    assert (live["change"], live["body"]) == (4, "v1, third")
+    await asyncio.sleep(1)
+    assert bob.nothing_more("message_edited") and bob.nothing_more("message_deleted")
+    assert bob.nothing_more()

@@ -19,16 +19,16 @@ def test_each_fact_becomes_its_client_event_in_the_right_room() -> None:
         client_msg_id="c", body="hi", saved_at=now,
     )  # fmt: skip
     assert client_event(saved) == ("message", "group:g", saved.to_client())
-    edited = MessageEdited(group_id="g", message_id="g:1", seq=1, body="new", by_id="u")
+    edited = MessageEdited(group_id="g", message_id="g:1", seq=1, body="new", by_id="u", change=4)
     name, room, payload = client_event(edited) or ("", "", {})
     assert (name, room) == ("message_edited", "group:g")
     assert payload == {
-        "group_id": "g", "message_id": "g:1", "seq": 1, "body": "new",
+        "group_id": "g", "message_id": "g:1", "seq": 1, "body": "new", "change": 4,
         "edited_at": edited.model_dump(mode="json")["occurred_at"],
     }  # fmt: skip
     deleted = MessageDeleted(group_id="g", message_id="g:1", seq=1, by_id="u")
     assert set((client_event(deleted) or ("", "", {}))[2]) == {
-        "group_id", "message_id", "seq", "deleted_at"
+        "group_id", "message_id", "seq", "change", "deleted_at"
     }  # fmt: skip
     left = MemberLeft(group_id="g", user_id="u", username="Ann")
     assert client_event(left) == (
