@@ -19,7 +19,7 @@ export class ChatApp {
     this.session = session;
     this.onSessionLost = onSessionLost;
     this.groups = new Map(); // group_id → GroupState
-    this.resumeFrom = null; // group_id → last seq seen when the connection dropped
+    this.resumeFrom = null; // group_id → [last seq, last change] seen when the connection dropped
     this.abort = new AbortController(); // removes the page listeners on logout
     this.conversation = new Conversation(this, this.abort.signal);
     this.sidebar = new Sidebar(this, this.abort.signal);
@@ -51,7 +51,9 @@ export class ChatApp {
     status.textContent = STATUS_TEXT[state] ?? state;
     if (state !== "online" && this.resumeFrom === null) {
       // Remember where each group was, so the missed messages are asked for from there.
-      this.resumeFrom = new Map([...this.groups].map(([id, group]) => [id, group.lastSeq]));
+      this.resumeFrom = new Map(
+        [...this.groups].map(([id, group]) => [id, [group.lastSeq, group.lastChange]]),
+      );
     }
   }
 
@@ -75,13 +77,18 @@ export class ChatApp {
   }
 
   /** Follow every group (a new socket gets a group's messages only after ``join``), from the
-   * last message seen: after a drop the server sends what was missed first, in order, then
+   * last message and the last edit or delete seen: after a drop the server sends what was
+   * missed first (messages, then changes), in order, then
    * live ones; a message seen twice is kept once (by seq). */
   async follow(resumeFrom) {
     await Promise.all(
       [...this.groups.values()].map((group) =>
         this.connection
-          .call("join", { group_id: group.id, since_seq: resumeFrom.get(group.id) ?? group.lastSeq })
+          .call("join", {
+            group_id: group.id,
+            since_seq: resumeFrom.get(group.id)?.[0] ?? group.lastSeq,
+            since_change: resumeFrom.get(group.id)?.[1] ?? group.lastChange,
+          })
           .catch((error) => {
             if (error.code !== "offline") this.forget(group.id);
           }),

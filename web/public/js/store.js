@@ -12,6 +12,7 @@ export class GroupState {
     this.loaded = false; // the newest page has been read
     this.nextBeforeSeq = null; // history cursor for older messages; null when at the start
     this.lastSeq = info.last_seq ?? 0; // highest seq this page has seen
+    this.lastChange = info.last_change ?? 0; // highest edit/delete number this page has seen
     this.unread = 0;
     this.members = []; // [{user_id, username, role}]
     this.online = new Map(); // user_id → username
@@ -39,14 +40,16 @@ export class GroupState {
     return changed ? "updated" : "same";
   }
 
-  edited({ seq, body, edited_at }) {
+  edited({ seq, body, edited_at, change }) {
+    this.lastChange = Math.max(this.lastChange, change ?? 0);
     const known = this.messages.get(seq);
     if (!known) return null;
     Object.assign(known, { body, edited_at });
     return known;
   }
 
-  deleted({ seq }) {
+  deleted({ seq, change }) {
+    this.lastChange = Math.max(this.lastChange, change ?? 0);
     const known = this.messages.get(seq);
     if (!known) return null;
     Object.assign(known, { body: "", deleted: true });
