@@ -18,7 +18,7 @@ from types import FrameType
 from infra.containers.images import IMAGE_SETTINGS, ensure_images
 from infra.containers.podman import docker_api
 from infra.paths import DATA_DIR, LOG_DIR, REPO_ROOT, venv_python
-from infra.processes import ManagedProcess, ProcessFailed
+from infra.processes import ManagedProcess, ProcessFailed, stop_leftovers
 from infra.services import agents_worker, auth_service, gateway_service
 from infra.stack import Infra, InfraPorts, say_stderr, start_infra
 from infra.toolchain import ToolchainError
@@ -178,8 +178,12 @@ def test(argv: Sequence[str]) -> int:
 def _pytest(argv: Sequence[str], env: dict[str, str]) -> int:
     """Run pytest; if the runner is stopped, let pytest's teardown stop what the tests started
     (agent workers, containers) before it is killed."""
+    # Everything the tests start (agent workers) runs from under this folder, so whatever a
+    # killed pytest could not stop is found by it and stopped here.
+    basetemp = Path(tempfile.mkdtemp(prefix="chat-pytest-"))
+    options = [] if any(a.startswith("--basetemp") for a in argv) else [f"--basetemp={basetemp}"]
     child = subprocess.Popen(
-        [venv_python(), "-m", "pytest", *(argv or ["tests"])], cwd=REPO_ROOT, env=env
+        [venv_python(), "-m", "pytest", *options, *(argv or ["tests"])], cwd=REPO_ROOT, env=env
     )
     try:
         return child.wait()
@@ -192,6 +196,9 @@ def _pytest(argv: Sequence[str], env: dict[str, str]) -> int:
             child.kill()
             child.wait()
         raise
+    finally:
+        for pid in stop_leftovers(str(basetemp)):
+            say_stderr(f"stopped a process the tests left running (pid {pid})")
 
 
 def _test_in_containers(argv: Sequence[str], environ: dict[str, str], log_dir: Path) -> int:
