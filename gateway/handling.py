@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
@@ -71,6 +72,8 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
         self.directory = directory
         self._typing: dict[tuple[str, str], float] = {}
         self._expiries: dict[str, asyncio.TimerHandle] = {}
+        self._send_allowance: dict[str, tuple[float, float]] = {}
+        """Socket id → (messages it may still send now, when that was computed)."""
 
     def _actor(self, sid: str, user: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -79,6 +82,18 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
             "origin": self.bus.node_id,
             "origin_sid": sid,
         }
+
+    def _spend_send_allowance(self, sid: str) -> None:
+        """A token bucket per socket: ``send_burst`` at once, ``send_rate`` a second after."""
+        now = time.monotonic()
+        burst, rate = self.settings.send_burst, self.settings.send_rate
+        tokens, since = self._send_allowance.get(sid, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - since) * rate)
+        if tokens < 1:
+            wait = (1 - tokens) / rate
+            message = f"too many messages; send again in {max(wait, 0.1):.1f} s"
+            raise CommandError("rate_limited", message)
+        self._send_allowance[sid] = (tokens - 1, now)
 
     async def _ask(self, request: AnyRequest) -> None:
         answer = await self.bus.ask(request)

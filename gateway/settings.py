@@ -33,6 +33,10 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
     )
     send_timeout: float = Field(default=10.0, gt=0)
     request_timeout: float = Field(default=15.0, gt=0)
+    send_rate: float = Field(
+        default=50.0, gt=0, description="Messages a socket may send per second, sustained"
+    )
+    send_burst: int = Field(default=200, ge=1, description="Messages a socket may send at once")
     typing_interval: float = Field(
         default=2.0, ge=0, description="Seconds between two relayed typing events of a socket"
     )

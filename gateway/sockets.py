@@ -66,6 +66,7 @@ class ChatNamespace(GroupHandlers):
         if (expiry := self._expiries.pop(sid, None)) is not None:
             expiry.cancel()
         self.gate.disconnected(sid)
+        self._send_allowance.pop(sid, None)
         for key in [key for key in self._typing if key[0] == sid]:
             del self._typing[key]
         try:
@@ -79,6 +80,7 @@ class ChatNamespace(GroupHandlers):
     async def on_send(self, sid: str, data: Any = None) -> Reply:
         command = parse(Send, data)
         check_body(command.body)
+        self._spend_send_allowance(sid)
         user = await self.get_session(sid)
         # A socket in the group's room is a member (removal takes it out at once); others
         # are checked against the projection. The agents decide for good either way.

@@ -1,6 +1,6 @@
 """End-to-end throughput of the message path, against a running system.
 
-    ./dev up                                      # in one terminal
+    SEND_BURST=1000000 ./dev up                   # in one terminal; one socket sends it all
     .venv/bin/python -m tests.benchmarks.message_path --messages 1000
 
 Two users register and log in through auth, connect to the gateway, join a fresh group; one
@@ -92,15 +92,20 @@ async def workload(url: str, tokens: list[str], count: int, window: int) -> Run:
                 timeout=60,
             )
             if not ack.get("ok"):
-                raise RuntimeError(f"send {n} refused: {ack}")
+                hint = ""
+                if ack.get("error", {}).get("code") == "rate_limited":
+                    hint = " (start the system with SEND_BURST=1000000 to lift the limit)"
+                raise RuntimeError(f"send {n} refused: {ack}{hint}")
 
     started = time.perf_counter()
-    await asyncio.gather(*(send(n) for n in range(count)))
-    acknowledged = time.perf_counter() - started
-    await asyncio.wait_for(asyncio.gather(*(event.wait() for event in done)), timeout=300)
+    try:
+        await asyncio.gather(*(send(n) for n in range(count)))
+        acknowledged = time.perf_counter() - started
+        await asyncio.wait_for(asyncio.gather(*(event.wait() for event in done)), timeout=300)
+    finally:
+        for client in clients:
+            await client.disconnect()
     finished = max(max(times.values()) for times in arrived)
-    for client in clients:
-        await client.disconnect()
     latencies = [times[m] - sent_at[m] for times in arrived for m in times]
     return Run(count, finished - started, latencies, acknowledged)
 

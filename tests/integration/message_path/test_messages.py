@@ -212,3 +212,25 @@ async def test_two_gateway_nodes_both_deliver(
     assert at_alice["body"] == "across nodes"
     await asyncio.sleep(1)
     assert alice.nothing_more() and bob.nothing_more(), "a message was delivered twice"
+
+
+async def test_a_socket_that_floods_is_slowed_down(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway(send_rate=2.0, send_burst=3)
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+
+    def send(n: int) -> dict[str, Any]:
+        return {"group_id": group_id, "client_msg_id": f"f{n}", "body": f"{n}"}
+
+    for n in range(3):
+        await alice.ok("send", send(n))
+    refused = await alice.call("send", send(3))
+    assert refused["error"]["code"] == "rate_limited"
+    assert refused["client_msg_id"] == "f3"
+    other_socket = await connected(new_client, url, token_for("alice"))
+    await other_socket.ok("send", send(4))  # the allowance is per socket
+    await asyncio.sleep(0.6)
+    await alice.ok("send", send(3))
+    assert sorted([(await alice.next_message())["seq"] for _ in range(5)]) == [1, 2, 3, 4, 5]
