@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from records.events import is_blank
+from records.events import describe_errors, is_blank
 from records.requests import AnyRequest, EditRequested, MessageSubmitted, read_request
 
 
@@ -31,10 +31,7 @@ def read_incoming(raw: bytes) -> AnyRequest:
     try:
         request = read_request(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
-            for err in exc.errors(include_input=False, include_url=False)
-        )
+        problems = describe_errors(exc, "record")
         raise ValueError(problems) from None
     if isinstance(request, MessageSubmitted | EditRequested) and is_blank(request.body):
         raise ValueError("body: is blank")

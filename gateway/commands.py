@@ -13,6 +13,7 @@ from records.events import (
     GroupName,
     MessageId,
     UserId,
+    describe_errors,
     is_blank,
 )
 
@@ -98,10 +99,7 @@ def parse(model: type[C], data: Any) -> C:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'payload'}: {err['msg']}"
-            for err in exc.errors(include_input=False, include_url=False)
-        )
+        problems = describe_errors(exc, "payload")
         raise CommandError("invalid_payload", problems) from None
 
 

@@ -12,7 +12,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
 MAX_BODY_CHARS = 4000
 """Longest message body accepted, in characters (not bytes)."""
@@ -48,6 +55,14 @@ def new_id() -> str:
 
 def is_blank(text: str) -> bool:
     return bool(_BLANK.match(text))
+
+
+def describe_errors(exc: ValidationError, whole: str) -> str:
+    """pydantic's errors in one line, ``field: problem; …`` (``whole`` names the root)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or whole}: {err['msg']}"
+        for err in exc.errors(include_input=False, include_url=False)
+    )
 
 
 def dedupe_key(group_id: str, sender_id: str, client_msg_id: str) -> str:
