@@ -93,15 +93,21 @@ class ReadModel:
                 break
         return found
 
-    async def history(self, group_id: str, before_seq: int, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` messages with ``seq < before_seq``, newest first."""
-        newest = before_seq - 1
-        oldest = max(1, before_seq - limit)
-        if newest < 1:
-            return []
-        messages = [m async for m in self.messages_between(group_id, oldest, newest)]
+    async def history(
+        self, group: Group, before_seq: int | None, limit: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Up to ``limit`` messages with ``seq < before_seq`` (the newest when None), newest
+        first, and the cursor for the page before them (None at the start)."""
+        before = before_seq or group.last_seq + 1
+        newest, oldest = before - 1, max(1, before - limit)
+        messages = (
+            [m async for m in self.messages_between(group.group_id, oldest, newest)]
+            if newest >= 1
+            else []
+        )
         messages.reverse()
-        return messages
+        first = messages[-1]["seq"] if messages else before
+        return messages, first if first > 1 else None
 
     async def changes_between(
         self, group_id: str, first: int, last: int

@@ -64,9 +64,5 @@ async def list_messages(request: web.Request) -> web.Response:
             raise CommandError("not_a_member", "only members can read this group")
     except CommandError as exc:
         return _error(exc.code, exc.message)
-    before = command.before_seq or group.last_seq + 1
-    messages = await request.app[READS].history(group.group_id, before, command.limit)
-    oldest = messages[-1]["seq"] if messages else before
-    return web.json_response(
-        {"messages": messages, "next_before_seq": oldest if oldest > 1 else None}
-    )
+    messages, cursor = await request.app[READS].history(group, command.before_seq, command.limit)
+    return web.json_response({"messages": messages, "next_before_seq": cursor})

@@ -129,14 +129,12 @@ class ChatNamespace(GroupHandlers):
         command = parse(History, data if data is not None else {})
         user = await self.get_session(sid)
         group = await self._member_group(sid, user, command.group_id)
-        before = command.before_seq or group.last_seq + 1
-        messages = await self.reads.history(group.group_id, before, command.limit)
-        oldest = messages[-1]["seq"] if messages else before
+        messages, cursor = await self.reads.history(group, command.before_seq, command.limit)
         return {
             "ok": True,
             "group_id": group.group_id,
             "messages": messages,
-            "next_before_seq": oldest if oldest > 1 else None,
+            "next_before_seq": cursor,
         }
 
     # --- presence and typing ----------------------------------------------------------
