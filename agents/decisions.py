@@ -1,13 +1,17 @@
-"""Deciding requests against a group's state: pure functions, no I/O.
+"""Deciding requests against a group's folded state: pure functions, no I/O.
 
 Each decision yields the facts to record (possibly none: asking twice for what is already so
-is answered ``ok`` and changes nothing) or a refusal with a stable code.
+is answered ``ok`` and changes nothing) or a refusal with a stable code. A refusal records
+nothing and consumes no number. Every fact gets its group's next position: a message the next
+``seq``, an edit or delete the next ``change``, a membership fact the next ``version``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+
+from agents.state import GroupState
 
 from records.events import (
     Fact,
@@ -18,6 +22,10 @@ from records.events import (
     MemberRemoved,
     MessageDeleted,
     MessageEdited,
+    MessageSaved,
+    dedupe_key,
+    message_id,
+    split_message_id,
 )
 from records.requests import (
     AnyRequest,
@@ -27,54 +35,9 @@ from records.requests import (
     InvitationRequested,
     JoinRequested,
     LeaveRequested,
+    MessageSubmitted,
     RemovalRequested,
 )
-
-
-@dataclass
-class GroupState:
-    """What decisions need to know of a group, as its projection document holds it."""
-
-    group_id: str
-    exists: bool = False
-    name: str = ""
-    private: bool = False
-    owner_id: str | None = None
-    members: dict[str, str] = field(default_factory=dict)
-    invited: dict[str, str] = field(default_factory=dict)
-    last_change: int = 0
-
-    @classmethod
-    def from_document(cls, group_id: str, doc: dict[str, Any] | None) -> GroupState:
-        if doc is None:
-            return cls(group_id)
-        return cls(
-            group_id=group_id,
-            exists=True,
-            name=str(doc.get("name", "")),
-            private=bool(doc["private"]),
-            owner_id=doc["owner_id"],
-            members={uid: m["username"] for uid, m in doc.get("members", {}).items()},
-            invited={uid: i["username"] for uid, i in doc.get("invited", {}).items()},
-            last_change=int(doc.get("last_change", 0)),
-        )
-
-    def apply(self, fact: Fact) -> None:
-        """Keep the cached state in step with the facts just decided."""
-        match fact:
-            case GroupCreated():
-                self.exists, self.private, self.owner_id = True, fact.private, fact.owner_id
-                self.name = fact.name
-                self.members[fact.owner_id] = fact.owner
-            case MemberInvited():
-                self.invited[fact.user_id] = fact.username
-            case MemberJoined():
-                self.members[fact.user_id] = fact.username
-                self.invited.pop(fact.user_id, None)
-            case MemberLeft() | MemberRemoved():
-                self.members.pop(fact.user_id, None)
-            case MessageEdited() | MessageDeleted():
-                self.last_change = max(self.last_change, fact.change)
 
 
 @dataclass(frozen=True)
@@ -87,27 +50,23 @@ class Refusal:
 class Decision:
     facts: list[Fact] = field(default_factory=list)
     refusal: Refusal | None = None
-
-
-@dataclass(frozen=True)
-class MessageView:
-    """The current state of one stored message, for edit and delete decisions."""
-
-    sender_id: str
-    deleted: bool
+    seq: int | None = None
+    """For a submission: where the message is (just saved, or saved before)."""
 
 
 def refuse(code: str, message: str) -> Decision:
     return Decision(refusal=Refusal(code, message))
 
 
-def decide(state: GroupState, request: AnyRequest, message: MessageView | None = None) -> Decision:
-    """Decide any request but a message submission (those are decided in bulk)."""
+def decide(state: GroupState, request: AnyRequest, now: datetime) -> Decision:
+    """Decide one request against its group's state; ``now`` stamps a saved message."""
     if isinstance(request, GroupCreationRequested):
         return _create(state, request)
     if not state.exists:
         return refuse("group_not_found", f"there is no group {state.group_id!r}")
     match request:
+        case MessageSubmitted():
+            return _submit(state, request, now)
         case JoinRequested():
             return _join(state, request)
         case InvitationRequested():
@@ -117,8 +76,28 @@ def decide(state: GroupState, request: AnyRequest, message: MessageView | None =
         case RemovalRequested():
             return _remove(state, request)
         case EditRequested() | DeletionRequested():
-            return _change_message(state, request, message)
+            return _change_message(state, request)
     raise TypeError(f"cannot decide {type(request).__name__}")
+
+
+def _submit(state: GroupState, request: MessageSubmitted, now: datetime) -> Decision:
+    key = dedupe_key(state.group_id, request.actor_id, request.client_msg_id)
+    if (seq := state.recent.get(key)) is not None:
+        return Decision(seq=seq)  # sent again: answered with the message already saved
+    if request.actor_id not in state.members:
+        return refuse("not_a_member", "only members can send to this group")
+    seq = state.last_seq + 1
+    saved = MessageSaved(
+        message_id=message_id(state.group_id, seq),
+        group_id=state.group_id,
+        seq=seq,
+        sender_id=request.actor_id,
+        sender=request.actor,
+        client_msg_id=request.client_msg_id,
+        body=request.body,
+        saved_at=now,
+    )
+    return Decision([saved], seq=seq)
 
 
 def _create(state: GroupState, request: GroupCreationRequested) -> Decision:
@@ -130,6 +109,7 @@ def _create(state: GroupState, request: GroupCreationRequested) -> Decision:
         [
             GroupCreated(
                 group_id=request.group_id,
+                version=state.version + 1,
                 occurred_at=request.requested_at,
                 name=request.name,
                 private=request.private,
@@ -149,6 +129,7 @@ def _join(state: GroupState, request: JoinRequested) -> Decision:
         [
             MemberJoined(
                 group_id=request.group_id,
+                version=state.version + 1,
                 occurred_at=request.requested_at,
                 user_id=request.actor_id,
                 username=request.actor,
@@ -166,6 +147,7 @@ def _invite(state: GroupState, request: InvitationRequested) -> Decision:
         [
             MemberInvited(
                 group_id=request.group_id,
+                version=state.version + 1,
                 occurred_at=request.requested_at,
                 user_id=request.invitee_id,
                 username=request.invitee,
@@ -184,6 +166,7 @@ def _leave(state: GroupState, request: LeaveRequested) -> Decision:
         [
             MemberLeft(
                 group_id=request.group_id,
+                version=state.version + 1,
                 occurred_at=request.requested_at,
                 user_id=request.actor_id,
                 username=state.members[request.actor_id],
@@ -203,6 +186,7 @@ def _remove(state: GroupState, request: RemovalRequested) -> Decision:
         [
             MemberRemoved(
                 group_id=request.group_id,
+                version=state.version + 1,
                 occurred_at=request.requested_at,
                 user_id=request.member_id,
                 username=state.members[request.member_id],
@@ -212,18 +196,18 @@ def _remove(state: GroupState, request: RemovalRequested) -> Decision:
     )
 
 
-def _change_message(
-    state: GroupState, request: EditRequested | DeletionRequested, message: MessageView | None
-) -> Decision:
+def _change_message(state: GroupState, request: EditRequested | DeletionRequested) -> Decision:
     if request.actor_id not in state.members:
         return refuse("not_a_member", "only members can change messages")
-    if message is None:
+    group_id, seq = split_message_id(request.message_id)
+    author = state.author_of(seq) if group_id == state.group_id else None
+    if author is None:
         return refuse("message_not_found", f"there is no message {request.message_id!r}")
-    if message.sender_id != request.actor_id:
+    if author != request.actor_id:
         return refuse("not_author", "only the author can change a message")
-    seq = int(request.message_id.rpartition(":")[2])
+    deleted = seq in state.deleted
     if isinstance(request, DeletionRequested):
-        if message.deleted:
+        if deleted:
             return Decision()
         return Decision(
             [
@@ -237,7 +221,7 @@ def _change_message(
                 )
             ]
         )
-    if message.deleted:
+    if deleted:
         return refuse("message_deleted", "a deleted message cannot be edited")
     return Decision(
         [

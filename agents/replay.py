@@ -1,9 +1,10 @@
 """Rebuilding every projection from the group-events log.
 
-``python -m agents replay`` drops the projections (``PROJECTIONS``), reads the log from its
-first record to the end it has when the replay starts, and applies each fact with the same
-``Projector`` the live agent uses. Stop the agent workers first: a worker writing while the
-projections are rebuilt would have its writes dropped or doubled.
+``python -m agents replay`` drops the views (``records.views.VIEWS``), reads the log's
+committed facts from the first to the end it has when the replay starts, applies each with
+the same ``Projector`` the workers use, and records the positions it reached, so a worker
+started afterwards projects on from there. Stop the agent workers first: a projector writing
+while the views are rebuilt would have its writes dropped.
 """
 
 from __future__ import annotations
@@ -38,12 +39,12 @@ async def replay(settings: Settings) -> ReplayReport:
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        isolation_level="read_committed",
     )
     await consumer.start()
     try:
         projector = Projector(client[settings.mongodb_database])
         await projector.drop()
-        await projector.ensure_indexes()
         topic = settings.topics.events
         partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
         return await _apply_log(consumer, projector, partitions)
@@ -76,4 +77,6 @@ async def _apply_log(
             facts += len(batch)
             if await consumer.position(tp) >= end[tp]:
                 remaining.discard(tp)
+    for tp in partitions:
+        await projector.record_position(tp.partition, end[tp])
     return ReplayReport(facts=facts, unreadable=unreadable)

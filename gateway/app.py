@@ -15,16 +15,27 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
-from gateway.broadcast import broadcast_facts
-from gateway.delivery import DeliveryGate, SequencedRedisManager, group_room
+from gateway.broadcast import follow_log
+from gateway.delivery import Delivery, DeliveryGate, group_room
 from gateway.directory import UserDirectory
+from gateway.manager import RedisManager
 from gateway.presence import Presence
 from gateway.readmodel import ReadModel
 from gateway.requests import RequestBus
 from gateway.rest import routes
 from gateway.settings import Settings
 from gateway.sockets import ChatNamespace
-from gateway.typedefs import GATE, GATE_MANAGER, HTTP, MONGO, PRODUCER, READS, REDIS, SETTINGS, SIO
+from gateway.typedefs import (
+    DELIVERY,
+    HTTP,
+    MANAGER,
+    MONGO,
+    PRODUCER,
+    READS,
+    REDIS,
+    SETTINGS,
+    SIO,
+)
 from gateway.web import web_routes
 from records.kafka import ensure_topics
 from records.requests import RequestAnswered
@@ -38,8 +49,7 @@ MAX_PACKET_BYTES = 64 * 1024
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_PACKET_BYTES)
     app[SETTINGS] = settings
-    gate = DeliveryGate()
-    manager = SequencedRedisManager(gate, settings.redis_url, channel=settings.socketio_channel)
+    manager = RedisManager(settings.redis_url, channel=settings.socketio_channel)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
@@ -47,7 +57,7 @@ def create_app(settings: Settings) -> web.Application:
         max_http_buffer_size=MAX_PACKET_BYTES,
     )
     sio.attach(app)
-    app[SIO], app[GATE], app[GATE_MANAGER] = sio, gate, manager
+    app[SIO], app[MANAGER] = sio, manager
     app.cleanup_ctx.extend([mongo_ctx, redis_ctx, http_ctx, kafka_producer_ctx, sockets_ctx])
     app.cleanup_ctx.append(broadcast_ctx)
     app.on_shutdown.append(close_sockets)
@@ -61,8 +71,10 @@ async def mongo_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
     app[MONGO] = client
-    app[READS] = ReadModel(client[settings.mongodb_database])
+    app[READS] = ReadModel(client[settings.mongodb_database], wait=settings.view_wait)
+    app[DELIVERY] = Delivery(app[SIO], DeliveryGate(), app[READS], settings.gap_timeout)
     yield
+    await app[DELIVERY].close()
     await client.close()
 
 
@@ -119,21 +131,21 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
     directory = UserDirectory(settings, app[HTTP])
     await bus.start()
     presence.start()
-    sio.register_namespace(ChatNamespace(settings, bus, app[READS], app[GATE], presence, directory))
+    sio.register_namespace(ChatNamespace(settings, bus, app[READS], app[DELIVERY], presence, directory))
     yield
     await presence.stop()
     await bus.stop()
-    await app[GATE_MANAGER].close()
+    await app[MANAGER].close()
 
 
 async def broadcast_ctx(app: web.Application) -> AsyncIterator[None]:
     started = asyncio.Event()
-    task = asyncio.create_task(broadcast_facts(app[SETTINGS], app[SIO], started))
-    waiter = asyncio.create_task(started.wait())
-    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()
-    if task.done():
-        task.result()  # a consumer that could not start fails the startup, loudly
+    task = asyncio.create_task(follow_log(app[SETTINGS], app[SIO], app[DELIVERY], started))
+    try:
+        await asyncio.wait_for(started.wait(), timeout=60)
+    except TimeoutError:
+        task.cancel()
+        raise RuntimeError("the event log could not be read within 60 s") from None
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -1,8 +1,9 @@
-"""Fan-out of the group-events log: Kafka in, Socket.IO rooms out.
+"""The event log, read by every gateway node in full, delivered to the node's own sockets.
 
-All gateway nodes read the log in one consumer group, so each fact is taken by exactly one
-node; that node emits it through the Redis manager, which delivers it to the group's room on
-every node (see ``gateway.delivery`` for what each node does as it delivers).
+Each node reads every partition of the group-events log (committed facts only, from the end
+it finds at start) and delivers what concerns its sockets itself, through ``Delivery``: there
+is no pub/sub hop between the log and a socket to lose a message on, and every node knows the
+newest position of every group. Other nodes' sockets are served by those nodes.
 """
 
 from __future__ import annotations
@@ -12,22 +13,26 @@ import logging
 from typing import Any
 
 import socketio
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
-from gateway.delivery import group_room
+from gateway.delivery import ORDERED, Delivery, group_room
 from gateway.settings import Settings
 from records.events import (
     Fact,
+    GroupCreated,
     MemberInvited,
     MemberJoined,
     MemberLeft,
     MemberRemoved,
+    MembershipFact,
     MessageDeleted,
     MessageEdited,
     MessageSaved,
     read_fact,
 )
+from records.kafka import partitions_of
+from records.views import change_document, change_to_client, message_to_client
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +48,10 @@ def client_event(fact: Fact) -> tuple[str, str, dict[str, Any]] | None:
 
     match fact:
         case MessageSaved():
-            return "message", room, fact.to_client()
-        case MessageEdited():
-            return (
-                "message_edited",
-                room,
-                pick("message_id", "seq", "body", "change", edited_at="occurred_at"),
-            )
-        case MessageDeleted():
-            deleted = pick("message_id", "seq", "change", deleted_at="occurred_at")
-            return "message_deleted", room, deleted
+            return "message", room, message_to_client(fact)
+        case MessageEdited() | MessageDeleted():
+            name, payload = change_to_client(change_document(fact))
+            return name, room, payload
         case MemberJoined() | MemberLeft():
             event = "member_joined" if isinstance(fact, MemberJoined) else "member_left"
             return event, room, pick("user_id", "username")
@@ -63,48 +62,79 @@ def client_event(fact: Fact) -> tuple[str, str, dict[str, Any]] | None:
     return None  # GroupCreated: the creator's socket follows the group already
 
 
-async def broadcast_facts(
-    settings: Settings, sio: socketio.AsyncServer, started: asyncio.Event | None = None
+async def follow_log(
+    settings: Settings, sio: socketio.AsyncServer, delivery: Delivery, started: asyncio.Event
 ) -> None:
-    """Consume the log until cancelled, emitting each fact to its room."""
+    """Read the log until cancelled; a consumer that fails is replaced, resuming where it
+    stopped, so this node misses nothing it has begun to read."""
+    positions: dict[TopicPartition, int] = {}
+    while True:
+        try:
+            await _read_log(settings, sio, delivery, positions, started)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("reading the event log failed; resuming in 1 s")
+            await asyncio.sleep(1.0)
+
+
+async def _read_log(
+    settings: Settings,
+    sio: socketio.AsyncServer,
+    delivery: Delivery,
+    positions: dict[TopicPartition, int],
+    started: asyncio.Event,
+) -> None:
+    topic = settings.topics.events
     consumer = AIOKafkaConsumer(
-        settings.topics.events,
         bootstrap_servers=settings.bootstrap_servers,
-        group_id=settings.consumer_group,
-        auto_offset_reset="latest",
-        enable_auto_commit=True,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
     )
     await consumer.start()
     try:
-        if started is not None:
-            await _wait_for_assignment(consumer)
-            started.set()
-        async for record in consumer:
-            await _emit(sio, record.value)
+        partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
+        consumer.assign(partitions)
+        for tp in partitions:
+            if tp in positions:
+                consumer.seek(tp, positions[tp])
+            else:
+                await consumer.seek_to_end(tp)
+                positions[tp] = await consumer.position(tp)
+        started.set()
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=1000)
+            for tp, records in batches.items():
+                for record in records:
+                    await _deliver(sio, delivery, record.value)
+                    positions[tp] = record.offset + 1
     finally:
         await consumer.stop()
 
 
-async def _wait_for_assignment(consumer: AIOKafkaConsumer) -> None:
-    """Wait until the group has given this node partitions (or another node has them)."""
-    for _ in range(200):
-        if consumer.assignment():
-            return
-        await asyncio.sleep(0.05)
-
-
-async def _emit(sio: socketio.AsyncServer, raw: bytes | None) -> None:
+async def _deliver(sio: socketio.AsyncServer, delivery: Delivery, raw: bytes | None) -> None:
     try:
         fact = read_fact(raw or b"")
     except ValidationError as exc:
         log.error("skipping an unreadable fact: %s", exc)
         return
+    if isinstance(fact, MembershipFact):
+        delivery.gate.saw(fact.group_id, "version", fact.version)
+        user_id = fact.owner_id if isinstance(fact, GroupCreated) else fact.user_id
+        delivery.gate.concerns(user_id, fact.group_id, fact.version)
     event = client_event(fact)
     if event is None:
         return
     name, room, payload = event
     try:
-        await sio.emit(name, payload, room=room)
+        if name in ORDERED:
+            await delivery.ordered(fact.group_id, name, payload)
+            return
+        await sio.emit(name, payload, room=room, ignore_queue=True)
+        if isinstance(fact, MemberLeft | MemberRemoved):
+            await delivery.leave(fact.group_id, fact.user_id)
     except Exception:
-        # Live delivery is best effort; the fact is stored and clients recover it.
-        log.exception("could not broadcast %s of group %s", name, fact.group_id)
+        # A socket that cannot be written to is dropped by Socket.IO; the fact is in the log
+        # and the views, and the client recovers it with join + since_seq.
+        log.exception("could not deliver %s of group %s", name, fact.group_id)

@@ -1,32 +1,36 @@
-"""Delivery of group broadcasts to this node's sockets: in order, once, and after catch-up.
+"""Delivery of a group's facts to this node's sockets: in order, once, with no hole.
 
-Broadcasts reach every node through python-socketio's Redis manager. ``SequencedRedisManager``
-looks at each one as it is delivered locally (its ``_handle_emit``, pinned to
-python-socketio 5.18's pub/sub manager) and asks the ``DeliveryGate``:
+Every gateway node reads the whole event log itself (``gateway.broadcast``) and delivers to
+its own sockets, so nothing a client must see depends on a pub/sub hop that can drop it. For
+each socket and group it follows, the ``DeliveryGate`` keeps a cursor per ordered stream:
+messages by ``seq``, edits and deletes by ``change``. An event is sent when it is the next
+one; one already sent is dropped; one past a hole (a socket that joined while the projector
+was behind, a fact read before the socket followed) is held, and the hole is filled from the
+views (``Delivery.fill``), then the held events are released past it. A hole the views cannot
+fill within ``gap_timeout`` (projector stopped) disconnects the socket rather than skip: the
+client reconnects, joins with ``since_seq`` and gets everything once the views have it.
 
-- a ``message`` goes to a socket only if its ``seq`` is past what that socket has already
-  been sent, and an edit or delete only if its ``change`` is, so nothing re-published after
-  a crash or a rebalance reaches anyone twice; while the socket is catching up (``join``
-  with ``since_seq`` / ``since_change``) they are held, then released after what it missed,
-  so a client sees no gap and no duplicate;
-- membership broadcasts also move this node's sockets: on ``member_left`` and
-  ``member_removed`` all of the member's sockets leave the group's room, at once, on every
-  node.
+The node also knows the newest position of every group from the log (``heads``), so a join
+catches up to the end even when the last fact is not in the views yet.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
 
+from gateway.readmodel import ReadModel
+from records.views import Group
+
 log = logging.getLogger(__name__)
 
 GROUP_ROOM_PREFIX = "group:"
+NAMESPACE = "/"
 
 
 def group_room(group_id: str) -> str:
@@ -34,8 +38,9 @@ def group_room(group_id: str) -> str:
 
 
 ORDERED = {"message": "seq", "message_edited": "change", "message_deleted": "change"}
-"""Events delivered in order, once, by the position they carry: messages by ``seq``, edits
-and deletes by their ``change`` number."""
+"""Events delivered in order, once, by the position they carry."""
+
+SEND, DROP, HOLD, HOLE = "send", "drop", "hold", "hole"
 
 
 @dataclass
@@ -45,16 +50,17 @@ class Stream:
     cursors: dict[str, int]
     held: list[tuple[str, dict[str, Any]]] | None = None
 
-    def is_new(self, event: str, payload: dict[str, Any]) -> bool:
-        """True, and the cursor moved, if ``payload`` is past what was sent of its kind."""
+    def verdict(self, event: str, payload: dict[str, Any]) -> str:
         kind = ORDERED[event]
         position = int(payload.get(kind) or 0)
         if position == 0:  # an edit recorded before changes were numbered
-            return True
-        if position <= self.cursors.get(kind, 0):
-            return False
-        self.cursors[kind] = position
-        return True
+            return SEND
+        if position <= self.cursors[kind]:
+            return DROP
+        if position == self.cursors[kind] + 1:
+            self.cursors[kind] = position
+            return SEND
+        return HOLE
 
 
 @dataclass
@@ -62,6 +68,11 @@ class DeliveryGate:
     users: dict[str, str] = field(default_factory=dict)
     """Local socket id → user id."""
     streams: dict[tuple[str, str], Stream] = field(default_factory=dict)
+    heads: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Group id → the newest ``seq``, ``change`` and ``version`` this node read in the log."""
+    memberships: dict[str, dict[str, int]] = field(default_factory=dict)
+    """User id → group id → the group's version after the newest fact about the user there
+    (joined, left, invited …), so the user's reads can wait for the views to show it."""
 
     def connected(self, sid: str, user_id: str) -> None:
         self.users[sid] = user_id
@@ -79,66 +90,144 @@ class DeliveryGate:
     def unfollow(self, sid: str, group_id: str) -> None:
         self.streams.pop((sid, group_id), None)
 
-    def admit(self, sid: str, group_id: str, event: str, payload: dict[str, Any]) -> bool:
-        """True if the event is to be sent to ``sid`` now; held or duplicate ones are not."""
+    def saw(self, group_id: str, kind: str, position: int) -> None:
+        head = self.heads.setdefault(group_id, {"seq": 0, "change": 0, "version": 0})
+        head[kind] = max(head[kind], position)
+
+    def concerns(self, user_id: str, group_id: str, version: int) -> None:
+        groups = self.memberships.setdefault(user_id, {})
+        groups[group_id] = max(groups.get(group_id, 0), version)
+
+    def changes_of(self, user_id: str) -> dict[str, int]:
+        return self.memberships.get(user_id, {})
+
+    def head(self, group_id: str, kind: str) -> int:
+        return self.heads.get(group_id, {}).get(kind, 0)
+
+    def admit(self, sid: str, group_id: str, event: str, payload: dict[str, Any]) -> str:
+        """``SEND`` now, ``DROP`` (sent before), ``HOLD`` (a fill is running) or ``HOLE`` (held
+        from now on: the caller starts a fill)."""
         stream = self.streams.get((sid, group_id))
-        if stream is None:
+        if stream is None:  # in the room without a cursor: a group it created just now
             stream = self.follow(sid, group_id, 0, 0, hold=False)
         if stream.held is not None:
             stream.held.append((event, payload))
-            return False
-        return stream.is_new(event, payload)
+            return HOLD
+        verdict = stream.verdict(event, payload)
+        if verdict == HOLE:
+            stream.held = [(event, payload)]
+        return verdict
 
     def sockets_of(self, user_id: str) -> list[str]:
         return [sid for sid, uid in self.users.items() if uid == user_id]
 
 
-class SequencedRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
-    def __init__(self, gate: DeliveryGate, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+class Delivery:
+    """Sends to this node's sockets through the gate, and fills holes from the views."""
+
+    def __init__(
+        self, sio: socketio.AsyncServer, gate: DeliveryGate, reads: ReadModel, gap_timeout: float
+    ) -> None:
+        self.sio = sio
         self.gate = gate
+        self.reads = reads
+        self.gap_timeout = gap_timeout
+        self._fills: set[asyncio.Task[None]] = set()
+
+    async def ordered(self, group_id: str, event: str, payload: dict[str, Any]) -> None:
+        """Deliver a message, edit or delete to the group's sockets here, each in order."""
+        kind = ORDERED[event]
+        self.gate.saw(group_id, kind, int(payload.get(kind) or 0))
+        room = group_room(group_id)
+        skip = []
+        for sid, _ in list(self.sio.manager.get_participants(NAMESPACE, room)):
+            verdict = self.gate.admit(sid, group_id, event, payload)
+            if verdict != SEND:
+                skip.append(sid)
+            if verdict == HOLE:
+                self._start_fill(sid, group_id)
+        await self.sio.emit(event, payload, room=room, skip_sid=skip, ignore_queue=True)
+
+    def _start_fill(self, sid: str, group_id: str) -> None:
+        task = asyncio.create_task(self.fill(sid, group_id))
+        self._fills.add(task)
+        task.add_done_callback(self._fills.discard)
 
     async def close(self) -> None:
-        """Stop listening and close the Redis connections (``sio.shutdown`` does neither)."""
-        thread = getattr(self, "thread", None)
-        if thread is not None:
-            thread.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await thread
-        if self.pubsub is not None:
-            await self.pubsub.aclose()
-        if self.redis is not None:
-            await self.redis.aclose()
+        for task in list(self._fills):
+            task.cancel()
 
-    async def _handle_emit(self, message: dict[str, Any]) -> None:
-        room = message.get("room")
-        if not (isinstance(room, str) and room.startswith(GROUP_ROOM_PREFIX)):
-            await super()._handle_emit(message)
+    async def fill(self, sid: str, group_id: str) -> None:
+        """Send ``sid`` what it has not had of the group, from the views, up to the newest
+        position known (the log's head here, or anything held); then release what was held.
+        Runs while the stream holds live events, so nothing overtakes what is filled."""
+        stream = self.gate.streams.get((sid, group_id))
+        if stream is None:
             return
-        group_id = room.removeprefix(GROUP_ROOM_PREFIX)
-        namespace = message.get("namespace") or "/"
-        event = message.get("event")
-        data = message["data"][0] if message.get("data") else {}
-        if event in ORDERED:
-            skip = [
-                sid
-                for sid, _ in list(self.get_participants(namespace, room))
-                if not self.gate.admit(sid, group_id, event, data)
-            ]
-            if skip:
-                message = {**message, "skip_sid": [*_as_list(message.get("skip_sid")), *skip]}
-        await super()._handle_emit(message)
-        if event in ("member_left", "member_removed"):
-            await self._leave(namespace, room, group_id, data.get("user_id"))
-
-    async def _leave(self, namespace: str, room: str, group_id: str, user_id: Any) -> None:
-        for sid in self.gate.sockets_of(str(user_id)):
+        deadline = time.monotonic() + self.gap_timeout
+        try:
+            while True:
+                group = await self.reads.group(group_id)
+                targets = self._targets(group_id, stream, group)
+                if all(stream.cursors[k] >= targets[k] for k in targets):
+                    break
+                if group is None or not await self._fill_once(sid, group, stream, targets):
+                    if time.monotonic() > deadline:
+                        raise TimeoutError
+                    await asyncio.sleep(0.05)
+            # Everything held is at or below the cursors now: drop it and go live.
+            stream.held = None
+        except TimeoutError:
+            log.error(
+                "socket %s: group %s has a hole the views did not fill in %.0fs; disconnecting",
+                sid,
+                group_id,
+                self.gap_timeout,
+            )
             self.gate.unfollow(sid, group_id)
-            if self.is_connected(sid, namespace):
-                await super().leave_room(sid, namespace, room)
+            await self.sio.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+        except Exception:
+            log.exception("socket %s: filling group %s failed; disconnecting", sid, group_id)
+            self.gate.unfollow(sid, group_id)
+            await self.sio.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
 
+    def _targets(self, group_id: str, stream: Stream, group: Group | None) -> dict[str, int]:
+        """How far to fill: the newest position the log (read here), the views or a held
+        event shows."""
+        targets = {kind: self.gate.head(group_id, kind) for kind in ("seq", "change")}
+        if group is not None:
+            targets["seq"] = max(targets["seq"], group.last_seq)
+            targets["change"] = max(targets["change"], group.last_change)
+        for event, payload in stream.held or []:
+            kind = ORDERED[event]
+            targets[kind] = max(targets[kind], int(payload.get(kind) or 0))
+        return targets
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
+    async def _fill_once(
+        self, sid: str, group: Group, stream: Stream, targets: dict[str, int]
+    ) -> bool:
+        """One pass over the views; True if it sent anything."""
+        sent, group_id = False, group.group_id
+        seq, change = stream.cursors["seq"], stream.cursors["change"]
+        if seq < targets["seq"] and group.last_seq > seq:
+            async for message in self.reads.messages_between(group_id, seq + 1, targets["seq"]):
+                if stream.verdict("message", message) == SEND:
+                    await self.sio.emit("message", message, to=sid, ignore_queue=True)
+                    sent = True
+                elif int(message["seq"]) > stream.cursors["seq"]:
+                    break  # a page not written yet: try again
+        if change < targets["change"] and group.last_change > change:
+            last = targets["change"]
+            async for event, payload in self.reads.changes_between(group_id, change + 1, last):
+                if stream.verdict(event, payload) == SEND:
+                    await self.sio.emit(event, payload, to=sid, ignore_queue=True)
+                    sent = True
+        return sent
+
+    async def leave(self, group_id: str, user_id: str) -> None:
+        """A member left or was removed: their sockets here stop following the group."""
+        room = group_room(group_id)
+        for sid in self.gate.sockets_of(user_id):
+            self.gate.unfollow(sid, group_id)
+            if self.sio.manager.is_connected(sid, NAMESPACE):
+                await self.sio.leave_room(sid, room, namespace=NAMESPACE)

@@ -14,13 +14,14 @@ import socketio
 from pymongo.errors import PyMongoError
 
 from gateway.commands import CommandError
-from gateway.delivery import DeliveryGate
+from gateway.delivery import Delivery
 from gateway.directory import UserDirectory
 from gateway.presence import Presence
-from gateway.readmodel import Group, ReadModel
+from gateway.readmodel import ReadModel
 from gateway.requests import RequestBus
 from gateway.settings import Settings
-from records.requests import AnyRequest
+from records.requests import AnyRequest, RequestAnswered
+from records.views import Group
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
         settings: Settings,
         bus: RequestBus,
         reads: ReadModel,
-        gate: DeliveryGate,
+        delivery: Delivery,
         presence: Presence,
         directory: UserDirectory,
     ) -> None:
@@ -67,7 +68,8 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
         self.settings = settings
         self.bus = bus
         self.reads = reads
-        self.gate = gate
+        self.delivery = delivery
+        self.gate = delivery.gate
         self.presence = presence
         self.directory = directory
         self._typing: dict[tuple[str, str], float] = {}
@@ -95,13 +97,34 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
             raise CommandError("rate_limited", message)
         self._send_allowance[sid] = (tokens - 1, now)
 
-    async def _ask(self, request: AnyRequest) -> None:
+    async def _ask(self, request: AnyRequest) -> RequestAnswered:
         answer = await self.bus.ask(request)
         if not answer.ok:
             raise CommandError(answer.code or "refused", answer.message or "refused")
+        if answer.version:
+            self.gate.saw(request.group_id, "version", answer.version)
+            self.gate.concerns(request.actor_id, request.group_id, answer.version)
+        return answer
+
+    async def _after_changes_to(self, user_id: str) -> None:
+        """Wait (briefly) for the views to show every membership change of the user this node
+        has seen: their own joins and leaves, invitations to them."""
+        for group_id, version in list(self.gate.changes_of(user_id).items()):
+            await self.reads.group(group_id, version=version)
+
+    async def _group(self, group_id: str) -> Group | None:
+        """The group's view once it holds every fact of the group this node has read in the
+        log (the socket's own join among them): a read after a change sees the change."""
+        head = self.gate.head
+        return await self.reads.group(
+            group_id,
+            seq=head(group_id, "seq"),
+            change=head(group_id, "change"),
+            version=head(group_id, "version"),
+        )
 
     async def _member_group(self, sid: str, user: dict[str, Any], group_id: str) -> Group:
-        group = await self.reads.group(group_id)
+        group = await self._group(group_id)
         if group is None:
             raise CommandError("group_not_found", f"there is no group {group_id!r}")
         if user["user_id"] not in group.members:

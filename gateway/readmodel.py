@@ -1,68 +1,61 @@
-"""Reads of the projections the agents maintain, all by ``_id``.
+"""Reads of the views the agents' projector writes (``records.views``), all by ``_id``.
 
-The gateway never writes these collections: changes go through Kafka as requests, and come
-back as facts. History is read page by page (100 messages to a page document), so any page
-costs one or two reads by ``_id`` whatever the size of the group.
+The gateway never writes these collections: changes go through Kafka as requests and come
+back as facts. The views trail the log by the projector's lag, so a read can ask for at least
+a position this node has already seen in the log (read-your-writes) and waits, briefly, for
+the projector to get there. History is read page by page (``PAGE_SIZE`` messages a document).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-PAGE_SIZE = 100
-"""As the agents write them (``agents.projections.PAGE_SIZE``)."""
+from records.views import (
+    CHANGES,
+    GROUPS,
+    PAGE_SIZE,
+    PAGES,
+    USER_GROUPS,
+    Group,
+    change_id,
+    change_to_client,
+    invitation_to_client,
+    page_id,
+    slot_to_client,
+)
 
-
-@dataclass(frozen=True)
-class Group:
-    group_id: str
-    name: str
-    private: bool
-    owner_id: str
-    last_seq: int
-    last_change: int
-    members: dict[str, dict[str, Any]]
-    invited: dict[str, dict[str, Any]]
-
-    def to_client(self, user_id: str | None = None) -> dict[str, Any]:
-        role = self.members.get(user_id or "", {}).get("role")
-        return {
-            "group_id": self.group_id,
-            "name": self.name,
-            "private": self.private,
-            "owner_id": self.owner_id,
-            "last_seq": self.last_seq,
-            "last_change": self.last_change,
-            "members": len(self.members),
-            "role": role,
-        }
+CATCH_UP_POLL = 0.02
 
 
 class ReadModel:
-    def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
-        self.groups = database["groups"]
-        self.user_groups = database["user_groups"]
-        self.pages = database["message_pages"]
-        self.changes = database["message_changes"]
+    def __init__(self, database: AsyncDatabase[dict[str, Any]], wait: float = 2.0) -> None:
+        self.groups = database[GROUPS]
+        self.user_groups = database[USER_GROUPS]
+        self.pages = database[PAGES]
+        self.changes = database[CHANGES]
+        self.wait = wait
+        """Longest a read waits for the projector to reach a position this node has seen."""
 
-    async def group(self, group_id: str) -> Group | None:
-        doc = await self.groups.find_one({"_id": group_id})
-        if doc is None:
-            return None
-        return Group(
-            group_id=doc["_id"],
-            name=doc["name"],
-            private=bool(doc["private"]),
-            owner_id=doc["owner_id"],
-            last_seq=int(doc.get("last_seq", 0)),
-            last_change=int(doc.get("last_change", 0)),
-            members=doc.get("members", {}),
-            invited=doc.get("invited", {}),
-        )
+    async def group(
+        self, group_id: str, *, seq: int = 0, change: int = 0, version: int = 0
+    ) -> Group | None:
+        """The group, once its view holds at least the given positions (or after ``wait``:
+        then as it is)."""
+        deadline = time.monotonic() + self.wait
+        while True:
+            doc = await self.groups.find_one({"_id": group_id})
+            group = Group.from_document(doc) if doc is not None else None
+            caught_up = group is not None and (
+                group.last_seq >= seq and group.last_change >= change and group.version >= version
+            )
+            if caught_up or (group is None and version == 0) or time.monotonic() > deadline:
+                return group
+            await asyncio.sleep(CATCH_UP_POLL)
 
     async def group_ids_of(self, user_id: str) -> list[str]:
         doc = await self.user_groups.find_one({"_id": user_id})
@@ -72,10 +65,7 @@ class ReadModel:
         """Pending invitations: to private groups the user may now join."""
         doc = await self.user_groups.find_one({"_id": user_id})
         invited = (doc or {}).get("invited", {})
-        return [
-            {"group_id": group_id, "name": i["name"], "by_id": i["by_id"], "by": i["by"]}
-            for group_id, i in sorted(invited.items())
-        ]
+        return [invitation_to_client(group_id, i) for group_id, i in sorted(invited.items())]
 
     async def groups_of(self, user_id: str) -> list[Group]:
         groups = [await self.group(group_id) for group_id in await self.group_ids_of(user_id)]
@@ -84,11 +74,9 @@ class ReadModel:
     async def public_groups(self, query: str, limit: int) -> list[Group]:
         needle = query.casefold()
         found: list[Group] = []
-        async for doc in self.groups.find({"private": False}, {"_id": 1, "name": 1}):
+        async for doc in self.groups.find({"private": False}):
             if needle in str(doc["name"]).casefold():
-                group = await self.group(doc["_id"])
-                if group is not None:
-                    found.append(group)
+                found.append(Group.from_document(doc))
             if len(found) >= limit:
                 break
         return found
@@ -112,43 +100,22 @@ class ReadModel:
     async def changes_between(
         self, group_id: str, first: int, last: int
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """Edits and deletes with ``first <= change <= last``, in order, as clients get them."""
+        """Edits and deletes with ``first <= change <= last``, in order, as clients get them;
+        stops at the first one not written yet."""
         for change in range(first, last + 1):
-            doc = await self.changes.find_one({"_id": f"{group_id}:{change}"})
-            if doc is not None:
-                yield change_to_client(doc)
+            doc = await self.changes.find_one({"_id": change_id(group_id, change)})
+            if doc is None:
+                return
+            yield change_to_client(doc)
 
     async def messages_between(
         self, group_id: str, first: int, last: int
     ) -> AsyncIterator[dict[str, Any]]:
         """Messages with ``first <= seq <= last``, oldest first, as clients receive them."""
         for page in range((first - 1) // PAGE_SIZE, (last - 1) // PAGE_SIZE + 1):
-            doc = await self.pages.find_one({"_id": f"{group_id}:{page}"})
+            doc = await self.pages.find_one({"_id": page_id(group_id, page)})
             slots = (doc or {}).get("m", {})
             for slot in sorted(slots, key=int):
                 view = slots[slot]
                 if first <= int(view["seq"]) <= last:
-                    yield to_client(group_id, view)
-
-
-def change_to_client(change: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """A stored change as the live event it was: ``message_edited`` or ``message_deleted``."""
-    at = _iso(change["at"])
-    payload = {key: change[key] for key in ("group_id", "message_id", "seq", "change")}
-    if change["deleted"]:
-        return "message_deleted", {**payload, "deleted_at": at}
-    return "message_edited", {**payload, "body": change["body"], "edited_at": at}
-
-
-def _iso(moment: Any) -> str:
-    return str(moment.isoformat().replace("+00:00", "Z"))
-
-
-def to_client(group_id: str, view: dict[str, Any]) -> dict[str, Any]:
-    """A page slot as the ``message`` payload (times as ISO 8601 strings, like live ones)."""
-    payload = {key: value for key, value in view.items() if key != "deleted_at"}
-    payload["group_id"] = group_id
-    for key in ("saved_at", "edited_at"):
-        if payload.get(key) is not None:
-            payload[key] = _iso(payload[key])
-    return payload
+                    yield slot_to_client(group_id, view)

@@ -42,6 +42,7 @@ class RequestBus:
             bootstrap_servers=self.settings.bootstrap_servers,
             group_id=None,
             enable_auto_commit=False,
+            isolation_level="read_committed",  # answers are committed with their facts
         )
         # The producer's metadata call waits for a just-created topic to be known.
         partitions = [TopicPartition(topic, p) for p in await self.producer.partitions_for(topic)]

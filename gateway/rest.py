@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.commands import CommandError, History, parse
-from gateway.typedefs import READS, SETTINGS
+from gateway.typedefs import DELIVERY, READS, SETTINGS
 from records.tokens import InvalidToken, TokenClaims, verify_token
 
 routes = web.RouteTableDef()
@@ -57,7 +57,12 @@ async def list_messages(request: web.Request) -> web.Response:
                     raise CommandError("invalid_payload", f"{name}: must be a positive integer")
                 query[name] = int(request.query[name])
         command = parse(History, query)
-        group = await request.app[READS].group(command.group_id)
+        heads = request.app[DELIVERY].gate.head
+        group = await request.app[READS].group(
+            command.group_id,
+            seq=heads(command.group_id, "seq"),
+            version=heads(command.group_id, "version"),
+        )
         if group is None:
             raise CommandError("group_not_found", f"there is no group {command.group_id!r}")
         if claims.user_id not in group.members:

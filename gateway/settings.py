@@ -40,6 +40,19 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
     typing_interval: float = Field(
         default=2.0, ge=0, description="Seconds between two relayed typing events of a socket"
     )
+    gap_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias=AliasChoices("GATEWAY_GAP_TIMEOUT", "gap_timeout"),
+        description="Seconds a socket waits for the views to fill a hole in what it was sent, "
+        "before it is disconnected to recover by join with since_seq",
+    )
+    view_wait: float = Field(
+        default=2.0,
+        ge=0,
+        validation_alias=AliasChoices("GATEWAY_VIEW_WAIT", "view_wait"),
+        description="Seconds a read waits for the views to reach what this node has seen",
+    )
     presence_ttl: float = Field(
         default=30.0, gt=0, description="Seconds a socket stays online without a heartbeat"
     )

@@ -9,7 +9,8 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
-from gateway.delivery import DeliveryGate, SequencedRedisManager
+from gateway.delivery import Delivery
+from gateway.manager import RedisManager
 from gateway.readmodel import ReadModel
 from gateway.settings import Settings
 
@@ -20,5 +21,5 @@ PRODUCER = web.AppKey("producer", AIOKafkaProducer)
 REDIS = web.AppKey("redis", Redis)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 SIO = web.AppKey("sio", socketio.AsyncServer)
-GATE = web.AppKey("gate", DeliveryGate)
-GATE_MANAGER = web.AppKey("manager", SequencedRedisManager)
+DELIVERY = web.AppKey("delivery", Delivery)
+MANAGER = web.AppKey("manager", RedisManager)

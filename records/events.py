@@ -97,7 +97,14 @@ class GroupFact(Event):
     occurred_at: datetime = Field(default_factory=utcnow)
 
 
-class GroupCreated(GroupFact):
+class MembershipFact(GroupFact):
+    """A change to who is in a group; ``version`` numbers them per group (1, 2, 3 …), so a
+    reader that missed one notices the gap."""
+
+    version: int = Field(default=0, ge=0)
+
+
+class GroupCreated(MembershipFact):
     type: Literal["GroupCreated"] = "GroupCreated"
     name: GroupName
     private: bool
@@ -105,7 +112,7 @@ class GroupCreated(GroupFact):
     owner: str
 
 
-class MemberInvited(GroupFact):
+class MemberInvited(MembershipFact):
     type: Literal["MemberInvited"] = "MemberInvited"
     user_id: str
     username: str
@@ -114,19 +121,19 @@ class MemberInvited(GroupFact):
     group_name: str = ""
 
 
-class MemberJoined(GroupFact):
+class MemberJoined(MembershipFact):
     type: Literal["MemberJoined"] = "MemberJoined"
     user_id: str
     username: str
 
 
-class MemberLeft(GroupFact):
+class MemberLeft(MembershipFact):
     type: Literal["MemberLeft"] = "MemberLeft"
     user_id: str
     username: str
 
 
-class MemberRemoved(GroupFact):
+class MemberRemoved(MembershipFact):
     type: Literal["MemberRemoved"] = "MemberRemoved"
     user_id: str
     username: str
@@ -149,14 +156,6 @@ class MessageSaved(Event):
     @property
     def dedupe_key(self) -> str:
         return dedupe_key(self.group_id, self.sender_id, self.client_msg_id)
-
-    def to_client(self) -> dict[str, Any]:
-        """The ``message`` payload clients receive over Socket.IO."""
-        return {
-            **self.model_dump(mode="json", exclude={"type"}),
-            "edited_at": None,
-            "deleted": False,
-        }
 
 
 class MessageEdited(GroupFact):

@@ -7,6 +7,7 @@ count and retention, instead of leaving that to the broker's auto-create default
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -64,14 +65,21 @@ async def ensure_topics(settings: KafkaSettings) -> None:
         await admin.close()
 
 
-async def partitions_of(settings: KafkaSettings, topic: str) -> list[int]:
-    """The partition numbers of an existing topic, from the cluster's own description."""
+async def partitions_of(settings: KafkaSettings, topic: str, within: float = 15.0) -> list[int]:
+    """The partition numbers of an existing topic, from the cluster's own description; a topic
+    created a moment ago is waited for until the cluster describes it (up to ``within``)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
-        for description in await admin.describe_topics([topic]):
-            if description["topic"] == topic and description["error_code"] == 0:
-                return sorted(p["partition"] for p in description["partitions"])
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            for description in await admin.describe_topics([topic]):
+                if description["topic"] == topic and description["error_code"] == 0:
+                    if description["partitions"]:
+                        return sorted(p["partition"] for p in description["partitions"])
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.2)
     finally:
         await admin.close()
     raise RuntimeError(f"Kafka topic {topic} was not found")

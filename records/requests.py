@@ -118,3 +118,8 @@ class RequestAnswered(Event):
     code: str | None = None
     message: str | None = None
     client_msg_id: str | None = None
+    version: int | None = None
+    """The group's membership version once the request was decided, so the asking node can
+    wait for its view to reach it before it reads (read-your-writes)."""
+    seq: int | None = None
+    """For a message: the position it was saved at."""

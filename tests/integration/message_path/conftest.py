@@ -253,6 +253,7 @@ async def read_topic(
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
+        isolation_level="read_committed",
     )
     await consumer.start()
     found: list[Any] = []
@@ -264,3 +265,20 @@ async def read_topic(
     finally:
         await consumer.stop()
     return found
+
+
+async def stored_messages(
+    database: Any, group_id: str, count: int, within: float = 20
+) -> list[dict[str, Any]]:
+    """The group's messages in the page view, oldest first, once it holds at least ``count``
+    (the projector writes the views a moment after the facts are committed)."""
+    async with asyncio.timeout(within):
+        while True:
+            slots = [
+                slot
+                async for page in database.message_pages.find({"group_id": group_id})
+                for slot in page["m"].values()
+            ]
+            if len(slots) >= count:
+                return sorted(slots, key=lambda slot: slot["seq"])
+            await asyncio.sleep(0.05)

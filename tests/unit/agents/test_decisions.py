@@ -4,7 +4,8 @@ from typing import Any
 
 import pytest
 
-from agents.decisions import GroupState, MessageView, decide
+from agents.decisions import Decision, decide as decide_at
+from agents.state import GroupState
 from records.events import (
     GroupCreated,
     MemberInvited,
@@ -13,6 +14,8 @@ from records.events import (
     MemberRemoved,
     MessageDeleted,
     MessageEdited,
+    MessageSaved,
+    utcnow,
 )
 from records.requests import (
     AnyRequest,
@@ -22,6 +25,7 @@ from records.requests import (
     InvitationRequested,
     JoinRequested,
     LeaveRequested,
+    MessageSubmitted,
     RemovalRequested,
 )
 
@@ -39,10 +43,23 @@ def group(private: bool = False, members: dict[str, str] | None = None) -> Group
     )
 
 
-def refusal(state: GroupState, request: AnyRequest, view: MessageView | None = None) -> str:
-    decision = decide(state, request, view)
+def decide(state: GroupState, request: AnyRequest) -> Decision:
+    return decide_at(state, request, utcnow())
+
+
+def refusal(state: GroupState, request: AnyRequest) -> str:
+    decision = decide(state, request)
     assert decision.refusal is not None and not decision.facts
     return decision.refusal.code
+
+
+def send(state: GroupState, who: dict[str, Any], client_msg_id: str) -> Decision:
+    """Decide a submission and fold what it produced, as the decider does."""
+    request = MessageSubmitted(group_id="g", client_msg_id=client_msg_id, body="hi", **who)
+    decision = decide(state, request)
+    for fact in decision.facts:
+        state.apply(fact)
+    return decision
 
 
 def test_creating_a_group_makes_the_creator_its_owner() -> None:
@@ -100,31 +117,81 @@ def test_leaving_and_removal() -> None:
     assert isinstance(left, MemberLeft)
 
 
+def with_messages(*authors: dict[str, Any]) -> GroupState:
+    """A group of Ann and Bob where message ``n`` was sent by ``authors[n - 1]``."""
+    state = group(members={"ann": "Ann", "bob": "Bob"})
+    for n, author in enumerate(authors, start=1):
+        send(state, author, f"m{n}")
+    return state
+
+
 @pytest.mark.parametrize(
-    ("view", "actor", "code"),
+    ("message_id", "actor", "code"),
     [
-        (None, ANN, "message_not_found"),
-        (MessageView(sender_id="bob", deleted=False), ANN, "not_author"),
-        (MessageView(sender_id="ann", deleted=True), ANN, "message_deleted"),
-        (
-            MessageView(sender_id="ann", deleted=False),
-            {"actor_id": "eve", "actor": "Eve"},
-            "not_a_member",
-        ),
+        ("g:9", ANN, "message_not_found"),
+        ("other:1", ANN, "message_not_found"),
+        ("g:2", ANN, "not_author"),
+        ("g:1", {"actor_id": "eve", "actor": "Eve"}, "not_a_member"),
     ],
 )
-def test_edits_are_refused(view: MessageView | None, actor: dict[str, Any], code: str) -> None:
-    edit = EditRequested(group_id="g", message_id="g:3", body="new", **actor)
-    assert refusal(group(members={"ann": "Ann", "bob": "Bob"}), edit, view) == code
+def test_edits_are_refused(message_id: str, actor: dict[str, Any], code: str) -> None:
+    edit = EditRequested(group_id="g", message_id=message_id, body="new", **actor)
+    assert refusal(with_messages(ANN, BOB), edit) == code
 
 
-def test_the_author_edits_and_deletes_once() -> None:
-    state, mine = group(), MessageView(sender_id="ann", deleted=False)
+def test_the_author_edits_and_deletes_once_and_changes_are_numbered() -> None:
+    state = with_messages(ANN, BOB, ANN)
     (edited,) = decide(
-        state, EditRequested(group_id="g", message_id="g:3", body="new", **ANN), mine
+        state, EditRequested(group_id="g", message_id="g:3", body="new", **ANN)
     ).facts
     assert isinstance(edited, MessageEdited) and (edited.seq, edited.body) == (3, "new")
+    assert edited.change == 1
+    state.apply(edited)
     delete = DeletionRequested(group_id="g", message_id="g:3", **ANN)
-    (deleted,) = decide(state, delete, mine).facts
-    assert isinstance(deleted, MessageDeleted) and deleted.seq == 3
-    assert decide(state, delete, MessageView(sender_id="ann", deleted=True)).facts == []
+    (deleted,) = decide(state, delete).facts
+    assert isinstance(deleted, MessageDeleted) and (deleted.seq, deleted.change) == (3, 2)
+    state.apply(deleted)
+    assert decide(state, delete).facts == [] and decide(state, delete).refusal is None
+    edit_again = EditRequested(group_id="g", message_id="g:3", body="x", **ANN)
+    assert refusal(state, edit_again) == "message_deleted"
+
+
+def test_messages_are_numbered_without_gaps_and_a_resend_stores_nothing() -> None:
+    state = group(members={"ann": "Ann", "bob": "Bob"})
+    first, second = send(state, ANN, "a"), send(state, BOB, "a")
+    assert [f.seq for f in first.facts + second.facts if isinstance(f, MessageSaved)] == [1, 2]
+    again = send(state, ANN, "a")
+    assert again.facts == [] and again.refusal is None and again.seq == 1
+    assert state.last_seq == 2
+
+
+def test_a_refused_send_consumes_no_number() -> None:
+    state = group(members={"ann": "Ann"})
+    assert send(state, BOB, "x").refusal is not None
+    assert send(state, ANN, "y").seq == 1
+
+
+def test_a_resend_after_the_sender_was_removed_is_still_answered_with_its_message() -> None:
+    """A send followed by the sender's removal, decided again: the message stays saved and
+    the resend is recognised, never refused (which would leave a hole in the log)."""
+    state = group(members={"ann": "Ann", "bob": "Bob"})
+    assert send(state, BOB, "b1").seq == 1
+    (removed,) = decide(state, RemovalRequested(group_id="g", member_id="bob", **ANN)).facts
+    state.apply(removed)
+    again = send(state, BOB, "b1")
+    assert again.refusal is None and again.seq == 1 and again.facts == []
+    assert send(state, BOB, "b2").refusal is not None
+
+
+def test_membership_facts_carry_the_groups_version() -> None:
+    state = GroupState("g")
+    versions = []
+    for request in (
+        GroupCreationRequested(group_id="g", name="x", private=False, **ANN),
+        JoinRequested(group_id="g", **BOB),
+        LeaveRequested(group_id="g", **BOB),
+    ):
+        (fact,) = decide(state, request).facts
+        state.apply(fact)
+        versions.append(getattr(fact, "version", None))
+    assert versions == [1, 2, 3] and state.version == 3

@@ -10,6 +10,7 @@ from records.events import (
     MessageSaved,
     utcnow,
 )
+from records.views import message_to_client
 
 
 def test_each_fact_becomes_its_client_event_in_the_right_room() -> None:
@@ -18,7 +19,8 @@ def test_each_fact_becomes_its_client_event_in_the_right_room() -> None:
         message_id="g:1", group_id="g", seq=1, sender_id="u", sender="Ann",
         client_msg_id="c", body="hi", saved_at=now,
     )  # fmt: skip
-    assert client_event(saved) == ("message", "group:g", saved.to_client())
+    assert client_event(saved) == ("message", "group:g", message_to_client(saved))
+    assert message_to_client(saved)["saved_at"] == saved.model_dump(mode="json")["saved_at"]
     edited = MessageEdited(group_id="g", message_id="g:1", seq=1, body="new", by_id="u", change=4)
     name, room, payload = client_event(edited) or ("", "", {})
     assert (name, room) == ("message_edited", "group:g")

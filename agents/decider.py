@@ -1,0 +1,328 @@
+"""Deciding the requests stream into facts, exactly once, with Kafka transactions.
+
+For each partition of the requests topic the worker owns:
+
+1. it starts a transactional producer whose id names the partition. Starting it fences any
+   earlier holder of that id (a worker that was killed, or paused past its session and still
+   running: a zombie) and aborts its open transaction, so from here on only this worker can
+   add to the partition's facts;
+2. it reads the committed offset of the requests partition and folds the same partition of the
+   event log (read-committed, to its end) into the decision state (``agents.state``);
+3. it decides each batch of requests against that state and writes, in ONE transaction, the
+   facts to the event log, the answers to the replies topic, unreadable records to the
+   dead-letter topic, and the offset of the next request.
+
+A crash anywhere aborts the open transaction: the facts, the answers and the offset are
+committed together or not at all. The next owner redoes the fold and re-decides the same
+requests against the same state, so nothing acknowledged is lost and nothing is doubled.
+Readers of the log (projector, gateways, the fold) read committed records only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord, TopicPartition
+
+from agents.decisions import Decision, decide
+from agents.intake import Rejected, read_incoming
+from agents.settings import Settings
+from agents.state import PartitionState
+from records.events import Fact, utcnow
+from records.kafka import ensure_topics, partitions_of
+from records.requests import AnyRequest, RequestAnswered
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What one batch of a partition produced, to be committed in one transaction."""
+
+    facts: list[Fact] = field(default_factory=list)
+    answers: list[RequestAnswered] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+@dataclass
+class Owned:
+    """A requests partition this worker owns, and what deciding it needs."""
+
+    partition: int
+    producer: AIOKafkaProducer | None = None
+    state: PartitionState | None = None
+    failures: int = 0
+
+
+def decide_batch(state: PartitionState, records: list[bytes]) -> Outcome:
+    """Decide records in order against ``state``, folding each fact in as it is decided, so
+    a request sees every fact decided before it. Pure but for the clock."""
+    outcome = Outcome()
+    for raw in records:
+        try:
+            request = read_incoming(raw)
+        except ValueError as exc:
+            kept = bytes(raw) if isinstance(raw, bytes | bytearray) else b""
+            outcome.rejected.append(Rejected(raw=kept, reason=str(exc)))
+            continue
+        group = state.group(request.group_id)
+        decision = decide(group, request, utcnow())
+        for fact in decision.facts:
+            state.apply(fact)
+        outcome.facts.extend(decision.facts)
+        outcome.answers.extend(answer(request, decision, group.version))
+    return outcome
+
+
+def answer(request: AnyRequest, decision: Decision, version: int) -> list[RequestAnswered]:
+    """The answer for the waiting gateway node, if the request names one."""
+    if request.origin is None:
+        return []
+    refusal = decision.refusal
+    return [
+        RequestAnswered(
+            request_id=request.event_id,
+            request_type=request.type,
+            group_id=request.group_id,
+            origin=request.origin,
+            origin_sid=request.origin_sid,
+            ok=refusal is None,
+            code=refusal.code if refusal else None,
+            message=refusal.message if refusal else None,
+            client_msg_id=getattr(request, "client_msg_id", None),
+            version=version,
+            seq=decision.seq,
+        )
+    ]
+
+
+async def fold_partition(settings: Settings, partition: int) -> PartitionState:
+    """The decision state of one partition: its events, committed ones only, to the end."""
+    state = PartitionState(partition, settings.dedupe_window)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        tp = TopicPartition(settings.topics.events, partition)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        end = (await consumer.end_offsets([tp]))[tp]
+        while await consumer.position(tp) < end:
+            batches = await consumer.getmany(tp, timeout_ms=500, max_records=20_000)
+            for record in batches.get(tp, []):
+                if record.offset >= end:
+                    break
+                state.fold_raw(record.value)
+    finally:
+        await consumer.stop()
+    return state
+
+
+class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
+    """The decide loop of one worker (see the module's docstring)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.topics = settings.topics
+        self.group_id = f"{settings.app_id}-decider"
+        self.owned: dict[int, Owned] = {}
+        self.decided = 0
+        self._busy = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        """Decide until cancelled."""
+        await ensure_topics(self.settings)
+        await self._check_copartitioned()
+        consumer = self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap_servers,
+            group_id=self.group_id,
+            group_instance_id=self.settings.instance_id or None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            session_timeout_ms=int(self.settings.session_timeout * 1000),
+            heartbeat_interval_ms=int(min(3.0, self.settings.session_timeout / 3) * 1000),
+        )
+        consumer.subscribe([self.topics.incoming], listener=self)
+        await consumer.start()
+        if ready is not None:
+            ready.set()
+        try:
+            while True:
+                batches = await consumer.getmany(
+                    timeout_ms=200, max_records=self.settings.batch_size
+                )
+                if not batches:
+                    continue
+                async with self._busy:
+                    await asyncio.gather(
+                        *(self._handle(tp, records) for tp, records in batches.items())
+                    )
+        finally:
+            async with self._busy:
+                for owned in self.owned.values():
+                    await _stop(owned)
+                self.owned.clear()
+            await consumer.stop()
+
+    async def _check_copartitioned(self) -> None:
+        requests = await partitions_of(self.settings, self.topics.incoming)
+        events = await partitions_of(self.settings, self.topics.events)
+        if requests != events:
+            raise RuntimeError(
+                f"{self.topics.incoming} has {len(requests)} partitions and {self.topics.events} "
+                f"{len(events)}: they must be co-partitioned (same count, keyed by group)"
+            )
+
+    # --- rebalancing --------------------------------------------------------------------
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        """Wait for the batch in flight, then let the partitions go."""
+        async with self._busy:
+            for tp in revoked:
+                if (owned := self.owned.pop(tp.partition, None)) is not None:
+                    await _stop(owned)
+        if revoked:
+            log.info("released partitions %s", sorted(tp.partition for tp in revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        """Loading is left to the decide loop, so a rebalance stays short."""
+        for tp in assigned:
+            self.owned.setdefault(tp.partition, Owned(tp.partition))
+        if assigned:
+            log.info("assigned partitions %s", sorted(tp.partition for tp in assigned))
+
+    # --- deciding -----------------------------------------------------------------------
+
+    async def _handle(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        owned = self.owned.get(tp.partition)
+        if owned is None:
+            return
+        if owned.state is None:
+            try:
+                await self._load(tp, owned)
+            except Exception:
+                log.exception("could not load partition %d; retrying", tp.partition)
+                await self._reset(owned)
+                await asyncio.sleep(1.0)
+            return  # the loader moved the position to the committed offset: fetch again
+        attempts = self.settings.max_attempts
+        if owned.failures >= attempts:
+            records = records[:1]  # find the one request that cannot be committed
+        try:
+            if owned.failures >= 2 * attempts:
+                await self._set_aside(tp, owned, records[0])
+            else:
+                await self._commit(tp, owned, records)
+            owned.failures = 0
+        except Exception:
+            owned.failures += 1
+            log.exception(
+                "could not commit a batch of partition %d (attempt %d)",
+                tp.partition,
+                owned.failures,
+            )
+            await self._reset(owned)
+            await asyncio.sleep(min(0.1 * 2**owned.failures, self.settings.retry_backoff_max))
+
+    async def _load(self, tp: TopicPartition, owned: Owned) -> None:
+        assert self._consumer is not None
+        started = time.monotonic()
+        if owned.producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.settings.bootstrap_servers,
+                transactional_id=f"{self.settings.app_id}-decider-{tp.partition}",
+                enable_idempotence=True,
+                acks="all",
+                linger_ms=0,
+            )
+            await producer.start()  # fences the partition's previous owner
+            owned.producer = producer
+        committed = await self._consumer.committed(tp)
+        owned.state = await fold_partition(self.settings, tp.partition)
+        if committed is None:
+            await self._consumer.seek_to_beginning(tp)
+        else:
+            self._consumer.seek(tp, committed)
+        log.info(
+            "partition %d ready in %.2fs: %d facts folded (%d groups), requests from offset %s",
+            tp.partition,
+            time.monotonic() - started,
+            owned.state.folded,
+            len(owned.state.groups),
+            committed if committed is not None else "0",
+        )
+
+    async def _commit(self, tp: TopicPartition, owned: Owned, records: list[ConsumerRecord]) -> None:
+        assert owned.producer is not None and owned.state is not None
+        outcome = decide_batch(owned.state, [r.value for r in records])
+        await self._publish(tp, owned.producer, outcome, records[-1].offset + 1)
+        self.decided += len(records)
+
+    async def _set_aside(self, tp: TopicPartition, owned: Owned, record: ConsumerRecord) -> None:
+        """A request whose outcome could never be committed goes to the dead letters, with
+        the reason, instead of stalling its partition."""
+        assert owned.producer is not None
+        log.error("setting aside request at %s:%d after repeated failures", tp, record.offset)
+        reason = f"could not be committed after {owned.failures} attempts"
+        outcome = Outcome(rejected=[Rejected(raw=bytes(record.value or b""), reason=reason)])
+        await self._publish(tp, owned.producer, outcome, record.offset + 1)
+
+    async def _publish(
+        self, tp: TopicPartition, producer: AIOKafkaProducer, outcome: Outcome, next_offset: int
+    ) -> None:
+        async with producer.transaction():
+            sent = [
+                await producer.send(
+                    self.topics.events,
+                    value=fact.to_bytes(),
+                    key=fact.group_id.encode(),
+                    partition=tp.partition,
+                )
+                for fact in outcome.facts
+            ]
+            sent += [
+                await producer.send(
+                    self.topics.replies, value=a.to_bytes(), key=a.origin.encode()
+                )
+                for a in outcome.answers
+            ]
+            sent += [
+                await producer.send(
+                    self.topics.dead_letter,
+                    value=r.raw,
+                    headers=[("error", r.reason.encode()[:1024])],
+                )
+                for r in outcome.rejected
+            ]
+            await asyncio.gather(*sent)
+            await producer.send_offsets_to_transaction({tp: next_offset}, self.group_id)
+        for rejected in outcome.rejected:
+            log.warning("dead-lettered an incoming record: %s", rejected.reason)
+
+    async def _reset(self, owned: Owned) -> None:
+        """Forget the partition's state and producer: the next batch reloads both, so what
+        was folded for an uncommitted transaction is never decided from."""
+        owned.state = None
+        await _stop(owned)
+
+
+async def _stop(owned: Owned) -> None:
+    producer, owned.producer = owned.producer, None
+    if producer is not None:
+        try:
+            await producer.stop()
+        except (KafkaError, OSError):
+            log.warning("producer of partition %d did not stop cleanly", owned.partition)

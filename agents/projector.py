@@ -1,0 +1,144 @@
+"""Keeping the MongoDB views in step with the event log, off the send path.
+
+Workers share the event log's partitions in a consumer group of their own. Each batch of a
+partition is applied with ``Projector`` (idempotent, bulk for messages), then the partition's
+position is recorded in MongoDB beside the views: on assignment the projector resumes from
+there, so a crash re-applies at most one batch, harmlessly. Committed facts only.
+
+MongoDB being away stalls the views, never the decisions or live delivery: the batch is
+retried with backoff until it is written. A fact that MongoDB refuses for good (a document
+past its size limit, say) is logged with its position and skipped after ``max_attempts``, so
+one bad fact cannot stop a partition's views for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka.structs import ConsumerRecord, TopicPartition
+from pydantic import ValidationError
+from pymongo import AsyncMongoClient
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+from agents.projections import Projector
+from agents.settings import Settings
+from records.events import Fact, read_fact
+from records.kafka import ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.projected = 0
+        self.skipped = 0
+        self._busy = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._projector: Projector | None = None
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        """Project until cancelled."""
+        await ensure_topics(self.settings)
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            self.settings.mongodb_uri, tz_aware=True
+        )
+        self._projector = Projector(client[self.settings.mongodb_database])
+        consumer = self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap_servers,
+            group_id=f"{self.settings.app_id}-projector",
+            group_instance_id=(
+                f"{self.settings.instance_id}-projector" if self.settings.instance_id else None
+            ),
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            session_timeout_ms=int(self.settings.session_timeout * 1000),
+            heartbeat_interval_ms=int(min(3.0, self.settings.session_timeout / 3) * 1000),
+        )
+        consumer.subscribe([self.settings.topics.events], listener=self)
+        await consumer.start()
+        if ready is not None:
+            ready.set()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=200, max_records=2000)
+                async with self._busy:
+                    for tp, records in batches.items():
+                        await self._project(tp, records)
+        finally:
+            await consumer.stop()
+            await client.close()
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        async with self._busy:  # the batch in flight is written and its position recorded
+            pass
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        assert self._consumer is not None and self._projector is not None
+        positions = await self._until_written(
+            lambda: self._projector.positions_of(tp.partition for tp in assigned)  # type: ignore[union-attr]
+        )
+        for tp in assigned:
+            if tp.partition in positions:
+                self._consumer.seek(tp, positions[tp.partition])
+            else:
+                await self._consumer.seek_to_beginning(tp)
+
+    async def _project(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        assert self._projector is not None
+        facts: list[Fact] = []
+        for record in records:
+            try:
+                facts.append(read_fact(record.value or b""))
+            except ValidationError as exc:
+                self.skipped += 1
+                log.error("skipping unreadable fact at %s@%d: %s", tp, record.offset, exc)
+        projector = self._projector
+        try:
+            await self._until_written(lambda: projector.apply(facts))
+        except PyMongoError:
+            await self._one_by_one(tp, records, facts)
+        await self._until_written(
+            lambda: projector.record_position(tp.partition, records[-1].offset + 1)
+        )
+        self.projected += len(facts)
+
+    async def _one_by_one(
+        self, tp: TopicPartition, records: list[ConsumerRecord], facts: list[Fact]
+    ) -> None:
+        """Find the fact MongoDB refuses for good; write every other one."""
+        assert self._projector is not None
+        projector = self._projector
+        for fact in facts:
+            try:
+                await self._until_written(lambda f=fact: projector.apply([f]))  # type: ignore[misc]
+            except PyMongoError as exc:
+                self.skipped += 1
+                log.error(
+                    "skipping %s of group %s in partition %d: MongoDB refuses it (%s)",
+                    fact.type,
+                    fact.group_id,
+                    tp.partition,
+                    exc,
+                )
+
+    async def _until_written(self, write: Any) -> Any:
+        """Retry while MongoDB is unreachable (for as long as it takes); retry other errors
+        ``max_attempts`` times, then raise them."""
+        delay, failures = 0.1, 0
+        while True:
+            try:
+                return await write()
+            except ConnectionFailure as exc:
+                log.warning("MongoDB unreachable (%s); retrying in %.1fs", exc, delay)
+            except PyMongoError as exc:
+                failures += 1
+                if failures >= self.settings.max_attempts:
+                    raise
+                log.warning("MongoDB write failed (%s); retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.settings.retry_backoff_max)

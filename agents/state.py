@@ -1,0 +1,127 @@
+"""The agents' decision state: a fold of the group-events log, never read back from a view.
+
+Each partition of the requests topic is decided against the state folded from the same
+partition of the events topic (the two are co-partitioned by group id). The state holds what
+decisions need and no more: who is in each group and invited, its owner, its positions, the
+author of each message (for edit and delete) and a bounded window of recent submissions, so
+a message sent again with the same ``client_msg_id`` is answered, not stored twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from records.events import (
+    Fact,
+    GroupCreated,
+    MemberInvited,
+    MemberJoined,
+    MemberLeft,
+    MemberRemoved,
+    MembershipFact,
+    MessageDeleted,
+    MessageEdited,
+    MessageSaved,
+    dedupe_key,
+    read_fact,
+)
+
+DEFAULT_DEDUPE_WINDOW = 5000
+"""Recent submissions remembered per group: a resend within them is recognised."""
+
+
+@dataclass
+class GroupState:
+    group_id: str
+    exists: bool = False
+    name: str = ""
+    private: bool = False
+    owner_id: str | None = None
+    members: dict[str, str] = field(default_factory=dict)
+    """User id → username."""
+    invited: dict[str, str] = field(default_factory=dict)
+    last_seq: int = 0
+    last_change: int = 0
+    version: int = 0
+    authors: list[str] = field(default_factory=list)
+    """The sender of message ``seq`` is ``authors[seq - 1]`` (interned strings: one pointer
+    a message)."""
+    deleted: set[int] = field(default_factory=set)
+    recent: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    """Dedupe key of a recent submission → the seq it was saved at."""
+    dedupe_window: int = DEFAULT_DEDUPE_WINDOW
+
+    def apply(self, fact: Fact) -> None:
+        """Fold one fact into the state (facts arrive in log order)."""
+        match fact:
+            case MessageSaved():
+                self.saved(fact.seq, fact.sender_id, fact.client_msg_id)
+            case GroupCreated():
+                self.exists, self.private, self.owner_id = True, fact.private, fact.owner_id
+                self.name = fact.name
+                self.members[fact.owner_id] = fact.owner
+            case MemberInvited():
+                self.invited[fact.user_id] = fact.username
+            case MemberJoined():
+                self.members[fact.user_id] = fact.username
+                self.invited.pop(fact.user_id, None)
+            case MemberLeft() | MemberRemoved():
+                self.members.pop(fact.user_id, None)
+            case MessageEdited():
+                self.last_change = max(self.last_change, fact.change)
+            case MessageDeleted():
+                self.last_change = max(self.last_change, fact.change)
+                self.deleted.add(fact.seq)
+        if isinstance(fact, MembershipFact):
+            self.version = max(self.version, fact.version)
+
+    def saved(self, seq: int, sender_id: str, client_msg_id: str) -> None:
+        if seq <= self.last_seq:
+            return  # a fact already folded (readers keep the first one for a seq)
+        self.last_seq = seq
+        self.authors.append(sys.intern(sender_id))
+        self.recent[dedupe_key(self.group_id, sender_id, client_msg_id)] = seq
+        while len(self.recent) > self.dedupe_window:
+            self.recent.popitem(last=False)
+
+    def author_of(self, seq: int) -> str | None:
+        return self.authors[seq - 1] if 1 <= seq <= self.last_seq else None
+
+
+class PartitionState:
+    """Every group of one partition, folded from that partition of the event log."""
+
+    def __init__(self, partition: int, dedupe_window: int = DEFAULT_DEDUPE_WINDOW) -> None:
+        self.partition = partition
+        self.dedupe_window = dedupe_window
+        self.groups: dict[str, GroupState] = {}
+        self.folded = 0
+        self.unreadable = 0
+
+    def group(self, group_id: str) -> GroupState:
+        state = self.groups.get(group_id)
+        if state is None:
+            state = self.groups[group_id] = GroupState(group_id, dedupe_window=self.dedupe_window)
+        return state
+
+    def apply(self, fact: Fact) -> None:
+        self.group(fact.group_id).apply(fact)
+        self.folded += 1
+
+    def fold_raw(self, raw: bytes | None) -> None:
+        """Fold one record of the log. Saved messages, nearly all of it, take a fast path
+        that reads only the fields the state keeps; the rest is validated in full."""
+        try:
+            data = json.loads(raw or b"")
+            if data.get("type") == "MessageSaved":
+                self.group(data["group_id"]).saved(
+                    int(data["seq"]), data["sender_id"], data["client_msg_id"]
+                )
+                self.folded += 1
+                return
+            self.apply(read_fact(raw or b""))
+        except (ValueError, KeyError, TypeError):
+            self.unreadable += 1  # never decided from; the producer of the log is ourselves

@@ -1,0 +1,168 @@
+"""The MongoDB views of the event log, defined once: collection, ``_id``, document ↔ record
+and the payload clients get. The agents' projector writes them, the gateway reads them, both
+through this module, so the two can never drift apart.
+
+- ``groups``: one document per group (``_id`` = group id): name, owner, members and pending
+  invitations keyed by user id, and the group's positions: ``last_seq`` (messages),
+  ``last_change`` (edits and deletes), ``version`` (membership facts).
+- ``user_groups``: one document per user (``_id`` = user id): their groups and pending
+  invitations, keyed by group id.
+- ``message_pages``: messages as they are now (edited bodies, tombstones), ``PAGE_SIZE`` to a
+  document (``_id`` = ``group:page``): a page of history is one or two reads by ``_id``.
+- ``message_changes``: each edit or delete at its position among the group's changes
+  (``_id`` = ``group:change``), for a client that was away.
+- ``projector_positions``: the next offset of the event log each partition's projection
+  will apply (``_id`` = ``events:<partition>``), written after the views it covers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from records.events import MessageDeleted, MessageEdited, MessageSaved
+
+GROUPS = "groups"
+USER_GROUPS = "user_groups"
+PAGES = "message_pages"
+CHANGES = "message_changes"
+POSITIONS = "projector_positions"
+VIEWS = (GROUPS, USER_GROUPS, PAGES, CHANGES, POSITIONS)
+"""Every collection the projector owns: a replay drops them all and rebuilds them."""
+
+PAGE_SIZE = 100
+
+
+def page_of(seq: int) -> tuple[int, str]:
+    """The page number of a position and the slot key inside that page."""
+    return (seq - 1) // PAGE_SIZE, str((seq - 1) % PAGE_SIZE)
+
+
+def page_id(group_id: str, page: int) -> str:
+    return f"{group_id}:{page}"
+
+
+def change_id(group_id: str, change: int) -> str:
+    return f"{group_id}:{change}"
+
+
+def position_id(partition: int) -> str:
+    return f"events:{partition}"
+
+
+def iso(moment: datetime) -> str:
+    """A time as clients get it: ISO 8601 in UTC with a ``Z``."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+def message_slot(fact: MessageSaved) -> dict[str, Any]:
+    """A saved message as its page slot holds it until it is edited or deleted."""
+    return {
+        **fact.model_dump(exclude={"type", "group_id"}),
+        "edited_at": None,
+        "deleted": False,
+        "deleted_at": None,
+    }
+
+
+def slot_to_client(group_id: str, slot: dict[str, Any]) -> dict[str, Any]:
+    """A page slot as the ``message`` payload clients receive."""
+    payload = {key: value for key, value in slot.items() if key != "deleted_at"}
+    payload["group_id"] = group_id
+    for key in ("saved_at", "edited_at"):
+        if isinstance(payload.get(key), datetime):
+            payload[key] = iso(payload[key])
+    return payload
+
+
+def message_to_client(fact: MessageSaved) -> dict[str, Any]:
+    """The live ``message`` payload: the same as history gives for the unchanged message."""
+    return slot_to_client(fact.group_id, message_slot(fact))
+
+
+# --- edits and deletes ----------------------------------------------------------------------
+
+
+def change_document(fact: MessageEdited | MessageDeleted) -> dict[str, Any]:
+    return {
+        "group_id": fact.group_id,
+        "change": fact.change,
+        "message_id": fact.message_id,
+        "seq": fact.seq,
+        "deleted": isinstance(fact, MessageDeleted),
+        "body": "" if isinstance(fact, MessageDeleted) else fact.body,
+        "at": fact.occurred_at,
+    }
+
+
+def change_to_client(change: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A change as the event clients get: ``message_edited`` or ``message_deleted``."""
+    payload = {key: change[key] for key in ("group_id", "message_id", "seq", "change")}
+    if change["deleted"]:
+        return "message_deleted", {**payload, "deleted_at": iso(change["at"])}
+    return "message_edited", {**payload, "body": change["body"], "edited_at": iso(change["at"])}
+
+
+# --- groups ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    """A ``groups`` document as the gateway uses it."""
+
+    group_id: str
+    name: str
+    private: bool
+    owner_id: str
+    last_seq: int
+    last_change: int
+    version: int
+    members: dict[str, dict[str, Any]]
+    invited: dict[str, dict[str, Any]]
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> Group:
+        return cls(
+            group_id=doc["_id"],
+            name=doc["name"],
+            private=bool(doc["private"]),
+            owner_id=doc["owner_id"],
+            last_seq=int(doc.get("last_seq", 0)),
+            last_change=int(doc.get("last_change", 0)),
+            version=int(doc.get("version", 0)),
+            members=doc.get("members", {}),
+            invited=doc.get("invited", {}),
+        )
+
+    def to_client(self, user_id: str | None = None) -> dict[str, Any]:
+        role = self.members.get(user_id or "", {}).get("role")
+        return {
+            "group_id": self.group_id,
+            "name": self.name,
+            "private": self.private,
+            "owner_id": self.owner_id,
+            "last_seq": self.last_seq,
+            "last_change": self.last_change,
+            "members": len(self.members),
+            "role": role,
+        }
+
+    def members_to_client(self) -> list[dict[str, Any]]:
+        return [
+            {"user_id": uid, "username": m["username"], "role": m["role"]}
+            for uid, m in sorted(self.members.items(), key=lambda item: item[1]["username"])
+        ]
+
+
+def invitation_to_client(group_id: str, invitation: dict[str, Any]) -> dict[str, Any]:
+    """A ``user_groups`` pending invitation as the ``groups`` answer lists it."""
+    return {
+        "group_id": group_id,
+        "name": invitation["name"],
+        "by_id": invitation["by_id"],
+        "by": invitation["by"],
+    }
