@@ -27,18 +27,17 @@ from records.events import (
     MessageSaved,
 )
 from records.views import (
-    CHANGES,
     GROUPS,
-    PAGES,
     POSITIONS,
     USER_GROUPS,
-    VIEWS,
     change_document,
-    change_id,
+    change_shelf,
+    is_view,
     message_slot,
-    page_id,
     page_of,
+    page_shelf,
     position_id,
+    slot_of,
 )
 
 
@@ -47,13 +46,12 @@ class Projector:
         self.database = database
         self.groups = database[GROUPS]
         self.user_groups = database[USER_GROUPS]
-        self.pages = database[PAGES]
-        self.changes = database[CHANGES]
         self.positions = database[POSITIONS]
 
     async def drop(self) -> None:
-        for name in VIEWS:
-            await self.database.drop_collection(name)
+        for name in await self.database.list_collection_names():
+            if is_view(name):
+                await self.database.drop_collection(name)
 
     async def positions_of(self, partitions: Iterable[int]) -> dict[int, int]:
         """The next offset to apply of each partition that has a recorded position."""
@@ -88,22 +86,21 @@ class Projector:
         """Write saved messages into their pages, and their groups' ``last_seq``."""
         if not saved:
             return
-        slots: dict[str, dict[str, Any]] = {}
+        shelves: dict[str, dict[int, dict[str, Any]]] = {}
         last_seq: dict[str, int] = {}
         for fact in saved:
-            page, slot = page_of(fact.seq)
-            key = page_id(fact.group_id, page)
-            slots.setdefault(key, {"group_id": fact.group_id, "page": page})[f"m.{slot}"] = (
-                message_slot(fact)
-            )
+            page = page_of(fact.seq)
+            fields = shelves.setdefault(page_shelf(fact.group_id, page), {}).setdefault(page, {})
+            fields[f"m.{slot_of(fact.seq)}"] = message_slot(fact)
             last_seq[fact.group_id] = max(last_seq.get(fact.group_id, 0), fact.seq)
-        await self.pages.bulk_write(
-            [
-                UpdateOne({"_id": key}, {"$set": fields}, upsert=True)
-                for key, fields in slots.items()
-            ],
-            ordered=False,
-        )
+        for shelf, pages in shelves.items():
+            await self.database[shelf].bulk_write(
+                [
+                    UpdateOne({"_id": page}, {"$set": fields}, upsert=True)
+                    for page, fields in pages.items()
+                ],
+                ordered=False,
+            )
         await self.groups.bulk_write(
             [UpdateOne({"_id": g}, {"$max": {"last_seq": s}}) for g, s in last_seq.items()],
             ordered=False,
@@ -179,9 +176,9 @@ class Projector:
                     group, {"$unset": {f"members.{fact.user_id}": ""}, **_version(fact)}
                 )
             case MessageEdited():
-                page, slot = page_of(fact.seq)
-                await self.pages.update_one(
-                    {"_id": page_id(fact.group_id, page)},
+                page, slot = page_of(fact.seq), slot_of(fact.seq)
+                await self.database[page_shelf(fact.group_id, page)].update_one(
+                    {"_id": page},
                     {
                         "$set": {
                             f"m.{slot}.body": fact.body,
@@ -190,9 +187,9 @@ class Projector:
                     },
                 )
             case MessageDeleted():
-                page, slot = page_of(fact.seq)
-                await self.pages.update_one(
-                    {"_id": page_id(fact.group_id, page)},
+                page, slot = page_of(fact.seq), slot_of(fact.seq)
+                await self.database[page_shelf(fact.group_id, page)].update_one(
+                    {"_id": page},
                     {
                         "$set": {
                             f"m.{slot}.body": "",
@@ -206,8 +203,8 @@ class Projector:
 
     async def _record_change(self, fact: MessageEdited | MessageDeleted) -> None:
         """Keep the change where a client that was away finds it by position, by ``_id``."""
-        await self.changes.update_one(
-            {"_id": change_id(fact.group_id, fact.change)},
+        await self.database[change_shelf(fact.group_id, fact.change)].update_one(
+            {"_id": fact.change},
             {"$set": change_document(fact)},
             upsert=True,
         )

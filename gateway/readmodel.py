@@ -3,7 +3,7 @@
 The gateway never writes these collections: changes go through Kafka as requests and come
 back as facts. The views trail the log by the projector's lag, so a read can ask for at least
 a position this node has already seen in the log (read-your-writes) and waits, briefly, for
-the projector to get there. History is read page by page (``PAGE_SIZE`` messages a document).
+the projector to get there. History is read page by page (``records.views.PAGE_SIZE`` messages a document).
 """
 
 from __future__ import annotations
@@ -16,16 +16,14 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from records.views import (
-    CHANGES,
     GROUPS,
-    PAGE_SIZE,
-    PAGES,
     USER_GROUPS,
     Group,
-    change_id,
+    change_shelf,
     change_to_client,
     invitation_to_client,
-    page_id,
+    page_of,
+    page_shelf,
     slot_to_client,
 )
 
@@ -34,10 +32,9 @@ CATCH_UP_POLL = 0.02
 
 class ReadModel:
     def __init__(self, database: AsyncDatabase[dict[str, Any]], wait: float = 2.0) -> None:
+        self.database = database
         self.groups = database[GROUPS]
         self.user_groups = database[USER_GROUPS]
-        self.pages = database[PAGES]
-        self.changes = database[CHANGES]
         self.wait = wait
         """Longest a read waits for the projector to reach a position this node has seen."""
 
@@ -103,7 +100,7 @@ class ReadModel:
         """Edits and deletes with ``first <= change <= last``, in order, as clients get them;
         stops at the first one not written yet."""
         for change in range(first, last + 1):
-            doc = await self.changes.find_one({"_id": change_id(group_id, change)})
+            doc = await self.database[change_shelf(group_id, change)].find_one({"_id": change})
             if doc is None:
                 return
             yield change_to_client(doc)
@@ -112,8 +109,8 @@ class ReadModel:
         self, group_id: str, first: int, last: int
     ) -> AsyncIterator[dict[str, Any]]:
         """Messages with ``first <= seq <= last``, oldest first, as clients receive them."""
-        for page in range((first - 1) // PAGE_SIZE, (last - 1) // PAGE_SIZE + 1):
-            doc = await self.pages.find_one({"_id": page_id(group_id, page)})
+        for page in range(page_of(first), page_of(last) + 1):
+            doc = await self.database[page_shelf(group_id, page)].find_one({"_id": page})
             slots = (doc or {}).get("m", {})
             for slot in sorted(slots, key=int):
                 view = slots[slot]

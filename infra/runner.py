@@ -77,7 +77,12 @@ def up(argv: Sequence[str]) -> int:
         services = [
             auth_service(LOG_DIR / "auth.log", port=auth_port, env=env),
             gateway_service(LOG_DIR / "gateway.log", port=gateway_port, auth_url=auth_url, env=env),
-            agents_worker(LOG_DIR / "agents.log", env=env, datadir=DATA_DIR / "agents"),
+            agents_worker(
+                LOG_DIR / "agents.log",
+                # A stable instance id: a restarted worker gets its partitions back at once.
+                env={"AGENTS_INSTANCE_ID": "agents-1", **env},
+                datadir=DATA_DIR / "agents",
+            ),
         ]
         for service in services:
             service.start()

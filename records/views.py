@@ -7,10 +7,13 @@ through this module, so the two can never drift apart.
   ``last_change`` (edits and deletes), ``version`` (membership facts).
 - ``user_groups``: one document per user (``_id`` = user id): their groups and pending
   invitations, keyed by group id.
-- ``message_pages``: messages as they are now (edited bodies, tombstones), ``PAGE_SIZE`` to a
-  document (``_id`` = ``group:page``): a page of history is one or two reads by ``_id``.
-- ``message_changes``: each edit or delete at its position among the group's changes
-  (``_id`` = ``group:change``), for a client that was away.
+- ``pages.<group>.<shelf>``: messages as they are now (edited bodies, tombstones),
+  ``PAGE_SIZE`` to a document (``_id`` = page number), ``PAGES_PER_SHELF`` documents to a
+  collection. A page of history is one or two reads by ``_id`` in collections that never hold
+  more than a thousand messages, however long the chat: FerretDB scans a collection for an
+  ``_id`` (measured: 480 ms for the last of 1,000 pages in one collection, 7 ms in a shelf).
+- ``changes.<group>.<shelf>``: each edit or delete at its position among the group's changes
+  (``_id`` = change number), for a client that was away; shelved the same way.
 - ``projector_positions``: the next offset of the event log each partition's projection
   will apply (``_id`` = ``events:<partition>``), written after the views it covers.
 """
@@ -25,26 +28,38 @@ from records.events import MessageDeleted, MessageEdited, MessageSaved
 
 GROUPS = "groups"
 USER_GROUPS = "user_groups"
-PAGES = "message_pages"
-CHANGES = "message_changes"
 POSITIONS = "projector_positions"
-VIEWS = (GROUPS, USER_GROUPS, PAGES, CHANGES, POSITIONS)
-"""Every collection the projector owns: a replay drops them all and rebuilds them."""
+PAGES_PREFIX = "pages."
+CHANGES_PREFIX = "changes."
+VIEWS = (GROUPS, USER_GROUPS, POSITIONS)
+"""The projector's fixed collections; with every ``pages.*`` and ``changes.*`` shelf, a replay
+drops them all and rebuilds them (``is_view``)."""
 
-PAGE_SIZE = 100
-
-
-def page_of(seq: int) -> tuple[int, str]:
-    """The page number of a position and the slot key inside that page."""
-    return (seq - 1) // PAGE_SIZE, str((seq - 1) % PAGE_SIZE)
-
-
-def page_id(group_id: str, page: int) -> str:
-    return f"{group_id}:{page}"
+PAGE_SIZE = 50
+PAGES_PER_SHELF = 20
+CHANGES_PER_SHELF = 1000
 
 
-def change_id(group_id: str, change: int) -> str:
-    return f"{group_id}:{change}"
+def is_view(collection: str) -> bool:
+    return collection in VIEWS or collection.startswith((PAGES_PREFIX, CHANGES_PREFIX))
+
+
+def page_of(seq: int) -> int:
+    return (seq - 1) // PAGE_SIZE
+
+
+def slot_of(seq: int) -> str:
+    """The key of a message inside its page."""
+    return str((seq - 1) % PAGE_SIZE)
+
+
+def page_shelf(group_id: str, page: int) -> str:
+    """The collection that holds a page."""
+    return f"{PAGES_PREFIX}{group_id}.{page // PAGES_PER_SHELF}"
+
+
+def change_shelf(group_id: str, change: int) -> str:
+    return f"{CHANGES_PREFIX}{group_id}.{(change - 1) // CHANGES_PER_SHELF}"
 
 
 def position_id(partition: int) -> str:

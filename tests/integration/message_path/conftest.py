@@ -28,6 +28,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from infra.services import start_agents_worker
 from records.tokens import issue_token
+from records.views import PAGES_PREFIX
 from tests.integration.servers import Servers
 
 
@@ -274,9 +275,15 @@ async def stored_messages(
     (the projector writes the views a moment after the facts are committed)."""
     async with asyncio.timeout(within):
         while True:
+            shelves = [
+                name
+                for name in await database.list_collection_names()
+                if name.startswith(f"{PAGES_PREFIX}{group_id}.")
+            ]
             slots = [
                 slot
-                async for page in database.message_pages.find({"group_id": group_id})
+                for shelf in shelves
+                async for page in database[shelf].find()
                 for slot in page["m"].values()
             ]
             if len(slots) >= count:

@@ -1,0 +1,58 @@
+"""The delivery gate: each event once, in order; a hole is held for filling, never skipped."""
+
+from __future__ import annotations
+
+from gateway.delivery import DROP, HOLD, HOLE, SEND, DeliveryGate
+
+
+def message(seq: int) -> dict[str, int]:
+    return {"seq": seq}
+
+
+def test_the_next_message_is_sent_and_one_sent_before_is_dropped() -> None:
+    gate = DeliveryGate()
+    gate.follow("s", "g", 3, 0, hold=False)
+    assert gate.admit("s", "g", "message", message(4)) == SEND
+    assert gate.admit("s", "g", "message", message(4)) == DROP
+    assert gate.admit("s", "g", "message", message(2)) == DROP
+
+
+def test_a_message_past_a_hole_is_held_and_everything_after_it_too() -> None:
+    gate = DeliveryGate()
+    stream = gate.follow("s", "g", 3, 0, hold=False)
+    assert gate.admit("s", "g", "message", message(6)) == HOLE
+    assert gate.admit("s", "g", "message", message(7)) == HOLD
+    assert stream.held == [("message", message(6)), ("message", message(7))]
+    assert stream.cursors["seq"] == 3, "the cursor does not move past the hole"
+
+
+def test_edits_and_deletes_are_ordered_by_their_change_number() -> None:
+    gate = DeliveryGate()
+    gate.follow("s", "g", 0, 1, hold=False)
+    assert gate.admit("s", "g", "message_edited", {"seq": 1, "change": 2}) == SEND
+    assert gate.admit("s", "g", "message_deleted", {"seq": 1, "change": 2}) == DROP
+    assert gate.admit("s", "g", "message_deleted", {"seq": 1, "change": 4}) == HOLE
+
+
+def test_a_following_socket_holds_until_its_catch_up_is_done() -> None:
+    gate = DeliveryGate()
+    gate.follow("s", "g", 0, 0, hold=True)
+    assert gate.admit("s", "g", "message", message(1)) == HOLD
+
+
+def test_heads_and_memberships_only_move_forward() -> None:
+    gate = DeliveryGate()
+    gate.saw("g", "seq", 5)
+    gate.saw("g", "seq", 3)
+    gate.concerns("u", "g", 4)
+    gate.concerns("u", "g", 2)
+    assert gate.head("g", "seq") == 5 and gate.head("h", "seq") == 0
+    assert gate.changes_of("u") == {"g": 4}
+
+
+def test_a_disconnected_socket_is_forgotten() -> None:
+    gate = DeliveryGate()
+    gate.connected("s", "u")
+    gate.follow("s", "g", 0, 0, hold=False)
+    gate.disconnected("s")
+    assert gate.streams == {} and gate.sockets_of("u") == []
