@@ -28,12 +28,27 @@ from agents.settings import Settings
 log = logging.getLogger(__name__)
 
 
+class AgentsApp(faust.App):
+    """A Faust app whose work is its two loops, started with the app itself: not, as
+    ``app.task`` would, after Faust's own consumer group has settled, which a restarted
+    worker would wait for until its previous session timed out."""
+
+    loops: list[Callable[[], Awaitable[None]]]
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        for loop in self.loops:
+            self.add_future(loop())
+
+
 def create_app(settings: Settings) -> faust.App:
-    app = faust.App(
+    app = AgentsApp(
         settings.app_id,
         broker=settings.faust_broker,
         store="memory://",
         topic_partitions=settings.topic_partitions,
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
     )
     decider = Decider(settings)
     projection = Projection(settings)
@@ -50,8 +65,10 @@ def create_app(settings: Settings) -> faust.App:
         run.__name__ = name
         return run
 
-    app.task(essential(decider.run, "decide_requests"))
-    app.task(essential(projection.run, "project_facts"))
+    app.loops = [
+        essential(decider.run, "decide_requests"),
+        essential(projection.run, "project_facts"),
+    ]
     return app
 
 

@@ -32,6 +32,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from agents.decisions import Decision, decide
 from agents.intake import Rejected, read_incoming
 from agents.settings import Settings
+from agents.snapshots import Snapshots
 from agents.state import PartitionState
 from records.events import Fact, utcnow
 from records.kafka import ensure_topics, partitions_of
@@ -57,6 +58,8 @@ class Owned:
     producer: AIOKafkaProducer | None = None
     state: PartitionState | None = None
     failures: int = 0
+    unsnapshotted: int = 0
+    """Facts folded since the state was last snapshotted."""
 
 
 def decide_batch(state: PartitionState, records: list[bytes]) -> Outcome:
@@ -101,9 +104,13 @@ def answer(request: AnyRequest, decision: Decision, version: int) -> list[Reques
     ]
 
 
-async def fold_partition(settings: Settings, partition: int) -> PartitionState:
-    """The decision state of one partition: its events, committed ones only, to the end."""
-    state = PartitionState(partition, settings.dedupe_window)
+async def fold_partition(
+    settings: Settings, partition: int, snapshot: tuple[PartitionState, int] | None = None
+) -> tuple[PartitionState, int]:
+    """The decision state of one partition: its events, committed ones only, to the end, from
+    ``snapshot`` (a state and the offset it covers) when there is one. Returns the state and
+    the offset it now covers."""
+    state, start = snapshot or (PartitionState(partition, settings.dedupe_window), 0)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         group_id=None,
@@ -116,8 +123,11 @@ async def fold_partition(settings: Settings, partition: int) -> PartitionState:
     try:
         tp = TopicPartition(settings.topics.events, partition)
         consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
         end = (await consumer.end_offsets([tp]))[tp]
+        if start > end:  # a snapshot of another log of the same name: fold from the start
+            log.warning("snapshot of partition %d is past the log's end; ignoring it", partition)
+            state, start = PartitionState(partition, settings.dedupe_window), 0
+        consumer.seek(tp, start)
         while await consumer.position(tp) < end:
             batches = await consumer.getmany(tp, timeout_ms=500, max_records=20_000)
             for record in batches.get(tp, []):
@@ -126,7 +136,7 @@ async def fold_partition(settings: Settings, partition: int) -> PartitionState:
                 state.fold_raw(record.value)
     finally:
         await consumer.stop()
-    return state
+    return state, end
 
 
 class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -138,6 +148,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         self.group_id = f"{settings.app_id}-decider"
         self.owned: dict[int, Owned] = {}
         self.decided = 0
+        self.snapshots = Snapshots(settings, settings.dedupe_window)
         self._busy = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -156,6 +167,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
             heartbeat_interval_ms=int(min(3.0, self.settings.session_timeout / 3) * 1000),
         )
         consumer.subscribe([self.topics.incoming], listener=self)
+        await self.snapshots.start()
         await consumer.start()
         if ready is not None:
             ready.set()
@@ -176,6 +188,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
                     await _stop(owned)
                 self.owned.clear()
             await consumer.stop()
+            await self.snapshots.stop()
 
     async def _check_copartitioned(self) -> None:
         requests = await partitions_of(self.settings, self.topics.incoming)
@@ -251,15 +264,20 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
             await producer.start()  # fences the partition's previous owner
             owned.producer = producer
         committed = await self._consumer.committed(tp)
-        owned.state = await fold_partition(self.settings, tp.partition)
+        snapshot = await self.snapshots.latest(tp.partition)
+        state, covered = await fold_partition(self.settings, tp.partition, snapshot)
+        owned.state, owned.unsnapshotted = state, state.folded
+        if state.folded >= self.settings.snapshot_every:
+            await self._snapshot(owned, covered)
         if committed is None:
             await self._consumer.seek_to_beginning(tp)
         else:
             self._consumer.seek(tp, committed)
         log.info(
-            "partition %d ready in %.2fs: %d facts folded (%d groups), requests from offset %s",
+            "partition %d ready in %.2fs: %s, %d facts folded (%d groups), requests from offset %s",
             tp.partition,
             time.monotonic() - started,
+            f"snapshot at {snapshot[1]}" if snapshot else "no snapshot",
             owned.state.folded,
             len(owned.state.groups),
             committed if committed is not None else "0",
@@ -268,8 +286,20 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _commit(self, tp: TopicPartition, owned: Owned, records: list[ConsumerRecord]) -> None:
         assert owned.producer is not None and owned.state is not None
         outcome = decide_batch(owned.state, [r.value for r in records])
-        await self._publish(tp, owned.producer, outcome, records[-1].offset + 1)
+        covered = await self._publish(tp, owned.producer, outcome, records[-1].offset + 1)
         self.decided += len(records)
+        owned.unsnapshotted += len(outcome.facts)
+        if owned.unsnapshotted >= self.settings.snapshot_every and covered is not None:
+            await self._snapshot(owned, covered)
+
+    async def _snapshot(self, owned: Owned, covered: int) -> None:
+        """Save the committed state; a failure only means a longer fold next time."""
+        assert owned.state is not None
+        try:
+            await self.snapshots.save(owned.state, covered)
+            owned.unsnapshotted = 0
+        except (KafkaError, OSError) as exc:
+            log.warning("could not save a snapshot of partition %d: %r", owned.partition, exc)
 
     async def _set_aside(self, tp: TopicPartition, owned: Owned, record: ConsumerRecord) -> None:
         """A request whose outcome could never be committed goes to the dead letters, with
@@ -282,7 +312,9 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def _publish(
         self, tp: TopicPartition, producer: AIOKafkaProducer, outcome: Outcome, next_offset: int
-    ) -> None:
+    ) -> int | None:
+        """Commit the outcome and the requests' offset; returns the offset of the event log
+        after the last fact, if there was one."""
         async with producer.transaction():
             sent = [
                 await producer.send(
@@ -307,10 +339,11 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
                 )
                 for r in outcome.rejected
             ]
-            await asyncio.gather(*sent)
+            written = await asyncio.gather(*sent)
             await producer.send_offsets_to_transaction({tp: next_offset}, self.group_id)
         for rejected in outcome.rejected:
             log.warning("dead-lettered an incoming record: %s", rejected.reason)
+        return written[len(outcome.facts) - 1].offset + 1 if outcome.facts else None
 
     async def _reset(self, owned: Owned) -> None:
         """Forget the partition's state and producer: the next batch reloads both, so what

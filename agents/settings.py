@@ -23,6 +23,12 @@ class Settings(KafkaSettings, MongoSettings):
         validation_alias="AGENTS_DEDUPE_WINDOW",
         description="Recent messages per group whose client_msg_id a resend is checked against",
     )
+    snapshot_every: int = Field(
+        default=50_000,
+        ge=1,
+        validation_alias="AGENTS_SNAPSHOT_EVERY",
+        description="Facts folded into a partition's state between two snapshots of it",
+    )
     max_attempts: int = Field(
         default=5,
         ge=1,

@@ -9,7 +9,7 @@ a message sent again with the same ``client_msg_id`` is answered, not stored twi
 
 from __future__ import annotations
 
-import json
+import orjson
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -115,7 +115,7 @@ class PartitionState:
         """Fold one record of the log. Saved messages, nearly all of it, take a fast path
         that reads only the fields the state keeps; the rest is validated in full."""
         try:
-            data = json.loads(raw or b"")
+            data = orjson.loads(raw or b"")
             if data.get("type") == "MessageSaved":
                 self.group(data["group_id"]).saved(
                     int(data["seq"]), data["sender_id"], data["client_msg_id"]

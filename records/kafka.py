@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 KEEP_A_DAY = {"retention.ms": str(24 * 3600 * 1000)}
+SNAPSHOT_BYTES = 64 * 1024 * 1024
+"""Largest snapshot of one partition's decision state (compressed)."""
+COMPACTED = {"cleanup.policy": "compact", "max.message.bytes": str(SNAPSHOT_BYTES)}
 
 
 @dataclass(frozen=True)
@@ -31,13 +34,16 @@ class TopicSpec:
 
 def chat_topics(settings: KafkaSettings) -> list[TopicSpec]:
     """Every topic of the chat. The event log is the source of truth: kept forever; requests
-    are kept too, as the record of what was asked; replies matter only for seconds."""
+    are kept too, as the record of what was asked; replies matter only for seconds. Requests
+    and events are co-partitioned: the facts of requests partition ``p`` go to events
+    partition ``p``, and snapshots of its decision state to snapshots partition ``p``."""
     topics = settings.topics
     return [
         TopicSpec(topics.incoming, settings.topic_partitions, KEEP_FOREVER),
         TopicSpec(topics.events, settings.topic_partitions, KEEP_FOREVER),
         TopicSpec(topics.replies, settings.topic_partitions, KEEP_A_DAY),
         TopicSpec(topics.dead_letter, 1, KEEP_FOREVER),
+        TopicSpec(topics.snapshots, settings.topic_partitions, COMPACTED),
     ]
 
 

@@ -28,3 +28,9 @@ class Topics:
     def dead_letter(self) -> str:
         """Incoming records the agents could not read, kept verbatim with the reason."""
         return f"{self.prefix}chat.dead-letter"
+
+    @property
+    def snapshots(self) -> str:
+        """The agents' decision state per partition, at an offset of the event log, compacted
+        (a cache of the log's fold: losing it costs a longer fold, nothing else)."""
+        return f"{self.prefix}chat.decider-snapshots"

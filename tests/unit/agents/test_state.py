@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from agents.decider import decide_batch
+from agents.snapshots import decode, encode
 from agents.state import GroupState, PartitionState
 from records.events import MessageSaved, utcnow
 from records.requests import (
@@ -108,3 +111,16 @@ def test_a_fact_folded_twice_changes_nothing() -> None:
     state.fold_raw(raw)
     state.fold_raw(raw)
     assert state.group("g").last_seq == 1 and state.group("g").authors == ["ann"]
+
+
+def test_a_snapshot_restores_the_state_it_was_taken_of() -> None:
+    state = PartitionState(3)
+    decide_batch(state, [r.to_bytes() for r in story()])
+    restored, offset = decode(encode(state, 42), state.dedupe_window)
+    assert offset == 42 and restored.partition == 3
+    assert comparable(restored) == comparable(state)
+
+
+def test_an_unreadable_snapshot_is_refused() -> None:
+    with pytest.raises(ValueError):
+        decode(b"not a snapshot", 10)

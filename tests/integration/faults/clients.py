@@ -1,0 +1,208 @@
+"""A chat member as a careful client behaves: one socket that reconnects when it drops,
+rejoins its group from the last ``seq`` it saw, and resends every unacknowledged message with
+the same ``client_msg_id`` until the gateway acknowledges it.
+
+Everything it is sent is kept (``seen``), so the audit can compare each member's live view
+with the group's history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from typing import Any
+
+import socketio
+from socketio.exceptions import SocketIOError
+
+log = logging.getLogger(__name__)
+
+CALL_TIMEOUT = 15.0
+"""Longer than the gateway's own send and request timeouts (10 s, 15 s), so a slow answer
+comes back as a refusal rather than as silence."""
+RETRYABLE = {"unavailable", "timeout"}
+"""Refusals that mean 'try again': the README promises a retried send is stored once."""
+
+
+class Lost(Exception):
+    """The socket went down (or was already down) before the acknowledgement came."""
+
+
+class Refused(Exception):
+    """The gateway answered ``ok: false``."""
+
+    def __init__(self, event: str, reply: Any) -> None:
+        super().__init__(f"{event} refused: {reply!r}")
+        self.code = reply.get("error", {}).get("code") if isinstance(reply, dict) else None
+
+
+async def discard(sio: socketio.AsyncClient) -> None:
+    """Close a socket and its HTTP session, in whatever state a drop or a failed connect
+    left it (python-socketio keeps the session open after a refused connect)."""
+    with contextlib.suppress(Exception):
+        if sio.connected:
+            await sio.disconnect()
+        await sio.eio.disconnect(abort=True)
+
+
+class Member:
+    """One user with one socket on one gateway node, in one group."""
+
+    def __init__(self, name: str, url: str, token: str) -> None:
+        self.name = name
+        self.url = url
+        self.token = token
+        self.group_id: str | None = None
+        self.seen: list[tuple[int, str]] = []
+        """``(seq, client_msg_id)`` of every ``message`` of the group, in arrival order."""
+        self.last_seq = 0
+        self.acknowledged: set[str] = set()
+        self.pending: set[str] = set()
+        self.rejected: set[str] = set()
+        """Acknowledged sends the agents refused afterwards (``message_rejected``)."""
+        self.refusals: list[tuple[str, str | None]] = []
+        """Sends refused for good, with a code no retry can fix: a harness or gateway bug."""
+        self.reconnects = 0
+        self.ready = asyncio.Event()
+        """Set while the socket is up and (re)joined: sends wait on it."""
+        self._sio: socketio.AsyncClient | None = None
+        self._lost = asyncio.Event()
+        self._numbers = itertools.count(1)
+        self._supervisor: asyncio.Task[None] | None = None
+
+    # --- the connection -------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Open a fresh socket and, if the member is in a group, rejoin it from the last seq
+        seen: the gateway then sends what was missed before anything live."""
+        sio = socketio.AsyncClient(reconnection=False)
+        lost = asyncio.Event()
+        sio.on("message", self._on_message)
+        sio.on("message_rejected", self._on_rejected)
+        sio.on("disconnect", lambda *_: lost.set())
+        try:
+            auth = {"token": self.token}
+            await sio.connect(self.url, auth=auth, transports=["websocket"], wait_timeout=5)
+            self._sio, self._lost = sio, lost
+            if self.group_id is not None:
+                await self.ok("join", {"group_id": self.group_id, "since_seq": self.last_seq})
+        except BaseException:
+            await discard(sio)
+            raise
+        self.ready.set()
+
+    def stay_connected(self) -> None:
+        """From now on, reconnect and rejoin whenever the socket drops."""
+        self._supervisor = asyncio.create_task(self._reconnect_forever())
+
+    async def _reconnect_forever(self) -> None:
+        while True:
+            await self._lost.wait()
+            self.ready.clear()
+            self.reconnects += 1
+            if self._sio is not None:
+                await discard(self._sio)
+            while True:
+                try:
+                    await self.connect()
+                    break
+                except Exception as exc:  # noqa: BLE001 - a node away: keep trying, like a client
+                    log.debug("%s could not reconnect: %r", self.name, exc)
+                    await asyncio.sleep(0.5)
+
+    async def close(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            await asyncio.gather(self._supervisor, return_exceptions=True)
+        if self._sio is not None:
+            await discard(self._sio)
+
+    # --- calls ----------------------------------------------------------------------------
+
+    async def call(self, event: str, data: Any) -> Any:
+        """One Socket.IO call; ``Lost`` as soon as the socket drops, not after the timeout."""
+        sio, lost = self._sio, self._lost
+        if sio is None or lost.is_set():
+            raise Lost(event)
+        call = asyncio.ensure_future(sio.call(event, data, timeout=CALL_TIMEOUT))
+        down = asyncio.ensure_future(lost.wait())
+        try:
+            done, _ = await asyncio.wait({call, down}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            down.cancel()
+        if call not in done:
+            call.cancel()
+            raise Lost(event)
+        return call.result()
+
+    async def ok(self, event: str, data: Any) -> dict[str, Any]:
+        reply = await self.call(event, data)
+        if not (isinstance(reply, dict) and reply.get("ok") is True):
+            raise Refused(event, reply)
+        return reply
+
+    async def ok_eventually(self, event: str, data: Any, within: float = 60) -> dict[str, Any]:
+        """Call until acknowledged: through reconnects and ``unavailable``/``timeout``."""
+        async with asyncio.timeout(within):
+            while True:
+                await self.ready.wait()
+                try:
+                    return await self.ok(event, data)
+                except Refused as exc:
+                    if exc.code not in RETRYABLE:
+                        raise
+                except (Lost, SocketIOError):
+                    pass
+                await asyncio.sleep(0.3)
+
+    # --- the group ------------------------------------------------------------------------
+
+    async def create_group(self, name: str) -> str:
+        reply = await self.ok("create_group", {"name": name, "private": False})
+        self.group_id = str(reply["group_id"])
+        return self.group_id
+
+    async def join(self, group_id: str) -> None:
+        """Join from seq 0, so this member's view must hold the whole history too."""
+        self.group_id = group_id
+        await self.ok("join", {"group_id": group_id, "since_seq": 0})
+
+    async def send(self) -> None:
+        """Send one new message; retry it with the same ``client_msg_id`` until it is
+        acknowledged, or refused with a code that no retry can fix."""
+        assert self.group_id is not None
+        client_msg_id = f"{self.name}-{next(self._numbers)}"
+        payload = {"group_id": self.group_id, "client_msg_id": client_msg_id, "body": client_msg_id}
+        self.pending.add(client_msg_id)
+        delay = 0.2
+        while True:
+            await self.ready.wait()
+            try:
+                await self.ok("send", payload)
+            except Refused as exc:
+                if exc.code not in RETRYABLE:
+                    self.pending.discard(client_msg_id)
+                    self.refusals.append((client_msg_id, exc.code))
+                    return
+            except (Lost, SocketIOError):
+                pass
+            else:
+                self.pending.discard(client_msg_id)
+                self.acknowledged.add(client_msg_id)
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    # --- what the server sends ------------------------------------------------------------
+
+    async def _on_message(self, data: dict[str, Any]) -> None:
+        if data.get("group_id") != self.group_id:
+            return
+        seq = int(data["seq"])
+        self.seen.append((seq, str(data["client_msg_id"])))
+        self.last_seq = max(self.last_seq, seq)
+
+    async def _on_rejected(self, data: dict[str, Any]) -> None:
+        self.rejected.add(str(data["client_msg_id"]))

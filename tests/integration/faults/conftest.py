@@ -1,0 +1,135 @@
+"""The real services as child processes, so a test can SIGKILL one and start it again.
+
+Two agent workers and two gateway nodes run the way they are deployed (``faust ... worker``,
+``python -m gateway``), each in its own process group: a kill takes the whole process at
+once, with no shutdown and no final commit. Tokens are signed here with the gateways' JWT key,
+so no auth service is needed. Everything is named after a fresh run id (database, topics,
+consumer groups, Socket.IO channel), so the suite never sees another test's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from infra.paths import free_port
+from infra.processes import ManagedProcess
+from infra.services import agents_worker, gateway_service
+from records.settings import JwtSettings
+from records.tokens import issue_token
+from tests.integration.servers import Servers
+
+LIMITLESS = "1000000"
+"""Send rate and burst for the gateways: the suite tests recovery, not the rate limit."""
+
+
+@dataclass
+class Cluster:
+    """Two agent workers, two gateway nodes, and the key that signs their clients' tokens."""
+
+    run_id: str
+    env: dict[str, str]
+    """What every service was started with (servers, names, JWT key)."""
+    workers: list[ManagedProcess]
+    gateways: list[ManagedProcess]
+    urls: list[str]
+    """Base URL of each gateway node, by index; a restarted node keeps its port."""
+    jwt: JwtSettings
+    log_dir: Path
+
+    def token(self, username: str) -> str:
+        token, _ = issue_token(
+            self.jwt,
+            user_id=f"user-{username}",
+            username=username,
+            token_type="access",
+            ttl=timedelta(hours=1),  # never expires during the test: no session_expired
+        )
+        return token
+
+    async def kill(self, process: ManagedProcess) -> None:
+        """SIGKILL the process group: no shutdown handler, no commit, no goodbye."""
+        assert process.pid is not None, f"{process.name} is not running"
+        os.killpg(process.pid, signal.SIGKILL)
+        await process.astop()  # reaps it; the group is already gone
+
+    async def restart(self, process: ManagedProcess) -> None:
+        """Start it again with the same command, env and port; return once it is ready."""
+        await process.astart()
+
+    async def stop(self) -> None:
+        """Gateways first (their clients are gone), then the workers."""
+        for group in (self.gateways, self.workers):
+            await asyncio.gather(*(process.astop() for process in group))
+
+
+def service_env(servers: Servers, run_id: str, jwt_secret: str) -> dict[str, str]:
+    """What every service of the run reads: the servers and the run's own names."""
+    return {
+        **os.environ,
+        "KAFKA_URL": servers.kafka_url,
+        "MONGODB_URI": servers.mongodb_uri,
+        "MONGODB_DATABASE": f"faults_{run_id}",
+        "REDIS_URL": servers.redis_url,
+        "TOPIC_PREFIX": f"faults-{run_id}.",
+        "JWT_SECRET": jwt_secret,
+        "AGENTS_APP_ID": f"chat-agents-faults-{run_id}",
+        "AGENTS_SESSION_TIMEOUT": "6",
+        "GATEWAY_CONSUMER_GROUP": f"gateway-faults-{run_id}",
+        "GATEWAY_SOCKETIO_CHANNEL": f"socketio-faults-{run_id}",
+        "SEND_RATE": LIMITLESS,
+        "SEND_BURST": LIMITLESS,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture
+async def cluster(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Cluster]:
+    run_id = uuid.uuid4().hex[:10]
+    jwt_secret = secrets.token_urlsafe(48)
+    env = service_env(servers, run_id, jwt_secret)
+    log_dir = tmp_path_factory.mktemp("faults")
+    workers = [
+        agents_worker(
+            log_dir / f"worker-{n}.log",
+            # Static membership: a restarted worker takes its partitions back at once.
+            env={**env, "AGENTS_INSTANCE_ID": f"worker-{n}"},
+            datadir=log_dir / f"worker-{n}-data",
+        )
+        for n in (1, 2)
+    ]
+    ports = [free_port(), free_port()]
+    gateways = [
+        gateway_service(log_dir / f"gateway-{n}.log", port=port, env=env)
+        for n, port in enumerate(ports, start=1)
+    ]
+    cluster = Cluster(
+        run_id=run_id,
+        env=env,
+        workers=workers,
+        gateways=gateways,
+        urls=[f"http://127.0.0.1:{port}" for port in ports],
+        jwt=JwtSettings(jwt_secret=SecretStr(jwt_secret)),
+        log_dir=log_dir,
+    )
+    print(f"\n[faults] run {run_id}; service logs in {log_dir}")
+    try:
+        # Gateways first: the first one creates the topics, so the two workers do not race
+        # each other to create them (the fault under test is a kill, not a cold start).
+        await gateways[0].astart()
+        await asyncio.gather(gateways[1].astart(), *(worker.astart() for worker in workers))
+        yield cluster
+    finally:
+        await cluster.stop()

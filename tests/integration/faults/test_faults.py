@@ -1,0 +1,202 @@
+"""Agent workers and a gateway node are SIGKILLed under steady load, and the chat still
+keeps its promises: nothing acknowledged is lost or stored twice, each group's seqs run 1..N
+without a gap, and every member's live view (catch-up after a rejoin included) equals the
+history, in order, each seq once.
+
+Judged through the client protocol only, as a user would see it. ``CHAT_FAULTS=off`` runs the
+same load without the faults: that run must pass on any working build, which is how the
+harness itself is checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.integration.faults.audit import Audit, audit_group, newest_seq, read_history
+from tests.integration.faults.clients import Member
+from tests.integration.faults.conftest import Cluster
+
+pytestmark = pytest.mark.integration
+
+GROUPS = 10
+MEMBERS = 3
+RATE = 25.0
+"""Messages per second sent in total, spread over every member."""
+LOAD_SECONDS = 75.0
+AFTER_LAST_FAULT = 10.0
+"""The load goes on at least this long after the last fault has recovered."""
+INJECT_FAULTS = os.environ.get("CHAT_FAULTS", "on") != "off"
+
+FAULTS = [
+    ("worker", 0, 2.0),
+    ("worker", 1, 2.0),
+    ("worker", 0, 2.0),
+    ("worker", 1, 2.0),
+    ("gateway", 1, 0.0),
+]
+"""What is SIGKILLed, in order: ``(kind, index, seconds before the restart)``. Each kill lands
+somewhere random in a worker's cycle of read, store, publish, commit; one kill often lands
+where no harm is possible, so the workers are killed four times."""
+FIRST_FAULT_AT = 10.0
+BETWEEN_FAULTS = 10.0
+"""Seconds between one fault's recovery and the next kill."""
+
+Groups = dict[str, list[Member]]
+
+
+class Clock:
+    """Prints what happens, with the time since the load began, so ``-s`` tells the story."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def say(self, what: str) -> None:
+        print(f"[faults +{self.elapsed():5.1f}s] {what}", flush=True)
+
+
+async def set_up_groups(cluster: Cluster) -> Groups:
+    """GROUPS groups of MEMBERS, each member on its own socket; a group's members are spread
+    over both gateway nodes, so delivery always crosses nodes through Redis."""
+
+    async def one_group(g: int) -> tuple[str, list[Member]]:
+        names = [f"g{g}m{i}" for i in range(MEMBERS)]
+        nodes = [cluster.urls[(g * MEMBERS + i) % len(cluster.urls)] for i in range(MEMBERS)]
+        members = [Member(n, url, cluster.token(n)) for n, url in zip(names, nodes, strict=True)]
+        await asyncio.gather(*(member.connect() for member in members))
+        group_id = await members[0].create_group(f"faults {g}")
+        await asyncio.gather(*(member.join(group_id) for member in members[1:]))
+        for member in members:
+            member.stay_connected()
+        return group_id, members
+
+    return dict(await asyncio.gather(*(one_group(g) for g in range(GROUPS))))
+
+
+async def chatter(member: Member, stop: asyncio.Event, sends: set[asyncio.Task[None]]) -> None:
+    """Start a new send every so often until ``stop``; never wait for one to be
+    acknowledged, so messages pile up and are resent while the member's node is down."""
+    interval = GROUPS * MEMBERS / RATE
+    while not stop.is_set():
+        sends.add(asyncio.create_task(member.send()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval * random.uniform(0.5, 1.5))
+
+
+async def inject_faults(cluster: Cluster, clock: Clock, burst: Callable[[], None]) -> None:
+    """Kill and restart each service of FAULTS in turn, mid-stream; a restarted service keeps
+    its command, environment and port, as a supervisor would restart it.
+
+    A worker is killed a moment after a burst of sends (every member at once), so that it is
+    most likely caught between storing, publishing and committing a batch: the kill that
+    finds a worker idle tests little."""
+    await asyncio.sleep(FIRST_FAULT_AT)
+    for n, (kind, index, pause) in enumerate(FAULTS):
+        if n:
+            await asyncio.sleep(BETWEEN_FAULTS)
+        process = (cluster.workers if kind == "worker" else cluster.gateways)[index]
+        name = f"{kind} {index + 1}"
+        if kind == "worker":
+            burst()
+            await asyncio.sleep(random.uniform(0.05, 0.4))
+        clock.say(f"SIGKILL {name} (pid {process.pid})")
+        await cluster.kill(process)
+        await asyncio.sleep(pause)
+        clock.say(f"restarting {name}")
+        await cluster.restart(process)
+        clock.say(f"{name} is ready again")
+
+
+async def report_progress(groups: Groups, clock: Clock) -> None:
+    """Every 10 s, how the load fares: a stall or a node's clients away shows here."""
+    members = [m for ms in groups.values() for m in ms]
+    while True:
+        await asyncio.sleep(10)
+        clock.say(
+            f"acknowledged {sum(len(m.acknowledged) for m in members)}, "
+            f"waiting {sum(len(m.pending) for m in members)}, "
+            f"sockets down {sum(not m.ready.is_set() for m in members)}"
+        )
+
+
+async def drain(groups: Groups, clock: Clock, within: float = 90) -> None:
+    """Wait until each group's history covers what was acknowledged and every member has
+    been sent up to its newest seq. A lost message never arrives, so stop waiting once
+    nothing has moved for a while."""
+    deadline = time.monotonic() + within
+    last: dict[str, int] = {}
+    moved = time.monotonic()
+    while True:
+        seqs = await asyncio.gather(*(newest_seq(ms[0], g) for g, ms in groups.items()))
+        newest = dict(zip(groups, seqs, strict=True))
+        if newest != last:
+            last, moved = newest, time.monotonic()
+        quiet = time.monotonic() - moved
+        covered = all(
+            newest[g] >= len(set().union(*(m.acknowledged - m.rejected for m in ms)))
+            and all(m.last_seq >= newest[g] for m in ms)
+            for g, ms in groups.items()
+        )
+        if (covered and quiet >= 3) or quiet >= 20 or time.monotonic() > deadline:
+            clock.say(f"drained: covered={covered}, newest seq unchanged for {quiet:.0f}s")
+            return
+        await asyncio.sleep(1)
+
+
+async def run_load(cluster: Cluster, groups: Groups, clock: Clock) -> None:
+    """RATE messages a second for LOAD_SECONDS, faults injected meanwhile; returns once
+    every send has been acknowledged (or given up on after 90 s)."""
+    members = [m for ms in groups.values() for m in ms]
+    stop = asyncio.Event()
+    sends: set[asyncio.Task[None]] = set()
+    chatters = [asyncio.create_task(chatter(m, stop, sends)) for m in members]
+    progress = asyncio.create_task(report_progress(groups, clock))
+
+    def burst() -> None:
+        sends.update(asyncio.create_task(m.send()) for m in members)
+
+    try:
+        if INJECT_FAULTS:
+            await inject_faults(cluster, clock, burst)
+        await asyncio.sleep(max(LOAD_SECONDS - clock.elapsed(), AFTER_LAST_FAULT))
+        stop.set()
+        await asyncio.gather(*chatters)
+        clock.say(f"load stopped after {len(sends)} sends; waiting for their acknowledgements")
+        _, unfinished = await asyncio.wait(sends, timeout=90)
+        for task in unfinished:
+            task.cancel()
+    finally:
+        stop.set()
+        progress.cancel()
+
+
+async def test_killed_workers_and_gateway_lose_and_double_nothing(cluster: Cluster) -> None:
+    """Set up the groups, run the load with the faults, let it drain, then audit."""
+    async with asyncio.timeout(540):  # far below the 10 minutes a test may take
+        groups = await set_up_groups(cluster)
+        clock = Clock()
+        try:
+            clock.say(f"{GROUPS} groups of {MEMBERS} ready; load {RATE}/s, faults {INJECT_FAULTS}")
+            await run_load(cluster, groups, clock)
+            await drain(groups, clock)
+            audit = Audit()
+            for group_id, members in groups.items():
+                history = await read_history(members[0], group_id)
+                audit_group(audit, group_id, members, history)
+        finally:
+            await asyncio.gather(*(m.close() for ms in groups.values() for m in ms))
+    clock.say(f"audit: {audit.report()}")
+    dead = [p for p in [*cluster.workers, *cluster.gateways] if not p.is_running()]
+    assert not dead, f"services died during the test: {dead}"
+    assert audit.acknowledged > 0.5 * RATE * LOAD_SECONDS, "the load did not get through"
+    assert audit.reconnects > 0 or not INJECT_FAULTS, "the gateway's kill reached no client"
+    assert all(n == 0 for n in audit.failures().values()), audit.report()
