@@ -37,6 +37,8 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         self.projected = 0
         self.skipped = 0
         self._busy = asyncio.Lock()
+        self._positions: dict[int, int] = {}
+        """Partition → the next offset to apply, as recorded."""
         self._consumer: AIOKafkaConsumer | None = None
         self._projector: Projector | None = None
 
@@ -83,13 +85,17 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
             lambda: self._projector.positions_of(tp.partition for tp in assigned)  # type: ignore[union-attr]
         )
         for tp in assigned:
+            # Records fetched before the seek below are dropped in ``_project``.
+            self._positions[tp.partition] = positions.get(tp.partition, 0)
             if tp.partition in positions:
                 self._consumer.seek(tp, positions[tp.partition])
-            else:
-                await self._consumer.seek_to_beginning(tp)
 
     async def _project(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         assert self._projector is not None
+        start = self._positions.get(tp.partition, 0)
+        records = [record for record in records if record.offset >= start]
+        if not records:
+            return
         facts: list[Fact] = []
         for record in records:
             try:
@@ -102,9 +108,9 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
             await self._until_written(lambda: projector.apply(facts))
         except PyMongoError:
             await self._one_by_one(tp, records, facts)
-        await self._until_written(
-            lambda: projector.record_position(tp.partition, records[-1].offset + 1)
-        )
+        position = records[-1].offset + 1
+        await self._until_written(lambda: projector.record_position(tp.partition, position))
+        self._positions[tp.partition] = position
         self.projected += len(facts)
 
     async def _one_by_one(

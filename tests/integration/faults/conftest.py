@@ -15,7 +15,8 @@ import secrets
 import signal
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,10 +26,12 @@ from pydantic import SecretStr
 from infra.paths import free_port
 from infra.processes import ManagedProcess
 from infra.services import agents_worker, gateway_service
+from infra.stack import InfraPorts, start_infra
 from records.settings import JwtSettings
 from records.tokens import issue_token
-from tests.integration.servers import Servers
+from tests.integration.servers import VARIABLES, Servers
 
+SERVER_VARIABLES = set(VARIABLES.values())
 LIMITLESS = "1000000"
 """Send rate and burst for the gateways: the suite tests recovery, not the rate limit."""
 
@@ -46,6 +49,8 @@ class Cluster:
     """Base URL of each gateway node, by index; a restarted node keeps its port."""
     jwt: JwtSettings
     log_dir: Path
+    servers: dict[str, ManagedProcess] = field(default_factory=dict)
+    """Kafka, FerretDB and Redis by name, when the cluster has servers of its own."""
 
     def token(self, username: str) -> str:
         token, _ = issue_token(
@@ -93,14 +98,12 @@ def service_env(servers: Servers, run_id: str, jwt_secret: str) -> dict[str, str
     }
 
 
-@pytest.fixture
-async def cluster(
-    servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Cluster]:
+@asynccontextmanager
+async def running_cluster(servers: Servers, log_dir: Path) -> AsyncIterator[Cluster]:
+    """Two workers and two gateway nodes on ``servers``, stopped on exit."""
     run_id = uuid.uuid4().hex[:10]
     jwt_secret = secrets.token_urlsafe(48)
     env = service_env(servers, run_id, jwt_secret)
-    log_dir = tmp_path_factory.mktemp("faults")
     workers = [
         agents_worker(
             log_dir / f"worker-{n}.log",
@@ -133,3 +136,34 @@ async def cluster(
         yield cluster
     finally:
         await cluster.stop()
+
+
+@pytest.fixture
+async def cluster(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Cluster]:
+    """The services on the session's servers."""
+    async with running_cluster(servers, tmp_path_factory.mktemp("faults")) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+async def cluster_on_own_servers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Cluster]:
+    """The services on a Kafka broker, FerretDB and Redis of their own, started as processes
+    (as ``./dev up`` starts them), so the test can kill and restart the servers too."""
+    base = tmp_path_factory.mktemp("faults-servers")
+    environ = {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES}
+    infra = await asyncio.to_thread(
+        start_infra, base / "data", base / "logs", InfraPorts.free(), environ
+    )
+    try:
+        servers = Servers(
+            infra.env["KAFKA_URL"], infra.env["MONGODB_URI"], infra.env["REDIS_URL"]
+        )
+        async with running_cluster(servers, base) as cluster:
+            cluster.servers = {process.name: process for process in infra.processes}
+            yield cluster
+    finally:
+        await asyncio.to_thread(infra.stop)

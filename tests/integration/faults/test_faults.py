@@ -34,7 +34,9 @@ AFTER_LAST_FAULT = 10.0
 """The load goes on at least this long after the last fault has recovered."""
 INJECT_FAULTS = os.environ.get("CHAT_FAULTS", "on") != "off"
 
-FAULTS = [
+Fault = tuple[str, int, float]
+
+FAULTS: list[Fault] = [
     ("worker", 0, 2.0),
     ("worker", 1, 2.0),
     ("worker", 0, 2.0),
@@ -44,6 +46,13 @@ FAULTS = [
 """What is SIGKILLed, in order: ``(kind, index, seconds before the restart)``. Each kill lands
 somewhere random in a worker's cycle of read, store, publish, commit; one kill often lands
 where no harm is possible, so the workers are killed four times."""
+SERVER_FAULTS: list[Fault] = [
+    ("kafka", 0, 3.0),
+    ("ferretdb", 0, 3.0),
+    ("redis", 0, 3.0),
+    ("worker", 0, 2.0),
+]
+"""The servers SIGKILLed and restarted on their data, one after the other, then a worker."""
 FIRST_FAULT_AT = 10.0
 BETWEEN_FAULTS = 10.0
 """Seconds between one fault's recovery and the next kill."""
@@ -92,7 +101,9 @@ async def chatter(member: Member, stop: asyncio.Event, sends: set[asyncio.Task[N
             await asyncio.wait_for(stop.wait(), interval * random.uniform(0.5, 1.5))
 
 
-async def inject_faults(cluster: Cluster, clock: Clock, burst: Callable[[], None]) -> None:
+async def inject_faults(
+    cluster: Cluster, clock: Clock, burst: Callable[[], None], faults: list[Fault]
+) -> None:
     """Kill and restart each service of FAULTS in turn, mid-stream; a restarted service keeps
     its command, environment and port, as a supervisor would restart it.
 
@@ -100,10 +111,13 @@ async def inject_faults(cluster: Cluster, clock: Clock, burst: Callable[[], None
     most likely caught between storing, publishing and committing a batch: the kill that
     finds a worker idle tests little."""
     await asyncio.sleep(FIRST_FAULT_AT)
-    for n, (kind, index, pause) in enumerate(FAULTS):
+    for n, (kind, index, pause) in enumerate(faults):
         if n:
             await asyncio.sleep(BETWEEN_FAULTS)
-        process = (cluster.workers if kind == "worker" else cluster.gateways)[index]
+        if kind in ("worker", "gateway"):
+            process = (cluster.workers if kind == "worker" else cluster.gateways)[index]
+        else:
+            process = cluster.servers[kind]
         name = f"{kind} {index + 1}"
         if kind == "worker":
             burst()
@@ -152,7 +166,7 @@ async def drain(groups: Groups, clock: Clock, within: float = 90) -> None:
         await asyncio.sleep(1)
 
 
-async def run_load(cluster: Cluster, groups: Groups, clock: Clock) -> None:
+async def run_load(cluster: Cluster, groups: Groups, clock: Clock, faults: list[Fault]) -> None:
     """RATE messages a second for LOAD_SECONDS, faults injected meanwhile; returns once
     every send has been acknowledged (or given up on after 90 s)."""
     members = [m for ms in groups.values() for m in ms]
@@ -166,7 +180,7 @@ async def run_load(cluster: Cluster, groups: Groups, clock: Clock) -> None:
 
     try:
         if INJECT_FAULTS:
-            await inject_faults(cluster, clock, burst)
+            await inject_faults(cluster, clock, burst, faults)
         await asyncio.sleep(max(LOAD_SECONDS - clock.elapsed(), AFTER_LAST_FAULT))
         stop.set()
         await asyncio.gather(*chatters)
@@ -180,13 +194,22 @@ async def run_load(cluster: Cluster, groups: Groups, clock: Clock) -> None:
 
 
 async def test_killed_workers_and_gateway_lose_and_double_nothing(cluster: Cluster) -> None:
+    await load_faults_and_audit(cluster, FAULTS)
+
+
+async def test_restarted_servers_lose_and_double_nothing(cluster_on_own_servers: Cluster) -> None:
+    """Kafka, FerretDB and Redis each SIGKILLed and restarted on their data mid-stream."""
+    await load_faults_and_audit(cluster_on_own_servers, SERVER_FAULTS)
+
+
+async def load_faults_and_audit(cluster: Cluster, faults: list[Fault]) -> None:
     """Set up the groups, run the load with the faults, let it drain, then audit."""
     async with asyncio.timeout(540):  # far below the 10 minutes a test may take
         groups = await set_up_groups(cluster)
         clock = Clock()
         try:
             clock.say(f"{GROUPS} groups of {MEMBERS} ready; load {RATE}/s, faults {INJECT_FAULTS}")
-            await run_load(cluster, groups, clock)
+            await run_load(cluster, groups, clock, faults)
             await drain(groups, clock)
             audit = Audit()
             for group_id, members in groups.items():
@@ -195,8 +218,10 @@ async def test_killed_workers_and_gateway_lose_and_double_nothing(cluster: Clust
         finally:
             await asyncio.gather(*(m.close() for ms in groups.values() for m in ms))
     clock.say(f"audit: {audit.report()}")
-    dead = [p for p in [*cluster.workers, *cluster.gateways] if not p.is_running()]
+    processes = [*cluster.workers, *cluster.gateways, *cluster.servers.values()]
+    dead = [p for p in processes if not p.is_running()]
     assert not dead, f"services died during the test: {dead}"
     assert audit.acknowledged > 0.5 * RATE * LOAD_SECONDS, "the load did not get through"
-    assert audit.reconnects > 0 or not INJECT_FAULTS, "the gateway's kill reached no client"
+    if INJECT_FAULTS and any(kind == "gateway" for kind, _, _ in faults):
+        assert audit.reconnects > 0, "the gateway's kill reached no client"
     assert all(n == 0 for n in audit.failures().values()), audit.report()

@@ -1,0 +1,112 @@
+"""The projector writes the views from the log, resumes from its recorded position, and
+a fact MongoDB refuses for good is skipped instead of stalling its partition for ever."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from agents.projector import Projection
+from agents.settings import Settings
+from records.events import Fact, GroupCreated, MemberInvited, MessageSaved, utcnow
+from records.kafka import ensure_topics
+from records.views import page_shelf
+from tests.integration.servers import Servers
+
+
+def settings_for(servers: Servers, database: Any) -> Settings:
+    run = uuid.uuid4().hex[:10]
+    return Settings(
+        kafka_url=servers.kafka_url,
+        mongodb_uri=servers.mongodb_uri,
+        mongodb_database=database.name,
+        topic_prefix=f"projection-{run}.",
+        app_id=f"projection-{run}",
+        max_attempts=2,
+        retry_backoff_max=0.2,
+        session_timeout=6,
+    )
+
+
+def saved(group: str, seq: int) -> MessageSaved:
+    return MessageSaved(
+        message_id=f"{group}:{seq}", group_id=group, seq=seq, sender_id="ann", sender="Ann",
+        client_msg_id=f"c{seq}", body=f"#{seq}", saved_at=utcnow(),
+    )  # fmt: skip
+
+
+async def publish(settings: Settings, facts: list[Fact]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    await producer.start()
+    try:
+        for fact in facts:
+            await producer.send_and_wait(
+                settings.topics.events, fact.to_bytes(), key=fact.group_id.encode()
+            )
+    finally:
+        await producer.stop()
+
+
+async def page(database: Any, group: str, slots: int) -> dict[str, Any]:
+    async with asyncio.timeout(30):
+        while True:
+            doc = await database[page_shelf(group, 0)].find_one({"_id": 0})
+            if doc is not None and len(doc["m"]) >= slots:
+                return dict(doc["m"])
+            await asyncio.sleep(0.05)
+
+
+async def test_a_fact_mongodb_refuses_is_skipped_and_the_next_ones_are_projected(
+    servers: Servers, database: Any
+) -> None:
+    settings = settings_for(servers, database)
+    await ensure_topics(settings)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    created = GroupCreated(
+        group_id=group, name="g", private=False, owner_id="ann", owner="Ann", version=1
+    )
+    # A field name may not start with "$": MongoDB refuses this write however often it is tried.
+    poison = MemberInvited(group_id=group, user_id="$bad", username="x", by_id="ann", version=2)
+    await publish(settings, [created, saved(group, 1), poison, saved(group, 2)])
+
+    projection = Projection(settings)
+    task = asyncio.create_task(projection.run())
+    try:
+        slots = await page(database, group, 2)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert [slots[k]["body"] for k in sorted(slots, key=int)] == ["#1", "#2"]
+    assert projection.skipped == 1
+    doc = await database.groups.find_one({"_id": group})
+    assert doc["last_seq"] == 2 and doc["invited"] == {}
+
+
+async def test_the_projector_resumes_from_its_recorded_position(
+    servers: Servers, database: Any
+) -> None:
+    settings = settings_for(servers, database)
+    await ensure_topics(settings)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    created = GroupCreated(
+        group_id=group, name="g", private=False, owner_id="ann", owner="Ann", version=1
+    )
+    await publish(settings, [created, saved(group, 1)])
+    for expected in (1, 2):
+        projection = Projection(settings)
+        task = asyncio.create_task(projection.run())
+        try:
+            await page(database, group, expected)
+            await asyncio.sleep(0.5)  # its position is recorded after the views
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # The second run applies only what came after the first one's position.
+        assert projection.projected == (2 if expected == 1 else 1)
+        await publish(settings, [saved(group, 2)])
