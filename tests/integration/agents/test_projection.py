@@ -32,6 +32,12 @@ def settings_for(servers: Servers, database: Any) -> Settings:
     )
 
 
+def created(group: str) -> GroupCreated:
+    return GroupCreated(
+        group_id=group, name="g", private=False, owner_id="ann", owner="Ann", version=1
+    )
+
+
 def saved(group: str, seq: int) -> MessageSaved:
     return MessageSaved(
         message_id=f"{group}:{seq}", group_id=group, seq=seq, sender_id="ann", sender="Ann",
@@ -66,12 +72,9 @@ async def test_a_fact_mongodb_refuses_is_skipped_and_the_next_ones_are_projected
     settings = settings_for(servers, database)
     await ensure_topics(settings)
     group = f"g-{uuid.uuid4().hex[:8]}"
-    created = GroupCreated(
-        group_id=group, name="g", private=False, owner_id="ann", owner="Ann", version=1
-    )
     # A field name may not start with "$": MongoDB refuses this write however often it is tried.
     poison = MemberInvited(group_id=group, user_id="$bad", username="x", by_id="ann", version=2)
-    await publish(settings, [created, saved(group, 1), poison, saved(group, 2)])
+    await publish(settings, [created(group), saved(group, 1), poison, saved(group, 2)])
 
     projection = Projection(settings)
     task = asyncio.create_task(projection.run())
@@ -93,10 +96,7 @@ async def test_the_projector_resumes_from_its_recorded_position(
     settings = settings_for(servers, database)
     await ensure_topics(settings)
     group = f"g-{uuid.uuid4().hex[:8]}"
-    created = GroupCreated(
-        group_id=group, name="g", private=False, owner_id="ann", owner="Ann", version=1
-    )
-    await publish(settings, [created, saved(group, 1)])
+    await publish(settings, [created(group), saved(group, 1)])
     for expected in (1, 2):
         projection = Projection(settings)
         task = asyncio.create_task(projection.run())

@@ -195,3 +195,34 @@ def test_membership_facts_carry_the_groups_version() -> None:
         state.apply(fact)
         versions.append(getattr(fact, "version", None))
     assert versions == [1, 2, 3] and state.version == 3
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        MessageSubmitted(group_id="g", client_msg_id="c", body="hi", **ANN),
+        JoinRequested(group_id="g", **ANN),
+        InvitationRequested(group_id="g", invitee_id="bob", invitee="Bob", **ANN),
+        LeaveRequested(group_id="g", **ANN),
+        RemovalRequested(group_id="g", member_id="bob", **ANN),
+        EditRequested(group_id="g", message_id="g:1", body="x", **ANN),
+        DeletionRequested(group_id="g", message_id="g:1", **ANN),
+    ],
+    ids=lambda request: request.type,
+)
+def test_every_request_to_a_missing_group_is_refused(request_: AnyRequest) -> None:
+    assert refusal(GroupState("g"), request_) == "group_not_found"
+
+
+def test_a_non_member_cannot_send_invite_or_delete() -> None:
+    state = with_messages(ANN)
+    eve: dict[str, Any] = {"actor_id": "eve", "actor": "Eve"}
+    assert send(state, eve, "x").refusal is not None
+    assert refusal(state, MessageSubmitted(group_id="g", client_msg_id="y", body="b", **eve)) == (
+        "not_a_member"
+    )
+    invite = InvitationRequested(group_id="g", invitee_id="cat", invitee="Cat", **eve)
+    assert refusal(state, invite) == "not_a_member"
+    assert refusal(state, DeletionRequested(group_id="g", message_id="g:1", **eve)) == (
+        "not_a_member"
+    )
