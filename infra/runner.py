@@ -245,13 +245,21 @@ def _test_with_processes(argv: Sequence[str], environ: dict[str, str], log_dir: 
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-COMMANDS = {"up": up, "test": test}
+def bench(argv: Sequence[str]) -> int:
+    """The benchmark (``tests/benchmarks/bench.py``); it starts what it measures."""
+    return subprocess.call([venv_python(), "-m", "tests.benchmarks.bench", *argv], cwd=REPO_ROOT)
+
+
+COMMANDS = {"up": up, "test": test, "bench": bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in COMMANDS:
-        print("usage: ./dev up | ./dev test [--processes] [pytest args...]", file=sys.stderr)
+        print(
+            "usage: ./dev up | ./dev test [--processes] [pytest args...] | ./dev bench [--quick]",
+            file=sys.stderr,
+        )
         return 2
     _quiet_client_logs()
     return COMMANDS[args[0]](args[1:])

@@ -1,0 +1,211 @@
+"""The benchmark: ``./dev bench`` (``python -m tests.benchmarks.bench``).
+
+Starts the servers (Kafka, FerretDB, Redis as processes, or those ``KAFKA_URL``,
+``MONGODB_URI`` and ``REDIS_URL`` name) and the chat's services, then runs each workload
+twice, against the chat and against a bare python-socketio broadcaster (``bare.py``), with
+the official Socket.IO client in Node as the load generator (``web/bench/loadgen.mjs``). Per-
+socket send limits are lifted (``SEND_RATE``, ``SEND_BURST``) so they do not shape a run.
+
+Prints a table as it goes, writes ``.data/bench/results.json`` and a plot of latency
+percentiles against offered rate (``docs/bench.svg``). A run that loses or doubles a delivery
+is marked failed, not fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from infra.checks import http_ok
+from infra.paths import REPO_ROOT, free_port, venv_python
+from infra.processes import ManagedProcess
+from infra.services import agents_worker, gateway_service
+from infra.stack import Infra, InfraPorts, start_infra
+from records.settings import JwtSettings
+from records.tokens import issue_token
+from tests.benchmarks.plot import latency_plot
+
+RESULTS = REPO_ROOT / ".data" / "bench" / "results.json"
+PLOT = REPO_ROOT / "docs" / "bench.svg"
+LOADGEN = REPO_ROOT / "web" / "bench" / "loadgen.mjs"
+LIMITLESS = "1000000"
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    groups: int
+    members: int
+    rate: float
+    seconds: float = 20.0
+
+
+WORKLOADS = [
+    Workload("20x10", 20, 10, 100),
+    Workload("20x10", 20, 10, 300),
+    Workload("20x10", 20, 10, 500),
+    Workload("20x10", 20, 10, 1000),
+    Workload("20x10", 20, 10, 2000),
+    Workload("4x100", 4, 100, 100),
+    Workload("100x2", 100, 2, 1000),
+    Workload("100x2", 100, 2, 2000),
+]
+QUICK = [Workload("20x10", 20, 10, 100, 10), Workload("20x10", 20, 10, 300, 10)]
+
+
+def say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+class Targets:
+    """The chat (servers and services) and the bare broadcaster, started for the run."""
+
+    def __init__(self, work: Path, gateways: int, workers: int) -> None:
+        self.work = work
+        self.gateways, self.workers = gateways, workers
+        self.infra = Infra()
+        self.processes: list[ManagedProcess] = []
+        self.jwt = JwtSettings(jwt_secret=SecretStr(secrets.token_urlsafe(48)))
+        self.gateway_urls: list[str] = []
+        self.bare_url = ""
+
+    def start(self) -> None:
+        environ = dict(os.environ)
+        self.infra = start_infra(self.work / "data", self.work / "logs", InfraPorts.free(), environ)
+        run = uuid.uuid4().hex[:8]
+        env = {
+            **environ,
+            **self.infra.env,
+            "JWT_SECRET": self.jwt.jwt_secret.get_secret_value(),
+            "TOPIC_PREFIX": f"bench-{run}.",
+            "MONGODB_DATABASE": f"bench_{run}",
+            "AGENTS_APP_ID": f"bench-{run}",
+            "GATEWAY_CONSUMER_GROUP": f"bench-{run}",
+            "SEND_RATE": LIMITLESS,
+            "SEND_BURST": LIMITLESS,
+        }
+        ports = [free_port() for _ in range(self.gateways)]
+        self.processes = [
+            gateway_service(self.work / f"gateway-{n}.log", port=port, env=env)
+            for n, port in enumerate(ports)
+        ]
+        self.processes += [
+            agents_worker(
+                self.work / f"agents-{n}.log",
+                env={**env, "AGENTS_INSTANCE_ID": f"bench-{n}"},
+                datadir=self.work / f"agents-{n}",
+            )
+            for n in range(self.workers)
+        ]
+        bare_port = free_port()
+        self.processes.append(
+            ManagedProcess(
+                "bare",
+                [venv_python(), "-m", "tests.benchmarks.bare", "--port", str(bare_port)],
+                log_path=self.work / "bare.log",
+                env=environ,
+                cwd=REPO_ROOT,
+                ready=http_ok(f"http://127.0.0.1:{bare_port}/socket.io/?EIO=4&transport=polling"),
+            )
+        )
+        self.processes[0].start_and_wait()  # the first gateway creates the topics
+        for process in self.processes[1:]:
+            process.start()
+        for process in self.processes[1:]:
+            process.wait_ready()
+        self.bare_url = f"http://127.0.0.1:{bare_port}"
+        self.gateway_urls = [f"http://127.0.0.1:{port}" for port in ports]
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        self.infra.stop()
+
+    def token(self, name: str) -> str:
+        token, _ = issue_token(
+            self.jwt, user_id=name, username=name, token_type="access", ttl=timedelta(hours=2)
+        )
+        return token
+
+
+def run_loadgen(urls: list[str], tokens: list[list[str]], workload: Workload) -> dict[str, Any]:
+    spec = {
+        "urls": urls,
+        "runId": uuid.uuid4().hex[:8],
+        "groups": tokens,
+        "rate": workload.rate,
+        "seconds": workload.seconds,
+        "drain": 10,
+    }
+    done = subprocess.run(
+        ["node", str(LOADGEN)],
+        input=json.dumps(spec).encode(),
+        capture_output=True,
+        cwd=REPO_ROOT,
+        timeout=workload.seconds + 300,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"loadgen failed: {done.stderr.decode()[-2000:]}")
+    return dict(json.loads(done.stdout.decode().strip().splitlines()[-1]))
+
+
+def row(target: str, workload: Workload, result: dict[str, Any]) -> str:
+    lat = result.get("latency_ms") or {}
+    ok = "ok" if result["lost"] == 0 and result["duplicates"] == 0 else "FAILED"
+    return (
+        f"{target:5} {workload.name:6} {workload.rate:6.0f}/s  "
+        f"delivered {result['delivered_per_second']:8.0f}/s  "
+        f"p50 {lat.get('p50', 0):7.1f} ms  p99 {lat.get('p99', 0):8.1f} ms  "
+        f"lost {result['lost']:5}  dup {result['duplicates']:4}  {ok}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="two short runs, to try it out")
+    parser.add_argument("--gateways", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    workloads = QUICK if args.quick else WORKLOADS
+    work = Path(tempfile.mkdtemp(prefix="chat-bench-"))
+    targets = Targets(work, args.gateways, args.workers)
+    say(f"starting the servers, {args.gateways} gateway(s), {args.workers} worker(s); logs {work}")
+    results: list[dict[str, Any]] = []
+    try:
+        targets.start()
+        for n, workload in enumerate(workloads):
+            tokens = [
+                [targets.token(f"b{n}g{g}m{m}") for m in range(workload.members)]
+                for g in range(workload.groups)
+            ]
+            for target, urls in (("chat", targets.gateway_urls), ("bare", [targets.bare_url])):
+                say(f"{target}: {workload.name} at {workload.rate:.0f}/s for {workload.seconds}s")
+                started = time.monotonic()
+                result = run_loadgen(urls, tokens, workload)
+                result["seconds_total"] = time.monotonic() - started
+                print(row(target, workload, result), flush=True)
+                results.append({"target": target, "workload": asdict(workload), **result})
+    finally:
+        targets.stop()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2))
+    PLOT.write_text(latency_plot(results, "20x10"))
+    say(f"wrote {RESULTS} and {PLOT}")
+
+
+if __name__ == "__main__":
+    main()
