@@ -35,7 +35,7 @@ from agents.settings import Settings
 from agents.snapshots import Snapshots
 from agents.state import PartitionState
 from records.events import Fact, utcnow
-from records.kafka import ensure_topics, partitions_of
+from records.kafka import LIVE_FETCH_WAIT_MS, ensure_topics, partitions_of
 from records.requests import AnyRequest, RequestAnswered
 
 log = logging.getLogger(__name__)
@@ -163,6 +163,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            fetch_max_wait_ms=LIVE_FETCH_WAIT_MS,
             session_timeout_ms=int(self.settings.session_timeout * 1000),
             heartbeat_interval_ms=int(min(3.0, self.settings.session_timeout / 3) * 1000),
         )

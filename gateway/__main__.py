@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import uvloop
 from aiohttp import web
 
 from gateway.app import create_app
@@ -13,7 +14,12 @@ from gateway.settings import Settings
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()  # type: ignore[call-arg]
-    web.run_app(create_app(settings), host=settings.host, port=settings.port)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop=uvloop.new_event_loop(),  # measured: the socket writes of fan-out cost less
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from records.events import (
     MessageSaved,
     read_fact,
 )
-from records.kafka import partitions_of
+from records.kafka import LIVE_FETCH_WAIT_MS, partitions_of
 from records.views import change_document, change_to_client, message_to_client
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ async def _read_log(
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",
+        fetch_max_wait_ms=LIVE_FETCH_WAIT_MS,
     )
     await consumer.start()
     try:

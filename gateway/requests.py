@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from gateway.commands import CommandError
 from gateway.settings import Settings
+from records.kafka import LIVE_FETCH_WAIT_MS
 from records.requests import AnyRequest, RequestAnswered
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class RequestBus:
             group_id=None,
             enable_auto_commit=False,
             isolation_level="read_committed",  # answers are committed with their facts
+            fetch_max_wait_ms=LIVE_FETCH_WAIT_MS,
         )
         # The producer's metadata call waits for a just-created topic to be known.
         partitions = [TopicPartition(topic, p) for p in await self.producer.partitions_for(topic)]

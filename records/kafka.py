@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 KEEP_A_DAY = {"retention.ms": str(24 * 3600 * 1000)}
+LIVE_FETCH_WAIT_MS = 20
+"""Longest a consumer on the message path lets the broker hold an empty fetch: read-committed
+fetches are not always answered the moment a transaction commits, so a long wait (aiokafka's
+default is 500 ms) shows up as latency."""
 SNAPSHOT_BYTES = 64 * 1024 * 1024
 """Largest snapshot of one partition's decision state (compressed)."""
 COMPACTED = {"cleanup.policy": "compact", "max.message.bytes": str(SNAPSHOT_BYTES)}
