@@ -60,6 +60,23 @@ class Owned:
     failures: int = 0
     unsnapshotted: int = 0
     """Facts folded since the state was last snapshotted."""
+    pending: list[ConsumerRecord] = field(default_factory=list)
+    """Requests fetched and not yet decided, in offset order."""
+    next_offset: int | None = None
+    """The offset the next request must have at least: records fetched before the loader
+    moved the position back to the committed offset are dropped, not decided twice."""
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while the partition is loaded or a batch is decided and committed."""
+    task: asyncio.Task[None] | None = None
+
+    def offer(self, records: list[ConsumerRecord]) -> None:
+        for record in records:
+            if self.next_offset is None or record.offset >= self.next_offset:
+                self.pending.append(record)
+                self.next_offset = record.offset + 1
+        if self.pending:
+            self.wake.set()
 
 
 def decide_batch(state: PartitionState, records: list[bytes]) -> Outcome:
@@ -149,7 +166,6 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         self.owned: dict[int, Owned] = {}
         self.decided = 0
         self.snapshots = Snapshots(settings, settings.dedupe_window)
-        self._busy = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
@@ -177,17 +193,16 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
                 batches = await consumer.getmany(
                     timeout_ms=200, max_records=self.settings.batch_size
                 )
-                if not batches:
-                    continue
-                async with self._busy:
-                    await asyncio.gather(
-                        *(self._handle(tp, records) for tp, records in batches.items())
-                    )
+                for tp, records in batches.items():
+                    owned = self.owned.get(tp.partition)
+                    if owned is None:
+                        continue
+                    owned.offer(records)
+                    if len(owned.pending) >= 4 * self.settings.batch_size:
+                        consumer.pause(tp)  # resumed by the partition's loop as it catches up
         finally:
-            async with self._busy:
-                for owned in self.owned.values():
-                    await _stop(owned)
-                self.owned.clear()
+            for partition in list(self.owned):
+                await self._release(partition)
             await consumer.stop()
             await self.snapshots.stop()
 
@@ -203,27 +218,48 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
     # --- rebalancing --------------------------------------------------------------------
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        """Wait for the batch in flight, then let the partitions go."""
-        async with self._busy:
-            for tp in revoked:
-                if (owned := self.owned.pop(tp.partition, None)) is not None:
-                    await _stop(owned)
+        """Wait for each partition's batch in flight, then let the partitions go."""
+        for tp in revoked:
+            await self._release(tp.partition)
         if revoked:
             log.info("released partitions %s", sorted(tp.partition for tp in revoked))
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        """Loading is left to the decide loop, so a rebalance stays short."""
+        """Each partition gets a loop of its own, which loads it at once."""
         for tp in assigned:
-            self.owned.setdefault(tp.partition, Owned(tp.partition))
+            if tp.partition not in self.owned:
+                owned = self.owned[tp.partition] = Owned(tp.partition)
+                owned.task = asyncio.create_task(self._decide_partition(tp, owned))
+                owned.wake.set()
         if assigned:
             log.info("assigned partitions %s", sorted(tp.partition for tp in assigned))
 
-    # --- deciding -----------------------------------------------------------------------
-
-    async def _handle(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
-        owned = self.owned.get(tp.partition)
+    async def _release(self, partition: int) -> None:
+        owned = self.owned.pop(partition, None)
         if owned is None:
             return
+        async with owned.lock:
+            if owned.task is not None:
+                owned.task.cancel()
+            await _stop(owned)
+
+    # --- deciding -----------------------------------------------------------------------
+
+    async def _decide_partition(self, tp: TopicPartition, owned: Owned) -> None:
+        """Load the partition, then decide its requests as they come, a batch at a time: a
+        partition waits for its own commits only, never for another's."""
+        size = self.settings.batch_size
+        while True:
+            await owned.wake.wait()
+            owned.wake.clear()
+            while owned.state is None or owned.pending:
+                async with owned.lock:
+                    await self._handle(tp, owned)
+                consumer = self._consumer
+                if consumer is not None and len(owned.pending) < size and tp in consumer.paused():
+                    consumer.resume(tp)
+
+    async def _handle(self, tp: TopicPartition, owned: Owned) -> None:
         if owned.state is None:
             try:
                 await self._load(tp, owned)
@@ -231,16 +267,18 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
                 log.exception("could not load partition %d; retrying", tp.partition)
                 await self._reset(owned)
                 await asyncio.sleep(1.0)
-            return  # the loader moved the position to the committed offset: fetch again
+            return
         attempts = self.settings.max_attempts
-        if owned.failures >= attempts:
-            records = records[:1]  # find the one request that cannot be committed
+        # After repeated failures, one request at a time, to find the one that cannot be
+        # committed; after twice as many, it is set aside.
+        records = owned.pending[: 1 if owned.failures >= attempts else self.settings.batch_size]
         try:
             if owned.failures >= 2 * attempts:
                 await self._set_aside(tp, owned, records[0])
             else:
                 await self._commit(tp, owned, records)
             owned.failures = 0
+            del owned.pending[: len(records)]
         except Exception:
             owned.failures += 1
             log.exception(
@@ -270,6 +308,8 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         owned.state, owned.unsnapshotted = state, state.folded
         if state.folded >= self.settings.snapshot_every:
             await self._snapshot(owned, covered)
+        owned.pending.clear()
+        owned.next_offset = committed
         if committed is None:
             await self._consumer.seek_to_beginning(tp)
         else:
