@@ -36,7 +36,7 @@ from agents.snapshots import Snapshots
 from agents.state import PartitionState
 from records.events import Fact, utcnow
 from records.kafka import LIVE_FETCH_WAIT_MS, ensure_topics, partitions_of
-from records.requests import AnyRequest, RequestAnswered
+from records.requests import AnyRequest, MessageSubmitted, RequestAnswered
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,38 @@ class Outcome:
     facts: list[Fact] = field(default_factory=list)
     answers: list[RequestAnswered] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+
+
+@dataclass
+class CommitStats:
+    """How long transactions take and how much each carries, logged now and then: the
+    figures that say whether the broker or the worker is the bottleneck."""
+
+    every: float = 30.0
+    durations: list[float] = field(default_factory=list)
+    requests: int = 0
+    since: float = field(default_factory=time.monotonic)
+
+    def add(self, seconds: float, requests: int) -> None:
+        self.durations.append(seconds)
+        self.requests += requests
+        if time.monotonic() - self.since >= self.every:
+            self.report()
+
+    def report(self) -> None:
+        if self.durations:
+            durations = sorted(self.durations)
+            p50, p99 = durations[len(durations) // 2], durations[int(len(durations) * 0.99)]
+            log.info(
+                "decided %d requests in %d transactions (%.1f each); commit p50 %.1f ms, "
+                "p99 %.1f ms",
+                self.requests,
+                len(durations),
+                self.requests / len(durations),
+                p50 * 1000,
+                p99 * 1000,
+            )
+        self.durations, self.requests, self.since = [], 0, time.monotonic()
 
 
 @dataclass
@@ -100,10 +132,12 @@ def decide_batch(state: PartitionState, records: list[bytes]) -> Outcome:
 
 
 def answer(request: AnyRequest, decision: Decision, version: int) -> list[RequestAnswered]:
-    """The answer for the waiting gateway node, if the request names one."""
-    if request.origin is None:
-        return []
+    """The answer for the waiting gateway node, if the request names one. A message saved
+    needs none (the send was acknowledged when Kafka had it; the message itself is the
+    answer), so only a refused one is answered: half the records of a busy transaction."""
     refusal = decision.refusal
+    if request.origin is None or (isinstance(request, MessageSubmitted) and refusal is None):
+        return []
     return [
         RequestAnswered(
             request_id=request.event_id,
@@ -166,6 +200,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         self.owned: dict[int, Owned] = {}
         self.decided = 0
         self.snapshots = Snapshots(settings, settings.dedupe_window)
+        self.stats = CommitStats()
         self._consumer: AIOKafkaConsumer | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
@@ -327,7 +362,9 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _commit(self, tp: TopicPartition, owned: Owned, records: list[ConsumerRecord]) -> None:
         assert owned.producer is not None and owned.state is not None
         outcome = decide_batch(owned.state, [r.value for r in records])
+        started = time.monotonic()
         covered = await self._publish(tp, owned.producer, outcome, records[-1].offset + 1)
+        self.stats.add(time.monotonic() - started, len(records))
         self.decided += len(records)
         owned.unsnapshotted += len(outcome.facts)
         if owned.unsnapshotted >= self.settings.snapshot_every and covered is not None:
