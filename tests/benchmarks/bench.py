@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -177,10 +177,19 @@ def row(target: str, workload: Workload, result: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="two short runs, to try it out")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="NAMExRATE",
+        help="run only these workloads, e.g. --only 100x2@1000 (repeatable)",
+    )
+    parser.add_argument("--seconds", type=float, help="how long each workload sends")
     parser.add_argument("--gateways", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     workloads = QUICK if args.quick else WORKLOADS
+    if args.only:
+        workloads = [w for w in WORKLOADS if f"{w.name}@{w.rate:g}" in args.only]
+    if args.seconds:
+        workloads = [replace(w, seconds=args.seconds) for w in workloads]
     work = Path(tempfile.mkdtemp(prefix="chat-bench-"))
     targets = Targets(work, args.gateways, args.workers)
     say(f"starting the servers, {args.gateways} gateway(s), {args.workers} worker(s); logs {work}")
