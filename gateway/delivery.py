@@ -87,6 +87,11 @@ class DeliveryGate:
         self.streams[(sid, group_id)] = stream
         return stream
 
+    def follows(self, sid: str, group_id: str) -> bool:
+        """True if the socket is in the group's room here (``follow`` and ``unfollow`` move
+        both): a lookup, where Socket.IO's ``rooms(sid)`` walks every room of the node."""
+        return (sid, group_id) in self.streams
+
     def unfollow(self, sid: str, group_id: str) -> None:
         self.streams.pop((sid, group_id), None)
 

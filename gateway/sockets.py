@@ -84,7 +84,7 @@ class ChatNamespace(GroupHandlers):
         user = await self.get_session(sid)
         # A socket in the group's room is a member (removal takes it out at once); others
         # are checked against the projection. The agents decide for good either way.
-        if group_room(command.group_id) not in self.rooms(sid):
+        if not self.gate.follows(sid, command.group_id):
             await self._member_group(sid, user, command.group_id)
         await self.bus.submit(
             MessageSubmitted(
@@ -156,7 +156,7 @@ class ChatNamespace(GroupHandlers):
     async def on_typing(self, sid: str, data: Any = None) -> Reply:
         """Relayed to the group's other sockets at most once per ``typing_interval``."""
         command = parse(InGroup, data)
-        if group_room(command.group_id) not in self.rooms(sid):
+        if not self.gate.follows(sid, command.group_id):
             raise CommandError("not_a_member", f"join group {command.group_id!r} first")
         now = time.monotonic()
         key = (sid, command.group_id)
