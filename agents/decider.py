@@ -359,7 +359,9 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
             committed if committed is not None else "0",
         )
 
-    async def _commit(self, tp: TopicPartition, owned: Owned, records: list[ConsumerRecord]) -> None:
+    async def _commit(
+        self, tp: TopicPartition, owned: Owned, records: list[ConsumerRecord]
+    ) -> None:
         assert owned.producer is not None and owned.state is not None
         outcome = decide_batch(owned.state, [r.value for r in records])
         started = time.monotonic()

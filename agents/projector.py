@@ -81,8 +81,9 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         assert self._consumer is not None and self._projector is not None
+        projector = self._projector
         positions = await self._until_written(
-            lambda: self._projector.positions_of(tp.partition for tp in assigned)  # type: ignore[union-attr]
+            lambda: projector.positions_of(tp.partition for tp in assigned)
         )
         for tp in assigned:
             # Records fetched before the seek below are dropped in ``_project``.

@@ -131,7 +131,9 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
     directory = UserDirectory(settings, app[HTTP])
     await bus.start()
     presence.start()
-    sio.register_namespace(ChatNamespace(settings, bus, app[READS], app[DELIVERY], presence, directory))
+    sio.register_namespace(
+        ChatNamespace(settings, bus, app[READS], app[DELIVERY], presence, directory)
+    )
     yield
     await presence.stop()
     await bus.stop()

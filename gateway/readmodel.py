@@ -3,7 +3,8 @@
 The gateway never writes these collections: changes go through Kafka as requests and come
 back as facts. The views trail the log by the projector's lag, so a read can ask for at least
 a position this node has already seen in the log (read-your-writes) and waits, briefly, for
-the projector to get there. History is read page by page (``records.views.PAGE_SIZE`` messages a document).
+the projector to get there. History is read page by page (``records.views.PAGE_SIZE``
+messages a document).
 """
 
 from __future__ import annotations

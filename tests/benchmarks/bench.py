@@ -6,7 +6,7 @@ twice, against the chat and against a bare python-socketio broadcaster (``bare.p
 the official Socket.IO client in Node as the load generator (``web/bench/loadgen.mjs``). Per-
 socket send limits are lifted (``SEND_RATE``, ``SEND_BURST``) so they do not shape a run.
 
-Prints a table as it goes, writes ``.data/bench/results.json`` and a plot of latency
+Prints a table as it goes, writes ``.data/bench/results.json`` (and ``.md``) and a plot of latency
 percentiles against offered rate (``docs/bench.svg``). A run that loses or doubles a delivery
 is marked failed, not fast.
 """
@@ -54,6 +54,7 @@ class Workload:
 
 
 WORKLOADS = [
+    Workload("1x2", 1, 2, 2),  # one message at a time on an idle system
     Workload("20x10", 20, 10, 100),
     Workload("20x10", 20, 10, 300),
     Workload("20x10", 20, 10, 500),
@@ -141,6 +142,42 @@ class Targets:
         return token
 
 
+def rss_mib(pid: int | None) -> float:
+    """Resident memory of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def idle_sockets(targets: Targets, count: int) -> dict[str, Any]:
+    """``count`` sockets connected to one gateway node, in groups of 100, doing nothing: the
+    node's resident memory before, at most while they are held, and per socket."""
+    pid = targets.processes[0].pid
+    tokens = [
+        [targets.token(f"idle-g{g}m{m}") for m in range(100)] for g in range(max(1, count // 100))
+    ]
+    spec = {"urls": targets.gateway_urls[:1], "runId": "idle", "groups": tokens, "idle": True,
+            "hold": 5}  # fmt: skip
+    before = peak = rss_mib(pid)
+    loadgen = subprocess.Popen(
+        ["node", str(LOADGEN)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=REPO_ROOT
+    )
+    assert loadgen.stdin is not None
+    loadgen.stdin.write(json.dumps(spec).encode())
+    loadgen.stdin.close()
+    while loadgen.poll() is None:
+        peak = max(peak, rss_mib(pid))
+        time.sleep(0.25)
+    sockets = count if loadgen.returncode == 0 else 0
+    return {
+        "sockets": sockets,
+        "rss_before_mib": before,
+        "rss_peak_mib": peak,
+        "kib_per_socket": (peak - before) * 1024 / max(sockets, 1),
+    }
+
+
 def run_loadgen(urls: list[str], tokens: list[list[str]], workload: Workload) -> dict[str, Any]:
     spec = {
         "urls": urls,
@@ -174,6 +211,30 @@ def row(target: str, workload: Workload, result: dict[str, Any]) -> str:
     )
 
 
+def markdown_table(results: list[dict[str, Any]]) -> str:
+    """The runs as the README shows them."""
+    lines = [
+        "| workload | offered | target | delivered/s | p50 | p99 | lost | doubled | ack p50 "
+        "| send→decided p50 | decided→received p50 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if "latency_ms" not in r:
+            continue
+        w, lat = r["workload"], r.get("latency_ms") or {}
+
+        def ms(stage: str) -> str:
+            return f"{(r.get(stage) or {}).get('p50', 0):.1f} ms"
+
+        lines.append(
+            f"| {w['name']} | {w['rate']:g}/s | {r['target']} | {r['delivered_per_second']:,.0f} "
+            f"| {lat.get('p50', 0):,.1f} ms | {lat.get('p99', 0):,.1f} ms | {r['lost']} "
+            f"| {r['duplicates']} | {ms('ack_ms')} | {ms('send_to_decided_ms')} "
+            f"| {ms('decided_to_receive_ms')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="two short runs, to try it out")
@@ -182,6 +243,7 @@ def main() -> None:
         help="run only these workloads, e.g. --only 100x2@1000 (repeatable)",
     )
     parser.add_argument("--seconds", type=float, help="how long each workload sends")
+    parser.add_argument("--idle-sockets", type=int, default=5000, help="0 to skip")
     parser.add_argument("--gateways", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
@@ -214,10 +276,16 @@ def main() -> None:
                 result["seconds_total"] = time.monotonic() - started
                 print(row(target, workload, result), flush=True)
                 results.append({"target": target, "workload": asdict(workload), **result})
+        if args.idle_sockets and not args.quick:
+            say(f"{args.idle_sockets} idle sockets on one gateway node")
+            memory = idle_sockets(targets, args.idle_sockets)
+            print(f"idle sockets: {memory}", flush=True)
+            results.append({"target": "chat", "workload": {"name": "idle"}, **memory})
     finally:
         targets.stop()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
+    RESULTS.with_suffix(".md").write_text(markdown_table(results))
     PLOT.write_text(latency_plot(results, "20x10"))
     say(f"wrote {RESULTS} and {PLOT}")
 

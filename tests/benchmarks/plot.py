@@ -17,7 +17,7 @@ SERIES = [
 def latency_plot(results: list[dict[str, Any]], workload: str) -> str:
     """Send → receive latency (log scale) of ``workload`` runs by offered rate, the chat
     beside the bare broadcaster; a run that lost or doubled anything is drawn hollow."""
-    runs = [r for r in results if r["workload"]["name"] == workload and r.get("latency_ms")]
+    runs = [r for r in results if r["workload"].get("name") == workload and r.get("latency_ms")]
     rates = sorted({r["workload"]["rate"] for r in runs}) or [1.0]
     values = [r["latency_ms"][q] for r in runs for q in ("p50", "p99")] or [1.0]
     low, high = math.log10(max(min(values), 0.5)), math.log10(max(values) * 1.5)
