@@ -29,6 +29,12 @@ class Settings(KafkaSettings, MongoSettings):
         validation_alias="AGENTS_SNAPSHOT_EVERY",
         description="Facts folded into a partition's state between two snapshots of it",
     )
+    projection_interval: float = Field(
+        default=0.1,
+        ge=0,
+        validation_alias="AGENTS_PROJECTION_INTERVAL",
+        description="Shortest time between two rounds of view writes, in seconds",
+    )
     max_attempts: int = Field(
         default=5,
         ge=1,

@@ -13,7 +13,7 @@ import socketio
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from gateway.broadcast import follow_log
 from gateway.delivery import Delivery, DeliveryGate, group_room
@@ -79,10 +79,16 @@ async def mongo_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    redis = Redis.from_url(app[SETTINGS].redis_url, decode_responses=True)
+    # A pool that waits for a free connection: a thousand sockets leaving at once (a node's
+    # clients reconnecting elsewhere) must queue their presence updates, not fail them.
+    pool = BlockingConnectionPool.from_url(
+        app[SETTINGS].redis_url, max_connections=64, timeout=10, decode_responses=True
+    )
+    redis = Redis(connection_pool=pool)
     app[REDIS] = redis
     yield
     await redis.aclose()
+    await pool.aclose()
 
 
 async def http_ctx(app: web.Application) -> AsyncIterator[None]:

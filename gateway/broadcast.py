@@ -67,7 +67,7 @@ async def follow_log(
 ) -> None:
     """Read the log until cancelled; a consumer that fails is replaced, resuming where it
     stopped, so this node misses nothing it has begun to read."""
-    positions: dict[TopicPartition, int] = {}
+    positions = delivery.log_positions
     while True:
         try:
             await _read_log(settings, sio, delivery, positions, started)

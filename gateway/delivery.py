@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
+from aiokafka import TopicPartition
 
 from gateway.readmodel import ReadModel
 from records.views import Group
@@ -113,8 +114,8 @@ class DeliveryGate:
         """``SEND`` now, ``DROP`` (sent before), ``HOLD`` (a fill is running) or ``HOLE`` (held
         from now on: the caller starts a fill)."""
         stream = self.streams.get((sid, group_id))
-        if stream is None:  # in the room without a cursor: a group it created just now
-            stream = self.follow(sid, group_id, 0, 0, hold=False)
+        if stream is None:  # in the room without a cursor: on its way out (see ``Delivery``)
+            return DROP
         if stream.held is not None:
             stream.held.append((event, payload))
             return HOLD
@@ -137,6 +138,8 @@ class Delivery:
         self.gate = gate
         self.reads = reads
         self.gap_timeout = gap_timeout
+        self.log_positions: dict[TopicPartition, int] = {}
+        """The next offset of each partition of the log this node will read."""
         self._fills: set[asyncio.Task[None]] = set()
 
     async def ordered(self, group_id: str, event: str, payload: dict[str, Any]) -> None:
@@ -157,6 +160,10 @@ class Delivery:
         task = asyncio.create_task(self.fill(sid, group_id))
         self._fills.add(task)
         task.add_done_callback(self._fills.discard)
+
+    async def views_caught_up(self) -> None:
+        """Wait (briefly) until the views hold every fact this node has read in the log."""
+        await self.reads.reached({tp.partition: n for tp, n in self.log_positions.items()})
 
     async def close(self) -> None:
         for task in list(self._fills):
@@ -189,12 +196,18 @@ class Delivery:
                 group_id,
                 self.gap_timeout,
             )
-            self.gate.unfollow(sid, group_id)
-            await self.sio.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+            await self._drop(sid, group_id)
         except Exception:
             log.exception("socket %s: filling group %s failed; disconnecting", sid, group_id)
-            self.gate.unfollow(sid, group_id)
-            await self.sio.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+            await self._drop(sid, group_id)
+
+    async def _drop(self, sid: str, group_id: str) -> None:
+        """Out of the room first, then no cursor, then disconnected: a socket must never be
+        in the room without a cursor, or it would be sent the group from the start."""
+        if self.sio.manager.is_connected(sid, NAMESPACE):
+            await self.sio.leave_room(sid, group_room(group_id), namespace=NAMESPACE)
+        self.gate.unfollow(sid, group_id)
+        await self.sio.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
 
     def _targets(self, group_id: str, stream: Stream, group: Group | None) -> dict[str, int]:
         """How far to fill: the newest position the log (read here), the views or a held

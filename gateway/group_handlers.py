@@ -111,6 +111,7 @@ class GroupHandlers(NamespaceBase):
     @acknowledged
     async def on_find_groups(self, sid: str, data: Any = None) -> Reply:
         command = parse(FindGroups, data if data is not None else {})
+        await self.delivery.views_caught_up()  # a group created a moment ago is found
         groups = await self.reads.public_groups(command.query, limit=20)
         return {"ok": True, "groups": [g.to_client() for g in groups]}
 

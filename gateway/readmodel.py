@@ -18,6 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from records.views import (
     GROUPS,
+    POSITIONS,
     USER_GROUPS,
     Group,
     change_shelf,
@@ -25,6 +26,7 @@ from records.views import (
     invitation_to_client,
     page_of,
     page_shelf,
+    position_id,
     slot_to_client,
 )
 
@@ -36,6 +38,7 @@ class ReadModel:
         self.database = database
         self.groups = database[GROUPS]
         self.user_groups = database[USER_GROUPS]
+        self.positions = database[POSITIONS]
         self.wait = wait
         """Longest a read waits for the projector to reach a position this node has seen."""
 
@@ -53,6 +56,18 @@ class ReadModel:
             )
             if caught_up or (group is None and version == 0) or time.monotonic() > deadline:
                 return group
+            await asyncio.sleep(CATCH_UP_POLL)
+
+    async def reached(self, positions: dict[int, int]) -> None:
+        """Wait, up to ``wait``, until the projector has applied each partition of the log up
+        to the given offset."""
+        deadline = time.monotonic() + self.wait
+        while time.monotonic() < deadline:
+            applied = {
+                doc["_id"]: int(doc["offset"]) async for doc in self.positions.find({})
+            }
+            if all(applied.get(position_id(p), 0) >= n for p, n in positions.items()):
+                return
             await asyncio.sleep(CATCH_UP_POLL)
 
     async def group_ids_of(self, user_id: str) -> list[str]:

@@ -150,6 +150,27 @@ def rss_mib(pid: int | None) -> float:
     return 0.0
 
 
+def cpu_seconds(pids: list[int | None]) -> float:
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def settle(targets: Targets, within: float = 120.0) -> float:
+    """Wait until the chat's services are idle again (under 10% of a core for a second): the
+    backlog of a run past capacity must not slow the next one down. Returns seconds waited."""
+    pids = [p.pid for p in targets.processes if p.name != "bare"]
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        before = cpu_seconds(pids)
+        time.sleep(1.0)
+        if cpu_seconds(pids) - before < 0.1:
+            break
+    return time.monotonic() - started
+
+
 def idle_sockets(targets: Targets, count: int) -> dict[str, Any]:
     """``count`` sockets connected to one gateway node, in groups of 100, doing nothing: the
     node's resident memory before, at most while they are held, and per socket."""
@@ -270,7 +291,11 @@ def main() -> None:
                 for g in range(workload.groups)
             ]
             for target, urls in (("chat", targets.gateway_urls), ("bare", [targets.bare_url])):
-                say(f"{target}: {workload.name} at {workload.rate:.0f}/s for {workload.seconds}s")
+                waited = settle(targets)
+                say(
+                    f"{target}: {workload.name} at {workload.rate:.0f}/s for {workload.seconds}s"
+                    f" (the chat was idle again after {waited:.0f} s)"
+                )
                 started = time.monotonic()
                 result = run_loadgen(urls, tokens, workload)
                 result["seconds_total"] = time.monotonic() - started

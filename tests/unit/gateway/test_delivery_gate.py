@@ -56,3 +56,10 @@ def test_a_disconnected_socket_is_forgotten() -> None:
     gate.follow("s", "g", 0, 0, hold=False)
     gate.disconnected("s")
     assert gate.streams == {} and gate.sockets_of("u") == []
+
+
+def test_a_socket_in_the_room_without_a_cursor_is_sent_nothing() -> None:
+    """A socket on its way out must not be sent the group again from its first message."""
+    gate = DeliveryGate()
+    assert gate.admit("s", "g", "message", message(7)) == DROP
+    assert gate.streams == {}
