@@ -48,7 +48,7 @@ def create_app(settings: Settings) -> faust.App:
         store="memory://",
         topic_partitions=settings.topic_partitions,
         broker_session_timeout=settings.session_timeout,
-        broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
+        broker_heartbeat_interval=settings.heartbeat_interval,
     )
     decider = Decider(settings)
     projection = Projection(settings)

@@ -30,7 +30,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from agents.decisions import Decision, decide
-from agents.intake import Rejected, read_incoming
+from agents.intake import Rejected, sort_batch
 from agents.settings import Settings
 from agents.snapshots import Snapshots
 from agents.state import PartitionState
@@ -114,14 +114,9 @@ class Owned:
 def decide_batch(state: PartitionState, records: list[bytes]) -> Outcome:
     """Decide records in order against ``state``, folding each fact in as it is decided, so
     a request sees every fact decided before it. Pure but for the clock."""
-    outcome = Outcome()
-    for raw in records:
-        try:
-            request = read_incoming(raw)
-        except ValueError as exc:
-            kept = bytes(raw) if isinstance(raw, bytes | bytearray) else b""
-            outcome.rejected.append(Rejected(raw=kept, reason=str(exc)))
-            continue
+    intake = sort_batch(records)
+    outcome = Outcome(rejected=intake.rejected)
+    for request in intake.accepted:
         group = state.group(request.group_id)
         decision = decide(group, request, utcnow())
         for fact in decision.facts:
@@ -196,9 +191,8 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.topics = settings.topics
-        self.group_id = f"{settings.app_id}-decider"
+        self.group_id = f"{settings.app_id}-decider"  # also names the transactions' offsets
         self.owned: dict[int, Owned] = {}
-        self.decided = 0
         self.snapshots = Snapshots(settings, settings.dedupe_window)
         self.stats = CommitStats()
         self._consumer: AIOKafkaConsumer | None = None
@@ -208,15 +202,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         await ensure_topics(self.settings)
         await self._check_copartitioned()
         consumer = self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            group_id=self.group_id,
-            group_instance_id=self.settings.instance_id or None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            fetch_max_wait_ms=LIVE_FETCH_WAIT_MS,
-            session_timeout_ms=int(self.settings.session_timeout * 1000),
-            heartbeat_interval_ms=int(min(3.0, self.settings.session_timeout / 3) * 1000),
+            **self.settings.group_consumer("decider"), fetch_max_wait_ms=LIVE_FETCH_WAIT_MS
         )
         consumer.subscribe([self.topics.incoming], listener=self)
         await self.snapshots.start()
@@ -367,7 +353,6 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         started = time.monotonic()
         covered = await self._publish(tp, owned.producer, outcome, records[-1].offset + 1)
         self.stats.add(time.monotonic() - started, len(records))
-        self.decided += len(records)
         owned.unsnapshotted += len(outcome.facts)
         if owned.unsnapshotted >= self.settings.snapshot_every and covered is not None:
             await self._snapshot(owned, covered)

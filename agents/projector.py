@@ -50,18 +50,7 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
             self.settings.mongodb_uri, tz_aware=True
         )
         self._projector = Projector(client[self.settings.mongodb_database])
-        consumer = self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            group_id=f"{self.settings.app_id}-projector",
-            group_instance_id=(
-                f"{self.settings.instance_id}-projector" if self.settings.instance_id else None
-            ),
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            session_timeout_ms=int(self.settings.session_timeout * 1000),
-            heartbeat_interval_ms=int(min(3.0, self.settings.session_timeout / 3) * 1000),
-        )
+        consumer = self._consumer = AIOKafkaConsumer(**self.settings.group_consumer("projector"))
         consumer.subscribe([self.settings.topics.events], listener=self)
         await consumer.start()
         if ready is not None:
@@ -116,15 +105,13 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         try:
             await self._until_written(lambda: projector.apply(facts))
         except PyMongoError:
-            await self._one_by_one(tp, records, facts)
+            await self._one_by_one(tp, facts)
         position = records[-1].offset + 1
         await self._until_written(lambda: projector.record_position(tp.partition, position))
         self._positions[tp.partition] = position
         self.projected += len(facts)
 
-    async def _one_by_one(
-        self, tp: TopicPartition, records: list[ConsumerRecord], facts: list[Fact]
-    ) -> None:
+    async def _one_by_one(self, tp: TopicPartition, facts: list[Fact]) -> None:
         """Find the fact MongoDB refuses for good; write every other one."""
         assert self._projector is not None
         projector = self._projector

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from records.settings import KafkaSettings, MongoSettings
@@ -48,3 +50,21 @@ class Settings(KafkaSettings, MongoSettings):
         validation_alias="AGENTS_SESSION_TIMEOUT",
         description="Seconds before a silent worker's partitions go to another worker",
     )
+
+    @property
+    def heartbeat_interval(self) -> float:
+        return min(3.0, self.session_timeout / 3)
+
+    def group_consumer(self, loop: str) -> dict[str, Any]:
+        """aiokafka consumer options of one of the worker's loops: its own consumer group,
+        static membership when the worker has an instance id, committed records only."""
+        return {
+            "bootstrap_servers": self.bootstrap_servers,
+            "group_id": f"{self.app_id}-{loop}",
+            "group_instance_id": f"{self.instance_id}-{loop}" if self.instance_id else None,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "isolation_level": "read_committed",
+            "session_timeout_ms": int(self.session_timeout * 1000),
+            "heartbeat_interval_ms": int(self.heartbeat_interval * 1000),
+        }

@@ -70,11 +70,10 @@ class GroupState:
                 self.invited.pop(fact.user_id, None)
             case MemberLeft() | MemberRemoved():
                 self.members.pop(fact.user_id, None)
-            case MessageEdited():
+            case MessageEdited() | MessageDeleted():
                 self.last_change = max(self.last_change, fact.change)
-            case MessageDeleted():
-                self.last_change = max(self.last_change, fact.change)
-                self.deleted.add(fact.seq)
+                if isinstance(fact, MessageDeleted):
+                    self.deleted.add(fact.seq)
         if isinstance(fact, MembershipFact):
             self.version = max(self.version, fact.version)
 

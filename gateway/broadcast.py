@@ -40,9 +40,9 @@ log = logging.getLogger(__name__)
 def client_event(fact: Fact) -> tuple[str, str, dict[str, Any]] | None:
     """The Socket.IO event a fact becomes: ``(event, room, payload)``, or None."""
     room = group_room(fact.group_id)
-    data = fact.model_dump(mode="json")
 
     def pick(*names: str, **renamed: str) -> dict[str, Any]:
+        data = fact.model_dump(mode="json")  # not for messages: they have their own payload
         payload = {"group_id": fact.group_id, **{name: data[name] for name in names}}
         return payload | {new: data[old] for new, old in renamed.items()}
 

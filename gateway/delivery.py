@@ -161,6 +161,17 @@ class Delivery:
         self._fills.add(task)
         task.add_done_callback(self._fills.discard)
 
+    async def current_group(self, group_id: str) -> Group | None:
+        """The group's view once it holds every fact of the group this node has read in the
+        log (a socket's own join among them): a read after a change sees the change."""
+        head = self.gate.head
+        return await self.reads.group(
+            group_id,
+            seq=head(group_id, "seq"),
+            change=head(group_id, "change"),
+            version=head(group_id, "version"),
+        )
+
     async def views_caught_up(self) -> None:
         """Wait (briefly) until the views hold every fact this node has read in the log."""
         await self.reads.reached({tp.partition: n for tp, n in self.log_positions.items()})

@@ -132,7 +132,7 @@ class GroupHandlers(NamespaceBase):
         filled everything up to the newest position known (``Delivery.fill``), so an event
         is either filled or released after, and nothing is missed or doubled.
         """
-        group = await self._group(group_id)
+        group = await self.delivery.current_group(group_id)
         newest = {
             "seq": max(group.last_seq if group else 0, self.gate.head(group_id, "seq")),
             "change": max(group.last_change if group else 0, self.gate.head(group_id, "change")),

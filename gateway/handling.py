@@ -112,19 +112,8 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
         for group_id, version in list(self.gate.changes_of(user_id).items()):
             await self.reads.group(group_id, version=version)
 
-    async def _group(self, group_id: str) -> Group | None:
-        """The group's view once it holds every fact of the group this node has read in the
-        log (the socket's own join among them): a read after a change sees the change."""
-        head = self.gate.head
-        return await self.reads.group(
-            group_id,
-            seq=head(group_id, "seq"),
-            change=head(group_id, "change"),
-            version=head(group_id, "version"),
-        )
-
     async def _member_group(self, sid: str, user: dict[str, Any], group_id: str) -> Group:
-        group = await self._group(group_id)
+        group = await self.delivery.current_group(group_id)
         if group is None:
             raise CommandError("group_not_found", f"there is no group {group_id!r}")
         if user["user_id"] not in group.members:

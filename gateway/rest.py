@@ -57,12 +57,7 @@ async def list_messages(request: web.Request) -> web.Response:
                     raise CommandError("invalid_payload", f"{name}: must be a positive integer")
                 query[name] = int(request.query[name])
         command = parse(History, query)
-        heads = request.app[DELIVERY].gate.head
-        group = await request.app[READS].group(
-            command.group_id,
-            seq=heads(command.group_id, "seq"),
-            version=heads(command.group_id, "version"),
-        )
+        group = await request.app[DELIVERY].current_group(command.group_id)
         if group is None:
             raise CommandError("group_not_found", f"there is no group {command.group_id!r}")
         if claims.user_id not in group.members:

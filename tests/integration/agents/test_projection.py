@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -66,6 +68,19 @@ async def page(database: Any, group: str, slots: int) -> dict[str, Any]:
             await asyncio.sleep(0.05)
 
 
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Projection]:
+    """A projector running in this process for the duration of the block."""
+    projection = Projection(settings)
+    task = asyncio.create_task(projection.run())
+    try:
+        yield projection
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def test_a_fact_mongodb_refuses_is_skipped_and_the_next_ones_are_projected(
     servers: Servers, database: Any
 ) -> None:
@@ -76,14 +91,8 @@ async def test_a_fact_mongodb_refuses_is_skipped_and_the_next_ones_are_projected
     poison = MemberInvited(group_id=group, user_id="$bad", username="x", by_id="ann", version=2)
     await publish(settings, [created(group), saved(group, 1), poison, saved(group, 2)])
 
-    projection = Projection(settings)
-    task = asyncio.create_task(projection.run())
-    try:
+    async with running(settings) as projection:
         slots = await page(database, group, 2)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
     assert [slots[k]["body"] for k in sorted(slots, key=int)] == ["#1", "#2"]
     assert projection.skipped == 1
     doc = await database.groups.find_one({"_id": group})
@@ -98,15 +107,9 @@ async def test_the_projector_resumes_from_its_recorded_position(
     group = f"g-{uuid.uuid4().hex[:8]}"
     await publish(settings, [created(group), saved(group, 1)])
     for expected in (1, 2):
-        projection = Projection(settings)
-        task = asyncio.create_task(projection.run())
-        try:
+        async with running(settings) as projection:
             await page(database, group, expected)
             await asyncio.sleep(0.5)  # its position is recorded after the views
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         # The second run applies only what came after the first one's position.
         assert projection.projected == (2 if expected == 1 else 1)
         await publish(settings, [saved(group, 2)])
