@@ -40,6 +40,8 @@ from records.requests import AnyRequest, MessageSubmitted, RequestAnswered
 
 log = logging.getLogger(__name__)
 
+TRANSACTION_RETRY_MS = 10
+
 
 @dataclass
 class Outcome:
@@ -320,6 +322,10 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
                 enable_idempotence=True,
                 acks="all",
                 linger_ms=0,
+                # The coordinator answers "concurrent transactions" for a moment after each
+                # commit, while it writes the markers; the default 100 ms before retrying was
+                # the commits' p99.
+                retry_backoff_ms=TRANSACTION_RETRY_MS,
             )
             await producer.start()  # fences the partition's previous owner
             owned.producer = producer
@@ -404,8 +410,11 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
                 )
                 for r in outcome.rejected
             ]
-            written = await asyncio.gather(*sent)
-            await producer.send_offsets_to_transaction({tp: next_offset}, self.group_id)
+            # The offsets go to their coordinator while the records are on their way.
+            written, _ = await asyncio.gather(
+                asyncio.gather(*sent),
+                producer.send_offsets_to_transaction({tp: next_offset}, self.group_id),
+            )
         for rejected in outcome.rejected:
             log.warning("dead-lettered an incoming record: %s", rejected.reason)
         return written[len(outcome.facts) - 1].offset + 1 if outcome.facts else None

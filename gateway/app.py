@@ -25,6 +25,7 @@ from gateway.requests import RequestBus
 from gateway.rest import routes
 from gateway.settings import Settings
 from gateway.sockets import ChatNamespace
+from gateway.transport import websocket_compression
 from gateway.typedefs import (
     DELIVERY,
     HTTP,
@@ -47,7 +48,10 @@ MAX_PACKET_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=MAX_PACKET_BYTES)
+    app = web.Application(
+        client_max_size=MAX_PACKET_BYTES,
+        middlewares=[websocket_compression(settings.websocket_compression)],
+    )
     app[SETTINGS] = settings
     manager = RedisManager(settings.redis_url, channel=settings.socketio_channel)
     sio = socketio.AsyncServer(

@@ -53,6 +53,11 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
         validation_alias=AliasChoices("GATEWAY_VIEW_WAIT", "view_wait"),
         description="Seconds a read waits for the views to reach what this node has seen",
     )
+    websocket_compression: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("GATEWAY_WEBSOCKET_COMPRESSION", "websocket_compression"),
+        description="Accept permessage-deflate: fewer bytes on the wire, far more CPU a frame",
+    )
     presence_ttl: float = Field(
         default=30.0, gt=0, description="Seconds a socket stays online without a heartbeat"
     )

@@ -4,8 +4,8 @@
 
 The same client protocol as far as the benchmark uses it (``create_group``, ``join``,
 ``send`` acknowledged, ``message`` to the group's room with a ``seq``), on one aiohttp +
-python-socketio node with uvloop: no token check, no Kafka, no MongoDB, no Redis, nothing
-stored. Whatever the chat does beyond this is what durability, ordering and several nodes
+python-socketio node with uvloop, its WebSocket frames uncompressed like the gateway's: no
+token check, no Kafka, no MongoDB, no Redis, nothing stored. Whatever the chat does beyond this is what durability, ordering and several nodes
 cost.
 """
 
@@ -20,10 +20,12 @@ import socketio
 import uvloop
 from aiohttp import web
 
+from gateway.transport import websocket_compression
+
 
 def create_app() -> web.Application:
     sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
-    app = web.Application()
+    app = web.Application(middlewares=[websocket_compression(False)])  # framed as the gateway
     sio.attach(app)
     seqs: dict[str, int] = {}
 

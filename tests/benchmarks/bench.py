@@ -64,6 +64,8 @@ WORKLOADS = [
     Workload("100x2", 100, 2, 1000),
     Workload("100x2", 100, 2, 2000),
 ]
+SCALED = [Workload("20x10", 20, 10, rate) for rate in (100, 300, 500, 1000)]
+"""Run again on two gateway nodes and two agent workers."""
 QUICK = [Workload("20x10", 20, 10, 100, 10), Workload("20x10", 20, 10, 300, 10)]
 
 
@@ -256,6 +258,48 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def start(targets: Targets) -> None:
+    say(
+        f"starting the servers, {targets.gateways} gateway(s), {targets.workers} worker(s);"
+        f" logs {targets.work}"
+    )
+    targets.start()
+    # A first short run warms every part up (broker, JIT, the views' first collections); its
+    # figures are not kept.
+    warm = Workload("warmup", 20, 10, 100, 5)
+    warm_tokens = [[targets.token(f"w-g{g}m{m}") for m in range(10)] for g in range(20)]
+    for urls in (targets.gateway_urls, [targets.bare_url]):
+        run_loadgen(urls, warm_tokens, warm)
+
+
+def run_workloads(
+    targets: Targets, workloads: list[Workload], name: str, *, with_bare: bool
+) -> list[dict[str, Any]]:
+    """Each workload against the chat (as ``name``), then the bare broadcaster, each started
+    once the chat is idle again."""
+    results: list[dict[str, Any]] = []
+    for n, workload in enumerate(workloads):
+        tokens = [
+            [targets.token(f"{name}-{n}g{g}m{m}") for m in range(workload.members)]
+            for g in range(workload.groups)
+        ]
+        runs = [(name, targets.gateway_urls)]
+        if with_bare:
+            runs.append(("bare", [targets.bare_url]))
+        for target, urls in runs:
+            waited = settle(targets)
+            say(
+                f"{target}: {workload.name} at {workload.rate:.0f}/s for {workload.seconds}s"
+                f" (the chat was idle again after {waited:.0f} s)"
+            )
+            started = time.monotonic()
+            result = run_loadgen(urls, tokens, workload)
+            result["seconds_total"] = time.monotonic() - started
+            print(row(target, workload, result), flush=True)
+            results.append({"target": target, "workload": asdict(workload), **result})
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="two short runs, to try it out")
@@ -274,33 +318,11 @@ def main() -> None:
     if args.seconds:
         workloads = [replace(w, seconds=args.seconds) for w in workloads]
     work = Path(tempfile.mkdtemp(prefix="chat-bench-"))
-    targets = Targets(work, args.gateways, args.workers)
-    say(f"starting the servers, {args.gateways} gateway(s), {args.workers} worker(s); logs {work}")
     results: list[dict[str, Any]] = []
+    targets = Targets(work / "single", args.gateways, args.workers)
     try:
-        targets.start()
-        # A first short run warms every part up (broker, JIT, the views' first collections);
-        # its figures are not kept.
-        warm = Workload("warmup", 20, 10, 100, 5)
-        warm_tokens = [[targets.token(f"w-g{g}m{m}") for m in range(10)] for g in range(20)]
-        for urls in (targets.gateway_urls, [targets.bare_url]):
-            run_loadgen(urls, warm_tokens, warm)
-        for n, workload in enumerate(workloads):
-            tokens = [
-                [targets.token(f"b{n}g{g}m{m}") for m in range(workload.members)]
-                for g in range(workload.groups)
-            ]
-            for target, urls in (("chat", targets.gateway_urls), ("bare", [targets.bare_url])):
-                waited = settle(targets)
-                say(
-                    f"{target}: {workload.name} at {workload.rate:.0f}/s for {workload.seconds}s"
-                    f" (the chat was idle again after {waited:.0f} s)"
-                )
-                started = time.monotonic()
-                result = run_loadgen(urls, tokens, workload)
-                result["seconds_total"] = time.monotonic() - started
-                print(row(target, workload, result), flush=True)
-                results.append({"target": target, "workload": asdict(workload), **result})
+        start(targets)
+        results += run_workloads(targets, workloads, "chat", with_bare=True)
         if args.idle_sockets and not args.quick:
             say(f"{args.idle_sockets} idle sockets on one gateway node")
             memory = idle_sockets(targets, args.idle_sockets)
@@ -308,10 +330,19 @@ def main() -> None:
             results.append({"target": "chat", "workload": {"name": "idle"}, **memory})
     finally:
         targets.stop()
+    if not args.quick and not args.only and (args.gateways, args.workers) == (1, 1):
+        # The same 20 x 10 runs on a fresh stack of two gateway nodes and two agent workers:
+        # the load generator's sockets alternate between the nodes.
+        targets = Targets(work / "pairs", 2, 2)
+        try:
+            start(targets)
+            results += run_workloads(targets, SCALED, "chat2", with_bare=False)
+        finally:
+            targets.stop()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
     RESULTS.with_suffix(".md").write_text(markdown_table(results))
-    PLOT.write_text(latency_plot(results, "20x10"))
+    PLOT.write_text(latency_plot(results, "20x10"))  # chat2: two nodes, two workers
     say(f"wrote {RESULTS} and {PLOT}")
 
 

@@ -6,9 +6,13 @@ import math
 from typing import Any
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP, RIGHT = 720, 420, 70, 50, 30, 170
+LABELS = {"chat": "chat", "chat2": "chat, 2+2", "bare": "bare"}
+"""``chat2``: the chat on two gateway nodes and two agent workers."""
 SERIES = [
     ("chat", "p50", "#1f77b4", ""),
     ("chat", "p99", "#1f77b4", "6 4"),
+    ("chat2", "p50", "#2ca02c", ""),
+    ("chat2", "p99", "#2ca02c", "6 4"),
     ("bare", "p50", "#d62728", ""),
     ("bare", "p99", "#d62728", "6 4"),
 ]
@@ -73,11 +77,11 @@ def latency_plot(results: list[dict[str, Any]], workload: str) -> str:
         parts.append(
             f'<line x1="{WIDTH - RIGHT + 15}" x2="{WIDTH - RIGHT + 45}" y1="{label_y}" '
             f'y2="{label_y}" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>'
-            f'<text x="{WIDTH - RIGHT + 52}" y="{label_y + 4}">{target} {quantile}</text>'
+            f'<text x="{WIDTH - RIGHT + 52}" y="{label_y + 4}">{LABELS[target]} {quantile}</text>'
         )
     parts.append(
-        f'<text x="{WIDTH - RIGHT + 15}" y="{TOP + 100}" fill="#555">hollow: lost or</text>'
-        f'<text x="{WIDTH - RIGHT + 15}" y="{TOP + 115}" fill="#555">doubled deliveries</text>'
+        f'<text x="{WIDTH - RIGHT + 15}" y="{TOP + 20 * len(SERIES) + 20}" fill="#555">hollow: lost or</text>'
+        f'<text x="{WIDTH - RIGHT + 15}" y="{TOP + 20 * len(SERIES) + 35}" fill="#555">doubled deliveries</text>'
     )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
