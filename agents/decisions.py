@@ -16,6 +16,8 @@ from agents.state import GroupState
 from records.events import (
     Fact,
     GroupCreated,
+    InvitationDeclined,
+    InvitationRevoked,
     MemberInvited,
     MemberJoined,
     MemberLeft,
@@ -29,6 +31,7 @@ from records.events import (
 )
 from records.requests import (
     AnyRequest,
+    DeclineRequested,
     DeletionRequested,
     EditRequested,
     GroupCreationRequested,
@@ -37,7 +40,11 @@ from records.requests import (
     LeaveRequested,
     MessageSubmitted,
     RemovalRequested,
+    RevocationRequested,
 )
+
+MAX_PENDING_INVITATIONS = 1000
+"""Invitations a group may have outstanding: an account cannot invite without bound."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,10 @@ def decide(state: GroupState, request: AnyRequest, now: datetime) -> Decision:
             return _join(state, request)
         case InvitationRequested():
             return _invite(state, request)
+        case DeclineRequested():
+            return _decline(state, request)
+        case RevocationRequested():
+            return _revoke(state, request)
         case LeaveRequested():
             return _leave(state, request)
         case RemovalRequested():
@@ -123,6 +134,9 @@ def _create(state: GroupState, request: GroupCreationRequested) -> Decision:
 def _join(state: GroupState, request: JoinRequested) -> Decision:
     if request.actor_id in state.members:
         return Decision()
+    if request.actor_id in state.removed:
+        message = "you were removed from this group: only the owner can invite you back"
+        return refuse("removed", message)
     if state.private and request.actor_id not in state.invited:
         return refuse("invitation_required", "this group is private: a member must invite you")
     return Decision(
@@ -143,6 +157,13 @@ def _invite(state: GroupState, request: InvitationRequested) -> Decision:
         return refuse("not_a_member", "only members can invite")
     if request.invitee_id in state.members or request.invitee_id in state.invited:
         return Decision()
+    if request.invitee_id in state.removed and request.actor_id != state.owner_id:
+        return refuse("not_owner", "only the owner can invite back someone who was removed")
+    if len(state.invited) >= MAX_PENDING_INVITATIONS:
+        return refuse(
+            "too_many_invitations",
+            f"this group has {MAX_PENDING_INVITATIONS} invitations pending; revoke some first",
+        )
     return Decision(
         [
             MemberInvited(
@@ -154,6 +175,44 @@ def _invite(state: GroupState, request: InvitationRequested) -> Decision:
                 by_id=request.actor_id,
                 by=request.actor,
                 group_name=state.name,
+            )
+        ]
+    )
+
+
+def _decline(state: GroupState, request: DeclineRequested) -> Decision:
+    if request.actor_id not in state.invited:
+        return Decision()  # never invited, or declined already
+    return Decision(
+        [
+            InvitationDeclined(
+                group_id=request.group_id,
+                version=state.version + 1,
+                occurred_at=request.requested_at,
+                user_id=request.actor_id,
+                username=state.invited[request.actor_id],
+            )
+        ]
+    )
+
+
+def _revoke(state: GroupState, request: RevocationRequested) -> Decision:
+    if request.actor_id not in state.members:
+        return refuse("not_a_member", "only members can revoke invitations")
+    if request.invitee_id not in state.invited:
+        return Decision()  # used, declined or revoked already
+    inviter = state.invited_by.get(request.invitee_id)
+    if request.actor_id not in (inviter, state.owner_id):
+        return refuse("not_inviter", "only the inviter or the owner can revoke an invitation")
+    return Decision(
+        [
+            InvitationRevoked(
+                group_id=request.group_id,
+                version=state.version + 1,
+                occurred_at=request.requested_at,
+                user_id=request.invitee_id,
+                username=state.invited[request.invitee_id],
+                by_id=request.actor_id,
             )
         ]
     )
@@ -176,8 +235,9 @@ def _leave(state: GroupState, request: LeaveRequested) -> Decision:
 
 
 def _remove(state: GroupState, request: RemovalRequested) -> Decision:
-    if request.actor_id != state.owner_id:
-        return refuse("not_owner", "only the group's owner can remove members")
+    if request.actor_id != state.owner_id or request.actor_id not in state.members:
+        # An owner who left has given the group up: removing needs them back in it.
+        return refuse("not_owner", "only the group's owner, as a member, can remove members")
     if request.member_id == state.owner_id:
         return refuse("cannot_remove_owner", "the owner cannot be removed; leave instead")
     if request.member_id not in state.members:

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from records.events import describe_errors, is_blank
 from records.requests import AnyRequest, EditRequested, MessageSubmitted, read_request
+from records.text import text_problem
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,11 @@ def read_incoming(raw: bytes) -> AnyRequest:
     except ValidationError as exc:
         problems = describe_errors(exc, "record")
         raise ValueError(problems) from None
-    if isinstance(request, MessageSubmitted | EditRequested) and is_blank(request.body):
-        raise ValueError("body: is blank")
+    if isinstance(request, MessageSubmitted | EditRequested):
+        if is_blank(request.body):
+            raise ValueError("body: is blank")
+        if (problem := text_problem(request.body)) is not None:
+            raise ValueError(f"body: {problem}")
     return request
 
 

@@ -17,6 +17,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from records.events import (
     Fact,
     GroupCreated,
+    InvitationDeclined,
+    InvitationRevoked,
     MemberInvited,
     MemberJoined,
     MemberLeft,
@@ -27,13 +29,16 @@ from records.events import (
     MessageSaved,
 )
 from records.views import (
+    CHANGES_PER_SHELF,
     GROUPS,
     POSITIONS,
+    PUBLIC_GROUPS,
     USER_GROUPS,
     change_document,
     change_shelf,
     is_view,
     message_slot,
+    name_words,
     page_of,
     page_shelf,
     position_id,
@@ -47,6 +52,10 @@ class Projector:
         self.groups = database[GROUPS]
         self.user_groups = database[USER_GROUPS]
         self.positions = database[POSITIONS]
+        self.public_groups = database[PUBLIC_GROUPS]
+
+    async def create_indexes(self) -> None:
+        await self.public_groups.create_index("words", name="words")
 
     async def drop(self) -> None:
         for name in await self.database.list_collection_names():
@@ -132,6 +141,11 @@ class Projector:
                     },
                     upsert=True,
                 )
+                if not fact.private:
+                    words = name_words(fact.name)
+                    await self.public_groups.update_one(
+                        group, {"$set": {"name": fact.name, "words": words}}, upsert=True
+                    )
             case MemberInvited():
                 pending = {
                     "name": fact.group_name,
@@ -175,10 +189,19 @@ class Projector:
                 await self.groups.update_one(
                     group, {"$unset": {f"members.{fact.user_id}": ""}, **_version(fact)}
                 )
+            case InvitationDeclined() | InvitationRevoked():
+                await self.user_groups.update_one(
+                    {"_id": fact.user_id}, {"$unset": {f"invited.{fact.group_id}": ""}}
+                )
+                await self.groups.update_one(
+                    group, {"$unset": {f"invited.{fact.user_id}": ""}, **_version(fact)}
+                )
             case MessageEdited():
                 page, slot = page_of(fact.seq), slot_of(fact.seq)
+                # Never onto a deleted message: an edit applied again after its delete (a
+                # stretch of the log projected twice) must not bring the body back.
                 await self.database[page_shelf(fact.group_id, page)].update_one(
-                    {"_id": page},
+                    {"_id": page, f"m.{slot}.deleted": {"$ne": True}},
                     {
                         "$set": {
                             f"m.{slot}.body": fact.body,
@@ -200,15 +223,30 @@ class Projector:
                 )
         if isinstance(fact, MessageEdited | MessageDeleted) and fact.change:
             await self._record_change(fact)
+        if isinstance(fact, MessageDeleted):
+            await self._erase_earlier_versions(fact)
 
     async def _record_change(self, fact: MessageEdited | MessageDeleted) -> None:
-        """Keep the change where a client that was away finds it by position, by ``_id``."""
+        """Keep the change where a client that was away finds it by position, by ``_id``.
+        The body is written only with a new document: one erased by a delete stays erased."""
+        document = change_document(fact)
+        body = document.pop("body")
         await self.database[change_shelf(fact.group_id, fact.change)].update_one(
             {"_id": fact.change},
-            {"$set": change_document(fact)},
+            {"$set": document, "$setOnInsert": {"body": body}},
             upsert=True,
         )
         await self.groups.update_one({"_id": fact.group_id}, {"$max": {"last_change": fact.change}})
+
+    async def _erase_earlier_versions(self, fact: MessageDeleted) -> None:
+        """A delete erases the bodies of the message's edits too, on every shelf of changes
+        up to this one."""
+        for shelf in range((fact.change - 1) // CHANGES_PER_SHELF + 1):
+            first_change = shelf * CHANGES_PER_SHELF + 1
+            await self.database[change_shelf(fact.group_id, first_change)].update_many(
+                {"message_id": fact.message_id, "deleted": False},
+                {"$set": {"body": "", "erased": True}},
+            )
 
     async def _link(self, user_id: str, group_id: str, at: datetime) -> None:
         await self.user_groups.update_one(

@@ -49,7 +49,8 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             self.settings.mongodb_uri, tz_aware=True
         )
-        self._projector = Projector(client[self.settings.mongodb_database])
+        self._projector = projector = Projector(client[self.settings.mongodb_database])
+        await self._until_written(projector.create_indexes)
         consumer = self._consumer = AIOKafkaConsumer(**self.settings.group_consumer("projector"))
         consumer.subscribe([self.settings.topics.events], listener=self)
         await consumer.start()

@@ -27,7 +27,8 @@ from records.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
+"""Raised when the state gains a field: an older snapshot is ignored and the log folded."""
 
 
 def encode(state: PartitionState, offset: int) -> bytes:
@@ -63,6 +64,8 @@ def _group_to_dict(group: GroupState) -> dict[str, Any]:
         "owner": group.owner_id,
         "members": group.members,
         "invited": group.invited,
+        "invited_by": group.invited_by,
+        "removed": group.removed,
         "seq": group.last_seq,
         "change": group.last_change,
         "version": group.version,
@@ -86,6 +89,8 @@ def _group_from_dict(data: dict[str, Any], dedupe_window: int) -> GroupState:
         owner_id=data["owner"],
         members=dict(data["members"]),
         invited=dict(data["invited"]),
+        invited_by=dict(data["invited_by"]),
+        removed=dict(data["removed"]),
         last_seq=int(data["seq"]),
         last_change=int(data["change"]),
         version=int(data["version"]),

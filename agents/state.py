@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from records.events import (
     Fact,
     GroupCreated,
+    InvitationDeclined,
+    InvitationRevoked,
     MemberInvited,
     MemberJoined,
     MemberLeft,
@@ -43,6 +45,10 @@ class GroupState:
     members: dict[str, str] = field(default_factory=dict)
     """User id → username."""
     invited: dict[str, str] = field(default_factory=dict)
+    invited_by: dict[str, str] = field(default_factory=dict)
+    """Invited user id → the member who invited them (who may revoke it, with the owner)."""
+    removed: dict[str, str] = field(default_factory=dict)
+    """Removed by the owner and not invited back since: kept out of a public group too."""
     last_seq: int = 0
     last_change: int = 0
     version: int = 0
@@ -65,17 +71,28 @@ class GroupState:
                 self.members[fact.owner_id] = fact.owner
             case MemberInvited():
                 self.invited[fact.user_id] = fact.username
+                self.invited_by[fact.user_id] = fact.by_id
+                self.removed.pop(fact.user_id, None)
             case MemberJoined():
                 self.members[fact.user_id] = fact.username
-                self.invited.pop(fact.user_id, None)
-            case MemberLeft() | MemberRemoved():
+                self._uninvite(fact.user_id)
+            case InvitationDeclined() | InvitationRevoked():
+                self._uninvite(fact.user_id)
+            case MemberLeft():
                 self.members.pop(fact.user_id, None)
+            case MemberRemoved():
+                self.members.pop(fact.user_id, None)
+                self.removed[fact.user_id] = fact.username
             case MessageEdited() | MessageDeleted():
                 self.last_change = max(self.last_change, fact.change)
                 if isinstance(fact, MessageDeleted):
                     self.deleted.add(fact.seq)
         if isinstance(fact, MembershipFact):
             self.version = max(self.version, fact.version)
+
+    def _uninvite(self, user_id: str) -> None:
+        self.invited.pop(user_id, None)
+        self.invited_by.pop(user_id, None)
 
     def saved(self, seq: int, sender_id: str, client_msg_id: str) -> None:
         if seq <= self.last_seq:

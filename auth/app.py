@@ -8,16 +8,22 @@ from typing import Any
 from aiohttp import web
 from argon2 import PasswordHasher, Type
 from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
 
 from auth.cors import cors_middleware
 from auth.errors import error_middleware
 from auth.passwords import Passwords
 from auth.refresh_tokens import RefreshTokenRepository
+from auth.revocations import SessionRevocations
 from auth.settings import Settings
+from auth.throttle import LoginThrottle
 from auth.typedefs import (
+    account_throttle_key,
+    address_throttle_key,
     mongo_client_key,
     passwords_key,
     refresh_tokens_key,
+    revocations_key,
     settings_key,
     users_key,
 )
@@ -44,6 +50,17 @@ async def mongo_ctx(app: web.Application) -> AsyncIterator[None]:
         await client.close()
 
 
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[settings_key]
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    app[revocations_key] = SessionRevocations(
+        redis, settings.revocations_channel, settings.access_token_ttl
+    )
+    yield
+    if redis is not None:
+        await redis.aclose()
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
@@ -59,7 +76,14 @@ def create_app(settings: Settings) -> web.Application:
             type=Type.ID,
         ),
         max_concurrent=settings.argon2_max_concurrent,
+        max_waiting=settings.argon2_max_waiting,
     )
-    app.cleanup_ctx.append(mongo_ctx)
+    app[account_throttle_key] = LoginThrottle(
+        settings.login_free_failures, settings.login_longest_wait
+    )
+    app[address_throttle_key] = LoginThrottle(
+        settings.login_free_failures_per_address, settings.login_longest_wait
+    )
+    app.cleanup_ctx.extend([mongo_ctx, redis_ctx])
     app.add_routes(routes)
     return app

@@ -10,6 +10,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pymongo.errors import ConnectionFailure
 
+from auth.passwords import PasswordsBusy
+
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {
@@ -73,6 +75,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         headers = {name: exc.headers[name] for name in _KEPT_HEADERS if name in exc.headers}
         code = _HTTP_CODES.get(exc.status, "server_error" if exc.status >= 500 else "http_error")
         return error_response(exc.status, code, exc.reason.lower(), headers=headers)
+    except PasswordsBusy:
+        log.warning("password hashing is saturated; refusing %s %s", request.method, request.path)
+        return error_response(
+            503, "busy", "too many sign-ins at once; try again", headers={"Retry-After": "1"}
+        )
     except ConnectionFailure:
         log.exception("MongoDB unreachable while handling %s %s", request.method, request.path)
         return error_response(503, "service_unavailable", "the database is unavailable")

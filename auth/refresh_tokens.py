@@ -18,6 +18,8 @@ from records.tokens import TokenClaims
 
 class Consumed(enum.Enum):
     FIRST_USE = "first_use"
+    RETRIED = "retried"
+    """Used already, moments ago, from the same address: a retry, not a theft."""
     REUSED = "reused"
     UNKNOWN = "unknown"
 
@@ -41,17 +43,38 @@ class RefreshTokenRepository:
             }
         )
 
-    async def consume(self, token_id: str) -> Consumed:
-        """Mark the token used, atomically: of two concurrent uses only one is the first."""
+    async def consume(self, token_id: str, address: str = "", grace: float = 0.0) -> Consumed:
+        """Mark the token used, atomically: of two concurrent uses only one is the first.
+        A second use within ``grace`` seconds from the same ``address`` is a retry (a lost
+        answer, a second tab): ``RETRIED``, and the caller issues a fresh pair again."""
         now = datetime.now(UTC)
         document = await self._tokens.find_one_and_update(
             {"_id": token_id, "used_at": None, "revoked_at": None},
-            {"$set": {"used_at": now}},
+            {"$set": {"used_at": now, "used_by": address}},
         )
         if document is not None:
             return Consumed.FIRST_USE
-        known = await self._tokens.find_one({"_id": token_id}, projection={"_id": 1})
-        return Consumed.REUSED if known is not None else Consumed.UNKNOWN
+        known = await self._tokens.find_one(
+            {"_id": token_id}, projection={"used_at": 1, "used_by": 1, "revoked_at": 1}
+        )
+        if known is None:
+            return Consumed.UNKNOWN
+        used_at = known.get("used_at")
+        if (
+            known.get("revoked_at") is None
+            and used_at is not None
+            and known.get("used_by") == address
+            and (now - _aware(used_at)).total_seconds() <= grace
+        ):
+            return Consumed.RETRIED
+        return Consumed.REUSED
+
+    async def revoke(self, token_id: str) -> None:
+        """Spend the token for good (logout): not even a retry may use it after this."""
+        now = datetime.now(UTC)
+        await self._tokens.update_one(
+            {"_id": token_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
+        )
 
     async def revoke_all(self, user_id: str) -> int:
         """Revoke every live refresh token of the user; return how many."""
@@ -66,3 +89,7 @@ class RefreshTokenRepository:
         await self._tokens.delete_many(
             {"user_id": user_id, "expires_at": {"$lt": datetime.now(UTC)}}
         )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
+
+from records.text import has_lone_surrogate
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 USERNAME_MIN, USERNAME_MAX = 3, 32
@@ -15,7 +17,20 @@ Username = Annotated[
     str,
     StringConstraints(min_length=USERNAME_MIN, max_length=USERNAME_MAX, pattern=USERNAME_PATTERN),
 ]
-Password = Annotated[str, StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
+
+
+def _unicode_text(text: str) -> str:
+    """A lone surrogate (JSON allows ``"\\ud800"``) is not text: it cannot be hashed."""
+    if has_lone_surrogate(text):
+        raise ValueError("contains a lone surrogate (not valid Unicode text)")
+    return text
+
+
+Password = Annotated[
+    str,
+    StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX),
+    AfterValidator(_unicode_text),
+]
 
 _FRIENDLY = {
     "string_pattern_mismatch": "may contain only letters, digits, '_', '.' and '-'",
@@ -37,7 +52,9 @@ class RegisterRequest(_Request):
 class LoginRequest(_Request):
     # No pattern here: a login with an odd username is just a wrong login.
     username: Annotated[str, StringConstraints(min_length=1, max_length=USERNAME_MAX)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX)]
+    password: Annotated[
+        str, StringConstraints(min_length=1, max_length=PASSWORD_MAX), AfterValidator(_unicode_text)
+    ]
 
 
 class RefreshRequest(_Request):

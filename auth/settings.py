@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import NoDecode
 
+from records.revocations import DEFAULT_CHANNEL
 from records.settings import JwtSettings, MongoSettings
 
 
@@ -32,6 +33,37 @@ class Settings(MongoSettings, JwtSettings):
     argon2_max_concurrent: int = Field(
         default=4, ge=1, description="hashes computed at once; bounds memory under a login flood"
     )
+
+    argon2_max_waiting: int = Field(
+        default=32, ge=0, description="hashes queued at most; past it a sign-in gets 503 at once"
+    )
+    login_free_failures: int = Field(
+        default=5, ge=1, description="failed logins of an account before each next one waits"
+    )
+    login_free_failures_per_address: int = Field(
+        default=20, ge=1, description="failed logins from one address before each next one waits"
+    )
+    login_longest_wait: float = Field(
+        default=900.0, gt=0, description="seconds: the cap of the doubling wait after failures"
+    )
+    trust_forwarded_for: bool = Field(
+        default=False,
+        description="take the client address from X-Forwarded-For (only behind a proxy that "
+        "sets it)",
+    )
+    refresh_reuse_grace: float = Field(
+        default=10.0,
+        ge=0,
+        description="seconds a used refresh token may be presented again from the same address "
+        "(a retry after a lost answer) without being taken for a stolen one",
+    )
+
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis the gateways share: revoked sessions are announced there, so the "
+        "gateways close their sockets",
+    )
+    revocations_channel: str = Field(default=DEFAULT_CHANNEL)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -20,9 +21,12 @@ from auth.schemas import (
     parse_request,
 )
 from auth.typedefs import (
+    account_throttle_key,
+    address_throttle_key,
     mongo_client_key,
     passwords_key,
     refresh_tokens_key,
+    revocations_key,
     settings_key,
     users_key,
 )
@@ -98,11 +102,25 @@ async def register(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     body = await read_request(request, LoginRequest)
     users, passwords = request.app[users_key], request.app[passwords_key]
+    account = body.username.casefold()
+    address = client_address(request)
+    accounts, addresses = request.app[account_throttle_key], request.app[address_throttle_key]
+    wait = max(accounts.wait_for(account), addresses.wait_for(address))
+    if wait > 0:
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"too many failed sign-ins; try again in {math.ceil(wait)} s",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
     user = await users.by_username(body.username)
     # Same work and same answer whether the user is missing or the password is wrong.
     matches = await passwords.verify(user.password_hash if user else None, body.password)
     if user is None or not matches:
+        accounts.failed(account)
+        addresses.failed(address)
         raise ApiError(401, "invalid_credentials", "invalid username or password")
+    accounts.succeeded(account)
     if passwords.needs_rehash(user.password_hash):
         new_hash = await passwords.hash(body.password)
         await users.replace_password_hash(user.user_id, user.password_hash, new_hash)
@@ -118,11 +136,19 @@ async def refresh(request: web.Request) -> web.Response:
     except InvalidToken as exc:
         raise ApiError(401, exc.code, exc.message) from exc
     refresh_tokens = request.app[refresh_tokens_key]
-    consumed = await refresh_tokens.consume(claims.token_id)
+    address = client_address(request)
+    consumed = await refresh_tokens.consume(
+        claims.token_id, address, grace=request.app[settings_key].refresh_reuse_grace
+    )
+    if consumed is Consumed.RETRIED:
+        log.info("refresh token of user %s presented again within the grace", claims.user_id)
     if consumed is Consumed.REUSED:
         revoked = await refresh_tokens.revoke_all(claims.user_id)
+        await request.app[revocations_key].revoke(claims.user_id)
         log.warning(
-            "refresh token reused for user %s; revoked %d refresh tokens", claims.user_id, revoked
+            "refresh token reused for user %s; revoked %d refresh tokens and the open sockets",
+            claims.user_id,
+            revoked,
         )
         raise ApiError(401, "token_invalid", "the refresh token has already been used")
     if consumed is Consumed.UNKNOWN:
@@ -144,8 +170,17 @@ async def logout(request: web.Request) -> web.Response:
         if exc.code != "token_expired":
             raise ApiError(401, exc.code, exc.message) from exc
         return web.Response(status=204)  # an expired token is spent already
-    await request.app[refresh_tokens_key].consume(claims.token_id)
+    await request.app[refresh_tokens_key].revoke(claims.token_id)
     return web.Response(status=204)
+
+
+def client_address(request: web.Request) -> str:
+    """Who is asking: the peer, or the first X-Forwarded-For hop behind a trusted proxy."""
+    if request.app[settings_key].trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.remote or "unknown"
 
 
 def bearer_token(request: web.Request) -> str:

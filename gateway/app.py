@@ -15,13 +15,16 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from gateway.backpressure import shed_slow_sockets
 from gateway.broadcast import follow_log
 from gateway.delivery import Delivery, DeliveryGate, group_room
 from gateway.directory import UserDirectory
+from gateway.limits import RateLimits
 from gateway.manager import RedisManager
 from gateway.presence import Presence
 from gateway.readmodel import ReadModel
 from gateway.requests import RequestBus
+from gateway.revocations import follow_revocations
 from gateway.rest import routes
 from gateway.settings import Settings
 from gateway.sockets import ChatNamespace
@@ -29,6 +32,7 @@ from gateway.transport import websocket_compression
 from gateway.typedefs import (
     DELIVERY,
     HTTP,
+    LIMITS,
     MANAGER,
     MONGO,
     PRODUCER,
@@ -141,10 +145,20 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
     directory = UserDirectory(settings, app[HTTP])
     await bus.start()
     presence.start()
-    sio.register_namespace(
-        ChatNamespace(settings, bus, app[READS], app[DELIVERY], presence, directory)
-    )
+    limits = app[LIMITS] = RateLimits(app[REDIS], settings.socketio_channel, settings.limits())
+    namespace = ChatNamespace(settings, bus, app[READS], app[DELIVERY], presence, directory, limits)
+    sio.register_namespace(namespace)
+    tasks = [
+        asyncio.create_task(shed_slow_sockets(sio, settings.max_queued_packets)),
+        asyncio.create_task(
+            follow_revocations(app[REDIS], settings.revocations_channel, namespace.revoked)
+        ),
+    ]
     yield
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await presence.stop()
     await bus.stop()
     await app[MANAGER].close()

@@ -16,11 +16,13 @@ import socketio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
-from gateway.delivery import ORDERED, Delivery, group_room
+from gateway.delivery import ORDERED, Delivery, group_room, user_room
 from gateway.settings import Settings
 from records.events import (
     Fact,
     GroupCreated,
+    InvitationDeclined,
+    InvitationRevoked,
     MemberInvited,
     MemberJoined,
     MemberLeft,
@@ -37,8 +39,8 @@ from records.views import change_document, change_to_client, message_to_client
 log = logging.getLogger(__name__)
 
 
-def client_event(fact: Fact) -> tuple[str, str, dict[str, Any]] | None:
-    """The Socket.IO event a fact becomes: ``(event, room, payload)``, or None."""
+def client_event(fact: Fact) -> tuple[str, list[str], dict[str, Any]] | None:
+    """The Socket.IO event a fact becomes: ``(event, rooms, payload)``, or None."""
     room = group_room(fact.group_id)
 
     def pick(*names: str, **renamed: str) -> dict[str, Any]:
@@ -48,17 +50,24 @@ def client_event(fact: Fact) -> tuple[str, str, dict[str, Any]] | None:
 
     match fact:
         case MessageSaved():
-            return "message", room, message_to_client(fact)
+            return "message", [room], message_to_client(fact)
         case MessageEdited() | MessageDeleted():
             name, payload = change_to_client(change_document(fact))
-            return name, room, payload
+            return name, [room], payload
         case MemberJoined() | MemberLeft():
             event = "member_joined" if isinstance(fact, MemberJoined) else "member_left"
-            return event, room, pick("user_id", "username")
+            return event, [room], pick("user_id", "username")
         case MemberRemoved():
-            return "member_removed", room, pick("user_id", "username", "by_id")
+            return "member_removed", [room, user_room(fact.user_id)], pick(
+                "user_id", "username", "by_id"
+            )
         case MemberInvited():
-            return "invited", f"user:{fact.user_id}", pick("by_id", "by", name="group_name")
+            return "invited", [user_room(fact.user_id)], pick("by_id", "by", name="group_name")
+        case InvitationDeclined():
+            return "invitation_declined", [room], pick("user_id", "username")
+        case InvitationRevoked():
+            rooms = [room, user_room(fact.user_id)]
+            return "invitation_revoked", rooms, pick("user_id", "username", "by_id")
     return None  # GroupCreated: the creator's socket follows the group already
 
 
@@ -124,17 +133,23 @@ async def _deliver(sio: socketio.AsyncServer, delivery: Delivery, raw: bytes | N
         delivery.gate.saw(fact.group_id, "version", fact.version)
         user_id = fact.owner_id if isinstance(fact, GroupCreated) else fact.user_id
         delivery.gate.concerns(user_id, fact.group_id, fact.version)
+        if isinstance(fact, MemberLeft | MemberRemoved):
+            delivery.gate.departed(user_id, fact.group_id, fact.version)
+        elif isinstance(fact, MemberJoined | GroupCreated):
+            delivery.gate.returned(user_id, fact.group_id, fact.version)
     event = client_event(fact)
     if event is None:
         return
-    name, room, payload = event
+    name, rooms, payload = event
     try:
         if name in ORDERED:
             await delivery.ordered(fact.group_id, name, payload)
             return
-        await sio.emit(name, payload, room=room, ignore_queue=True)
         if isinstance(fact, MemberLeft | MemberRemoved):
+            # Out of the room before anything else can be sent to it: the departing member's
+            # sockets here get this event (in their own room) and nothing after it.
             await delivery.leave(fact.group_id, fact.user_id)
+        await sio.emit(name, payload, room=rooms, ignore_queue=True)
     except Exception:
         # A socket that cannot be written to is dropped by Socket.IO; the fact is in the log
         # and the views, and the client recovers it with join + since_seq.

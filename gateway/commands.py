@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from records.events import (
     MAX_BODY_CHARS,
     ClientMsgId,
     GroupId,
-    GroupName,
+    NewGroupName,
     MessageId,
     UserId,
     describe_errors,
     is_blank,
 )
+from records.text import text_problem
 
 Username = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -46,7 +54,7 @@ class InGroup(Command):
 
 
 class CreateGroup(Command):
-    name: GroupName
+    name: NewGroupName
     private: bool = False
 
 
@@ -56,15 +64,30 @@ class Invite(Command):
     username: Username | None = None
 
 
+class Revoke(Command):
+    group_id: GroupId
+    user_id: UserId
+
+
 class RemoveMember(Command):
     group_id: GroupId
     user_id: UserId
 
 
 class History(Command):
+    """A page of messages: the newest, or those before ``before_seq`` (newest first), or
+    those after ``after_seq`` (oldest first, for catching up in order)."""
+
     group_id: GroupId
     before_seq: int | None = Field(default=None, ge=1)
+    after_seq: int | None = Field(default=None, ge=0)
     limit: int = Field(default=50, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def one_cursor(self) -> History:
+        if self.before_seq is not None and self.after_seq is not None:
+            raise ValueError("give before_seq or after_seq, not both")
+        return self
 
 
 class Edit(Command):
@@ -83,19 +106,30 @@ class FindGroups(Command):
 class CommandError(Exception):
     """A command refused with a stable ``code`` and a message for people."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after
+        """Seconds to wait before asking again (``rate_limited``)."""
+
+    def error(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.retry_after is not None:
+            error["retry_after"] = self.retry_after
+        return error
 
     def reply(self, **extra: Any) -> dict[str, Any]:
-        return {"ok": False, "error": {"code": self.code, "message": self.message}, **extra}
+        return {"ok": False, "error": self.error(), **extra}
 
 
 def parse(model: type[C], data: Any) -> C:
     """Validate a command payload, turning pydantic's errors into one ``invalid_payload``."""
     if not isinstance(data, dict):
         raise CommandError("invalid_payload", "the payload must be an object")
+    for name, value in data.items():
+        if isinstance(value, str) and (problem := text_problem(value)) is not None:
+            raise CommandError("invalid_text", f"{name}: {problem}")
     try:
         return model.model_validate(data)
     except ValidationError as exc:

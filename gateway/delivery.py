@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,10 +39,19 @@ def group_room(group_id: str) -> str:
     return f"{GROUP_ROOM_PREFIX}{group_id}"
 
 
+def user_room(user_id: str) -> str:
+    """Every socket of a person on this node: what concerns them in any group."""
+    return f"user:{user_id}"
+
+
 ORDERED = {"message": "seq", "message_edited": "change", "message_deleted": "change"}
 """Events delivered in order, once, by the position they carry."""
 
 SEND, DROP, HOLD, HOLE = "send", "drop", "hold", "hole"
+
+RECENT_DEPARTURES = 10_000
+"""Departures (left, removed) remembered per node, newest kept: enough to cover a join that
+was answered just before its member was removed."""
 
 
 @dataclass
@@ -74,6 +84,24 @@ class DeliveryGate:
     memberships: dict[str, dict[str, int]] = field(default_factory=dict)
     """User id → group id → the group's version after the newest fact about the user there
     (joined, left, invited …), so the user's reads can wait for the views to show it."""
+
+    departures: OrderedDict[tuple[str, str], int] = field(default_factory=OrderedDict)
+    """(user id, group id) → the group's version when the user last left or was removed."""
+
+    def departed(self, user_id: str, group_id: str, version: int) -> None:
+        self.departures[(user_id, group_id)] = version
+        self.departures.move_to_end((user_id, group_id))
+        while len(self.departures) > RECENT_DEPARTURES:
+            self.departures.popitem(last=False)
+
+    def returned(self, user_id: str, group_id: str, version: int) -> None:
+        if self.departures.get((user_id, group_id), version) < version:
+            del self.departures[(user_id, group_id)]
+
+    def departed_after(self, user_id: str, group_id: str, version: int) -> bool:
+        """True if this node has read that the user left the group, or was removed from it,
+        after the group was at ``version``."""
+        return self.departures.get((user_id, group_id), 0) > version
 
     def connected(self, sid: str, user_id: str) -> None:
         self.users[sid] = user_id

@@ -14,16 +14,19 @@ from gateway.commands import (
     Invite,
     Join,
     RemoveMember,
+    Revoke,
     parse,
 )
 from gateway.delivery import group_room
 from gateway.handling import NamespaceBase, Reply, acknowledged
 from records.requests import (
+    DeclineRequested,
     GroupCreationRequested,
     InvitationRequested,
     JoinRequested,
     LeaveRequested,
     RemovalRequested,
+    RevocationRequested,
 )
 
 
@@ -53,11 +56,23 @@ class GroupHandlers(NamespaceBase):
         user = await self.get_session(sid)
         # The agents decide membership (a member asking again changes nothing): never the
         # view, which may not show a removal or a join yet.
-        await self._ask(JoinRequested(group_id=command.group_id, **self._actor(sid, user)))
-        seq, change = await self._follow(
+        joined = await self._ask(
+            JoinRequested(group_id=command.group_id, **self._actor(sid, user))
+        )
+        seq, change, more = await self._follow(
             sid, command.group_id, command.since_seq, command.since_change
         )
-        return {"ok": True, "group_id": command.group_id, "last_seq": seq, "last_change": change}
+        if more:
+            return {"ok": True, "group_id": command.group_id, "last_seq": seq,
+                    "last_change": change, "more": True}  # fmt: skip
+        if self.gate.departed_after(user["user_id"], command.group_id, joined.version or 0):
+            # Removed (or left on another device) between the answer and entering the room:
+            # the removal was handled before this socket was in the room, so undo it here.
+            self.gate.unfollow(sid, command.group_id)
+            await self.leave_room(sid, group_room(command.group_id))
+            raise CommandError("not_a_member", "you are no longer a member of this group")
+        return {"ok": True, "group_id": command.group_id, "last_seq": seq, "last_change": change,
+                "more": False}  # fmt: skip
 
     @acknowledged
     async def on_leave(self, sid: str, data: Any = None) -> Reply:
@@ -76,6 +91,14 @@ class GroupHandlers(NamespaceBase):
         user = await self.get_session(sid)
         await self._member_group(sid, user, command.group_id)
         invitee = await self.directory.find(username=command.username, user_id=command.user_id)
+        # Bounded per person, whoever invites: no one can grow another's list without end.
+        # (The views may trail by a moment; the rate of invitations bounds that overshoot.)
+        if await self.reads.pending_invitations(invitee.user_id) >= (
+            limit := self.settings.max_invitations_per_user
+        ):
+            raise CommandError(
+                "too_many_invitations", f"{invitee.username} has {limit} invitations pending"
+            )
         await self._ask(
             InvitationRequested(
                 group_id=command.group_id,
@@ -85,6 +108,26 @@ class GroupHandlers(NamespaceBase):
             )
         )
         return {"ok": True, "group_id": command.group_id, "user_id": invitee.user_id}
+
+    @acknowledged
+    async def on_decline(self, sid: str, data: Any = None) -> Reply:
+        """Turn down an invitation to the group."""
+        command = parse(InGroup, data)
+        user = await self.get_session(sid)
+        await self._ask(DeclineRequested(group_id=command.group_id, **self._actor(sid, user)))
+        return {"ok": True, "group_id": command.group_id}
+
+    @acknowledged
+    async def on_revoke(self, sid: str, data: Any = None) -> Reply:
+        """Take back an invitation (the inviter or the owner)."""
+        command = parse(Revoke, data)
+        user = await self.get_session(sid)
+        await self._ask(
+            RevocationRequested(
+                group_id=command.group_id, invitee_id=command.user_id, **self._actor(sid, user)
+            )
+        )
+        return {"ok": True, "group_id": command.group_id, "user_id": command.user_id}
 
     @acknowledged
     async def on_remove_member(self, sid: str, data: Any = None) -> Reply:
@@ -123,10 +166,14 @@ class GroupHandlers(NamespaceBase):
 
     async def _follow(
         self, sid: str, group_id: str, since_seq: int | None, since_change: int | None
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, bool]:
         """Enter the group's room, then send what the socket missed: messages after
         ``since_seq``, edits and deletes after ``since_change`` (from now, when not given).
-        Returns the last ``seq`` and ``change`` now sent.
+        Returns the last ``seq`` and ``change`` now sent, and False.
+
+        More than ``catch_up_limit`` messages missed: the first ``catch_up_limit`` of them are
+        sent, the socket does not follow the group yet, and the third value is True; the client
+        pages the rest with ``history`` + ``after_seq`` and joins again from where it is.
 
         Live events are held from before the socket enters the room until the views have
         filled everything up to the newest position known (``Delivery.fill``), so an event
@@ -141,7 +188,13 @@ class GroupHandlers(NamespaceBase):
         # deployment's, say) would hide the messages to come.
         seq = newest["seq"] if since_seq is None else min(since_seq, newest["seq"])
         change = newest["change"] if since_change is None else min(since_change, newest["change"])
+        if newest["seq"] - seq > self.settings.catch_up_limit:
+            last = seq + self.settings.catch_up_limit
+            async for message in self.reads.messages_between(group_id, seq + 1, last):
+                await self.emit("message", message, to=sid, ignore_queue=True)
+                seq = int(message["seq"])
+            return seq, change, True
         stream = self.gate.follow(sid, group_id, seq, change, hold=True)
         await self.enter_room(sid, group_room(group_id))
         await self.delivery.fill(sid, group_id)
-        return stream.cursors["seq"], stream.cursors["change"]
+        return stream.cursors["seq"], stream.cursors["change"], False

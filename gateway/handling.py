@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
@@ -14,8 +13,9 @@ import socketio
 from pymongo.errors import PyMongoError
 
 from gateway.commands import CommandError
-from gateway.delivery import Delivery
+from gateway.delivery import Delivery, user_room
 from gateway.directory import UserDirectory
+from gateway.limits import KIND_OF_EVENT, RateLimits
 from gateway.presence import Presence
 from gateway.readmodel import ReadModel
 from gateway.requests import RequestBus
@@ -29,16 +29,17 @@ Reply = dict[str, Any]
 Handler = Callable[..., Awaitable[Reply]]
 
 
-def user_room(user_id: str) -> str:
-    return f"user:{user_id}"
-
-
 def acknowledged(handler: Handler) -> Handler:
-    """Turn refusals and storage failures into ``{ok: false, error: {code, message}}``."""
+    """Take the event's token from the person's bucket (``gateway.limits``), then turn
+    refusals and storage failures into ``{ok: false, error: {code, message}}``."""
+
+    kind = KIND_OF_EVENT[handler.__name__.removeprefix("on_")]
 
     @wraps(handler)
     async def wrapper(self: NamespaceBase, sid: str, data: Any = None) -> Reply:
         try:
+            user = await self.get_session(sid)
+            await self.limits.spend(user["user_id"], kind)
             return await handler(self, sid, data)
         except CommandError as exc:
             extra = {}
@@ -63,6 +64,7 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
         delivery: Delivery,
         presence: Presence,
         directory: UserDirectory,
+        limits: RateLimits,
     ) -> None:
         super().__init__("/")
         self.settings = settings
@@ -72,10 +74,9 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
         self.gate = delivery.gate
         self.presence = presence
         self.directory = directory
+        self.limits = limits
         self._typing: dict[tuple[str, str], float] = {}
         self._expiries: dict[str, asyncio.TimerHandle] = {}
-        self._send_allowance: dict[str, tuple[float, float]] = {}
-        """Socket id → (messages it may still send now, when that was computed)."""
 
     def _actor(self, sid: str, user: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -84,18 +85,6 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
             "origin": self.bus.node_id,
             "origin_sid": sid,
         }
-
-    def _spend_send_allowance(self, sid: str) -> None:
-        """A token bucket per socket: ``send_burst`` at once, ``send_rate`` a second after."""
-        now = time.monotonic()
-        burst, rate = self.settings.send_burst, self.settings.send_rate
-        tokens, since = self._send_allowance.get(sid, (float(burst), now))
-        tokens = min(float(burst), tokens + (now - since) * rate)
-        if tokens < 1:
-            wait = (1 - tokens) / rate
-            message = f"too many messages; send again in {max(wait, 0.1):.1f} s"
-            raise CommandError("rate_limited", message)
-        self._send_allowance[sid] = (tokens - 1, now)
 
     async def _ask(self, request: AnyRequest) -> RequestAnswered:
         answer = await self.bus.ask(request)

@@ -62,7 +62,11 @@ class Presence:
             await self._remove(user_id, sid, username)
 
     async def is_online(self, user_id: str) -> bool:
-        return await self.redis.zcount(self._user(user_id), time.time(), "+inf") > 0
+        return await self.sockets_of(user_id) > 0
+
+    async def sockets_of(self, user_id: str) -> int:
+        """The user's connected sockets, on every node."""
+        return int(await self.redis.zcount(self._user(user_id), time.time(), "+inf"))
 
     async def online(self, user_ids: list[str]) -> list[str]:
         now = time.time()

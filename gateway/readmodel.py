@@ -19,6 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from records.views import (
     GROUPS,
     POSITIONS,
+    PUBLIC_GROUPS,
     USER_GROUPS,
     Group,
     change_shelf,
@@ -28,6 +29,7 @@ from records.views import (
     page_shelf,
     position_id,
     slot_to_client,
+    words_query,
 )
 
 CATCH_UP_POLL = 0.02
@@ -39,6 +41,7 @@ class ReadModel:
         self.groups = database[GROUPS]
         self.user_groups = database[USER_GROUPS]
         self.positions = database[POSITIONS]
+        self.public_groups_view = database[PUBLIC_GROUPS]
         self.wait = wait
         """Longest a read waits for the projector to reach a position this node has seen."""
 
@@ -80,19 +83,22 @@ class ReadModel:
         invited = (doc or {}).get("invited", {})
         return [invitation_to_client(group_id, i) for group_id, i in sorted(invited.items())]
 
+    async def pending_invitations(self, user_id: str) -> int:
+        doc = await self.user_groups.find_one({"_id": user_id}, {"invited": 1})
+        return len((doc or {}).get("invited", {}))
+
     async def groups_of(self, user_id: str) -> list[Group]:
         groups = [await self.group(group_id) for group_id in await self.group_ids_of(user_id)]
         return [g for g in groups if g is not None and user_id in g.members]
 
     async def public_groups(self, query: str, limit: int) -> list[Group]:
-        needle = query.casefold()
-        found: list[Group] = []
-        async for doc in self.groups.find({"private": False}):
-            if needle in str(doc["name"]).casefold():
-                found.append(Group.from_document(doc))
-            if len(found) >= limit:
-                break
-        return found
+        """Public groups with a word of their name starting with each word of ``query``
+        (all of them when it has none), at most ``limit``, by name."""
+        cursor = self.public_groups_view.find(words_query(query), {"_id": 1}).limit(limit)
+        ids = [doc["_id"] async for doc in cursor]
+        docs = self.groups.find({"_id": {"$in": ids}}) if ids else None
+        found = [Group.from_document(doc) async for doc in docs] if docs is not None else []
+        return sorted(found, key=lambda g: (g.name.casefold(), g.group_id))
 
     async def history(
         self, group: Group, before_seq: int | None, limit: int
@@ -109,6 +115,20 @@ class ReadModel:
         messages.reverse()
         first = messages[-1]["seq"] if messages else before
         return messages, first if first > 1 else None
+
+    async def history_after(
+        self, group: Group, after_seq: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Up to ``limit`` messages with ``seq > after_seq``, oldest first, and the cursor for
+        the page after them (None once the newest message is in this page)."""
+        first, last = after_seq + 1, min(after_seq + limit, group.last_seq)
+        messages = (
+            [m async for m in self.messages_between(group.group_id, first, last)]
+            if first <= last
+            else []
+        )
+        newest = messages[-1]["seq"] if messages else after_seq
+        return messages, newest if newest < group.last_seq else None
 
     async def changes_between(
         self, group_id: str, first: int, last: int

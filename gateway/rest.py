@@ -7,23 +7,38 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
 
 from gateway.commands import CommandError, History, parse
-from gateway.typedefs import DELIVERY, READS, SETTINGS
+from gateway.typedefs import DELIVERY, LIMITS, READS, SETTINGS
 from records.tokens import InvalidToken, TokenClaims, verify_token
 
 routes = web.RouteTableDef()
 
 STATUS = {"token_missing": 401, "token_invalid": 401, "token_expired": 401, "not_a_member": 403}
-STATUS |= {"group_not_found": 404, "invalid_payload": 422}
+STATUS |= {"group_not_found": 404, "invalid_payload": 422, "rate_limited": 429}
+
+NUMBER = re.compile(r"[0-9]{1,9}")
+"""A query number: ASCII digits only (``str.isdigit`` takes ``²`` and ``٣``), and short."""
 
 
-def _error(code: str, message: str) -> web.Response:
-    body = {"error": {"code": code, "message": message}}
-    return web.json_response(body, status=STATUS.get(code, 400))
+def _error(exc: CommandError) -> web.Response:
+    headers = {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return web.json_response(
+        {"error": exc.error()}, status=STATUS.get(exc.code, 400), headers=headers
+    )
+
+
+async def _reader(request: web.Request) -> TokenClaims:
+    """The caller, once their token is checked and a read taken from their allowance."""
+    claims = _claims(request)
+    await request.app[LIMITS].spend(claims.user_id, "read")
+    return claims
 
 
 def _claims(request: web.Request) -> TokenClaims:
@@ -39,9 +54,9 @@ def _claims(request: web.Request) -> TokenClaims:
 @routes.get("/groups")
 async def list_groups(request: web.Request) -> web.Response:
     try:
-        claims = _claims(request)
+        claims = await _reader(request)
     except CommandError as exc:
-        return _error(exc.code, exc.message)
+        return _error(exc)
     groups = await request.app[READS].groups_of(claims.user_id)
     return web.json_response({"groups": [g.to_client(claims.user_id) for g in groups]})
 
@@ -49,11 +64,11 @@ async def list_groups(request: web.Request) -> web.Response:
 @routes.get("/groups/{group_id}/messages")
 async def list_messages(request: web.Request) -> web.Response:
     try:
-        claims = _claims(request)
+        claims = await _reader(request)
         query: dict[str, Any] = {"group_id": request.match_info["group_id"]}
         for name in ("before_seq", "limit"):
             if name in request.query:
-                if not request.query[name].isdigit():
+                if not NUMBER.fullmatch(request.query[name]):
                     raise CommandError("invalid_payload", f"{name}: must be a positive integer")
                 query[name] = int(request.query[name])
         command = parse(History, query)
@@ -63,6 +78,6 @@ async def list_messages(request: web.Request) -> web.Response:
         if claims.user_id not in group.members:
             raise CommandError("not_a_member", "only members can read this group")
     except CommandError as exc:
-        return _error(exc.code, exc.message)
+        return _error(exc)
     messages, cursor = await request.app[READS].history(group, command.before_seq, command.limit)
     return web.json_response({"messages": messages, "next_before_seq": cursor})

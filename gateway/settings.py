@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
+from gateway.limits import Limit
+from records.revocations import DEFAULT_CHANNEL
 from records.settings import JwtSettings, KafkaSettings, MongoSettings
 
 
@@ -34,9 +36,46 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
     send_timeout: float = Field(default=10.0, gt=0)
     request_timeout: float = Field(default=15.0, gt=0)
     send_rate: float = Field(
-        default=50.0, gt=0, description="Messages a socket may send per second, sustained"
+        default=20.0, gt=0, description="Messages a person may send per second, sustained"
     )
-    send_burst: int = Field(default=200, ge=1, description="Messages a socket may send at once")
+    send_burst: int = Field(default=100, ge=1, description="Messages a person may send at once")
+    change_rate: float = Field(
+        default=5.0, gt=0, description="Changes (create, invite, leave, edit …) a second"
+    )
+    change_burst: int = Field(default=30, ge=1, description="Changes a person may make at once")
+    read_rate: float = Field(
+        default=20.0, gt=0, description="Reads and joins (history, groups …) a second"
+    )
+    read_burst: int = Field(default=200, ge=1, description="Reads a person may make at once")
+    typing_rate: float = Field(default=2.0, gt=0, description="Typing events a second")
+    typing_burst: int = Field(default=10, ge=1, description="Typing events at once")
+    max_queued_packets: int = Field(
+        default=5000,
+        ge=1,
+        description="Packets queued for a socket that does not read before it is disconnected",
+    )
+    catch_up_limit: int = Field(
+        default=500,
+        ge=1,
+        description="Missed messages a join sends at most; the client pages the rest by history",
+    )
+    max_invitations_per_user: int = Field(
+        default=100,
+        ge=1,
+        description="Pending invitations a person may have, from every group together",
+    )
+    max_sockets_per_user: int = Field(
+        default=20, ge=1, description="Sockets one person may have open, on all nodes together"
+    )
+
+    def limits(self) -> dict[str, Limit]:
+        return {
+            "send": Limit(self.send_rate, self.send_burst),
+            "change": Limit(self.change_rate, self.change_burst),
+            "read": Limit(self.read_rate, self.read_burst),
+            "typing": Limit(self.typing_rate, self.typing_burst),
+        }
+
     typing_interval: float = Field(
         default=2.0, ge=0, description="Seconds between two relayed typing events of a socket"
     )
@@ -57,6 +96,9 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
         default=False,
         validation_alias=AliasChoices("GATEWAY_WEBSOCKET_COMPRESSION", "websocket_compression"),
         description="Accept permessage-deflate: fewer bytes on the wire, far more CPU a frame",
+    )
+    revocations_channel: str = Field(
+        default=DEFAULT_CHANNEL, description="Where auth announces revoked sessions (Redis)"
     )
     presence_ttl: float = Field(
         default=30.0, gt=0, description="Seconds a socket stays online without a heartbeat"

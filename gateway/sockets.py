@@ -19,11 +19,13 @@ from typing import Any
 import socketio
 
 from gateway.commands import CommandError, Delete, Edit, History, InGroup, Send, check_body, parse
-from gateway.delivery import group_room
+from gateway.delivery import group_room, user_room
 from gateway.group_handlers import GroupHandlers
-from gateway.handling import Reply, acknowledged, user_room
+from gateway.handling import Reply, acknowledged
 from records.events import split_message_id
 from records.requests import DeletionRequested, EditRequested, MessageSubmitted
+from gateway.revocations import revoked_before
+from records.revocations import SessionsRevoked
 from records.tokens import InvalidToken, verify_token
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,18 @@ class ChatNamespace(GroupHandlers):
             raise socketio.exceptions.ConnectionRefusedError(
                 exc.message, {"code": exc.code}
             ) from None
-        await self.save_session(sid, {"user_id": claims.user_id, "username": claims.username})
+        channel = self.settings.revocations_channel
+        if claims.issued_at.timestamp() < int(
+            await revoked_before(self.presence.redis, channel, claims.user_id)
+        ):
+            raise socketio.exceptions.ConnectionRefusedError(
+                "this session was revoked: sign in again", {"code": "token_revoked"}
+            )
+        await self._check_socket_count(claims.user_id)
+        issued_at = claims.issued_at.timestamp()
+        await self.save_session(
+            sid, {"user_id": claims.user_id, "username": claims.username, "issued_at": issued_at}
+        )
         self.gate.connected(sid, claims.user_id)
         # Only the user's own room: a group's messages flow once the socket joins it, so that
         # a reconnecting client gets what it missed (join with since_seq) before live ones.
@@ -56,6 +69,27 @@ class ChatNamespace(GroupHandlers):
             max(delay, 0), lambda: asyncio.ensure_future(self._expire(sid))
         )
 
+    async def _check_socket_count(self, user_id: str) -> None:
+        try:
+            count = await self.presence.sockets_of(user_id)
+        except Exception:  # noqa: BLE001 - without Redis the count is unknown: let it in
+            log.exception("could not count the sockets of %s", user_id)
+            return
+        if count >= self.settings.max_sockets_per_user:
+            raise socketio.exceptions.ConnectionRefusedError(
+                f"at most {self.settings.max_sockets_per_user} connections a person; close one",
+                {"code": "too_many_sockets"},
+            )
+
+    async def revoked(self, event: SessionsRevoked) -> None:
+        """Close the person's sockets here that were opened with a token now revoked."""
+        for sid in self.gate.sockets_of(event.user_id):
+            session = await self.get_session(sid)
+            if session.get("issued_at", 0) < int(event.before):
+                await self.emit("session_revoked", {"code": "token_revoked"}, to=sid,
+                                ignore_queue=True)  # fmt: skip
+                await self.disconnect(sid)
+
     async def _expire(self, sid: str) -> None:
         """A socket lives no longer than its token: the client reconnects with a fresh one
         and recovers with ``join`` + ``since_seq``, losing nothing."""
@@ -66,7 +100,6 @@ class ChatNamespace(GroupHandlers):
         if (expiry := self._expiries.pop(sid, None)) is not None:
             expiry.cancel()
         self.gate.disconnected(sid)
-        self._send_allowance.pop(sid, None)
         for key in [key for key in self._typing if key[0] == sid]:
             del self._typing[key]
         try:
@@ -80,7 +113,6 @@ class ChatNamespace(GroupHandlers):
     async def on_send(self, sid: str, data: Any = None) -> Reply:
         command = parse(Send, data)
         check_body(command.body)
-        self._spend_send_allowance(sid)
         user = await self.get_session(sid)
         # A socket in the group's room is a member (removal takes it out at once); others
         # are checked against the projection. The agents decide for good either way.
@@ -129,6 +161,16 @@ class ChatNamespace(GroupHandlers):
         command = parse(History, data if data is not None else {})
         user = await self.get_session(sid)
         group = await self._member_group(sid, user, command.group_id)
+        if command.after_seq is not None:
+            messages, after = await self.reads.history_after(
+                group, command.after_seq, command.limit
+            )
+            return {
+                "ok": True,
+                "group_id": group.group_id,
+                "messages": messages,
+                "next_after_seq": after,
+            }
         messages, cursor = await self.reads.history(group, command.before_seq, command.limit)
         return {
             "ok": True,

@@ -10,6 +10,7 @@ from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
 from gateway.delivery import Delivery
+from gateway.limits import RateLimits
 from gateway.manager import RedisManager
 from gateway.readmodel import ReadModel
 from gateway.settings import Settings
@@ -23,3 +24,4 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 DELIVERY = web.AppKey("delivery", Delivery)
 MANAGER = web.AppKey("manager", RedisManager)
+LIMITS = web.AppKey("limits", RateLimits)

@@ -33,30 +33,39 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def content_security_policy(auth_url: str) -> str:
-    """Scripts and styles from this origin only: even injected markup could not run code."""
+def content_security_policy(auth_url: str, host: str) -> str:
+    """Scripts and styles from this origin only: even injected markup could not run code.
+    Sockets only to this host (``host``, as the browser named it), fetches only here and to
+    the auth service, and no page may frame this one."""
     return "; ".join(
         [
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' data:",
-            f"connect-src 'self' ws: wss: {_origin(auth_url)}",
+            f"connect-src 'self' ws://{host} wss://{host} {_origin(auth_url)}",
             "object-src 'none'",
             "base-uri 'none'",
+            "form-action 'self'",
             "frame-ancestors 'none'",
         ]
     )
 
 
+def _page_headers(request: web.Request) -> dict[str, str]:
+    """What every file the browser gets carries, the page under any path it is served at."""
+    policy = content_security_policy(request.app[SETTINGS].browser_auth_url, request.host)
+    return {
+        **_FILE_HEADERS,
+        "Content-Security-Policy": policy,
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+    }
+
+
 @web_routes.get("/")
 async def index(request: web.Request) -> web.FileResponse:
-    headers = {
-        **_FILE_HEADERS,
-        "Content-Security-Policy": content_security_policy(request.app[SETTINGS].browser_auth_url),
-        "Referrer-Policy": "no-referrer",
-    }
-    return web.FileResponse(PUBLIC / "index.html", headers=headers)
+    return web.FileResponse(PUBLIC / "index.html", headers=_page_headers(request))
 
 
 @web_routes.get("/config.json")
@@ -70,7 +79,7 @@ async def static_file(request: web.Request) -> web.FileResponse:
     path = (PUBLIC / request.match_info["path"]).resolve()
     if not path.is_relative_to(PUBLIC) or not path.is_file():
         raise web.HTTPNotFound()
-    return web.FileResponse(path, headers=_FILE_HEADERS)
+    return web.FileResponse(path, headers=_page_headers(request))
 
 
 @web_routes.get("/vendor/{name}")

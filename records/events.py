@@ -7,12 +7,12 @@ wire, so a record is never renamed once it has shipped; new fields get defaults.
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,6 +20,8 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
+
+from records.text import is_invisible, text_problem
 
 MAX_BODY_CHARS = 4000
 """Longest message body accepted, in characters (not bytes)."""
@@ -36,12 +38,21 @@ MessageId = Annotated[str, StringConstraints(pattern=MESSAGE_ID_PATTERN)]
 UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
 """User ids become keys of embedded documents (members by id), so no dots and no ``$``."""
 Body = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
+
+
+def _visible_text(text: str) -> str:
+    if (problem := text_problem(text)) is not None:
+        raise ValueError(problem)
+    if is_invisible(text):
+        raise ValueError("has nothing visible in it")
+    return text
+
+
 GroupName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GROUP_NAME_CHARS)
 ]
-
-_BLANK = re.compile(r"^\s*$")
-
+NewGroupName = Annotated[GroupName, AfterValidator(_visible_text)]
+"""A name asked for: stricter than ``GroupName``, which facts already in the log must pass."""
 
 def utcnow() -> datetime:
     """Now, cut to BSON's millisecond precision, so a stored and re-read time is equal."""
@@ -54,7 +65,8 @@ def new_id() -> str:
 
 
 def is_blank(text: str) -> bool:
-    return bool(_BLANK.match(text))
+    """Nothing would show: whitespace, zero-width and other invisible characters only."""
+    return is_invisible(text)
 
 
 def describe_errors(exc: ValidationError, whole: str) -> str:
@@ -140,6 +152,23 @@ class MemberRemoved(MembershipFact):
     by_id: str
 
 
+class InvitationDeclined(MembershipFact):
+    """The invited person said no: the invitation is gone."""
+
+    type: Literal["InvitationDeclined"] = "InvitationDeclined"
+    user_id: str
+    username: str
+
+
+class InvitationRevoked(MembershipFact):
+    """The inviter or the owner took an invitation back before it was used."""
+
+    type: Literal["InvitationRevoked"] = "InvitationRevoked"
+    user_id: str
+    username: str
+    by_id: str
+
+
 class MessageSaved(Event):
     """A message was stored at position ``seq`` of its group (1, 2, 3 … with no gaps)."""
 
@@ -183,6 +212,8 @@ Fact = (
     | MemberJoined
     | MemberLeft
     | MemberRemoved
+    | InvitationDeclined
+    | InvitationRevoked
     | MessageSaved
     | MessageEdited
     | MessageDeleted

@@ -38,15 +38,17 @@ class TopicSpec:
 
 def chat_topics(settings: KafkaSettings) -> list[TopicSpec]:
     """Every topic of the chat. The event log is the source of truth: kept forever; requests
-    are kept too, as the record of what was asked; replies matter only for seconds. Requests
+    and dead letters for ``requests_retention_hours`` (they hold message bodies a delete must
+    not leave behind for ever); replies matter only for seconds. Requests
     and events are co-partitioned: the facts of requests partition ``p`` go to events
     partition ``p``, and snapshots of its decision state to snapshots partition ``p``."""
     topics = settings.topics
+    bounded = {"retention.ms": str(int(settings.requests_retention_hours * 3600 * 1000))}
     return [
-        TopicSpec(topics.incoming, settings.topic_partitions, KEEP_FOREVER),
+        TopicSpec(topics.incoming, settings.topic_partitions, bounded),
         TopicSpec(topics.events, settings.topic_partitions, KEEP_FOREVER),
         TopicSpec(topics.replies, settings.topic_partitions, KEEP_A_DAY),
-        TopicSpec(topics.dead_letter, 1, KEEP_FOREVER),
+        TopicSpec(topics.dead_letter, 1, bounded),
         TopicSpec(topics.snapshots, settings.topic_partitions, COMPACTED),
     ]
 

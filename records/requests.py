@@ -17,7 +17,7 @@ from records.events import (
     ClientMsgId,
     Event,
     GroupId,
-    GroupName,
+    NewGroupName,
     MessageId,
     UserId,
     dedupe_key,
@@ -53,7 +53,7 @@ class MessageSubmitted(Request):
 
 class GroupCreationRequested(Request):
     type: Literal["GroupCreationRequested"] = "GroupCreationRequested"
-    name: GroupName
+    name: NewGroupName
     private: bool
 
 
@@ -65,6 +65,19 @@ class InvitationRequested(Request):
     type: Literal["InvitationRequested"] = "InvitationRequested"
     invitee_id: UserId
     invitee: str = Field(min_length=1)
+
+
+class DeclineRequested(Request):
+    """The invited person turns an invitation down."""
+
+    type: Literal["DeclineRequested"] = "DeclineRequested"
+
+
+class RevocationRequested(Request):
+    """A member takes back the invitation of ``invitee_id``."""
+
+    type: Literal["RevocationRequested"] = "RevocationRequested"
+    invitee_id: UserId
 
 
 class LeaveRequested(Request):
@@ -92,6 +105,8 @@ AnyRequest = (
     | GroupCreationRequested
     | JoinRequested
     | InvitationRequested
+    | DeclineRequested
+    | RevocationRequested
     | LeaveRequested
     | RemovalRequested
     | EditRequested

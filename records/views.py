@@ -15,12 +15,16 @@ through this module, so the two can never drift apart.
   stored, a page p99 of 58 ms on shelves of 1,000 messages, 19 ms on shelves of 250).
 - ``changes.<group>.<shelf>``: each edit or delete at its position among the group's changes
   (``_id`` = change number), for a client that was away; shelved the same way.
+- ``public_groups``: one small document per public group (``_id`` = group id): its name and
+  the name's words, case-folded, under an index, so ``find_groups`` is an index range per word
+  of the query and never a scan of every group.
 - ``projector_positions``: the next offset of the event log each partition's projection
   will apply (``_id`` = ``events:<partition>``), written after the views it covers.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,15 +34,31 @@ from records.events import MessageDeleted, MessageEdited, MessageSaved
 GROUPS = "groups"
 USER_GROUPS = "user_groups"
 POSITIONS = "projector_positions"
+PUBLIC_GROUPS = "public_groups"
 PAGES_PREFIX = "pages."
 CHANGES_PREFIX = "changes."
-VIEWS = (GROUPS, USER_GROUPS, POSITIONS)
+VIEWS = (GROUPS, USER_GROUPS, POSITIONS, PUBLIC_GROUPS)
 """The projector's fixed collections; with every ``pages.*`` and ``changes.*`` shelf, a replay
 drops them all and rebuilds them (``is_view``)."""
 
 PAGE_SIZE = 50
 PAGES_PER_SHELF = 5
 CHANGES_PER_SHELF = 1000
+
+
+_WORD = re.compile(r"\w+")
+
+
+def name_words(text: str) -> list[str]:
+    """The words of a group's name (or a query), case-folded, each once, in order."""
+    return list(dict.fromkeys(_WORD.findall(text.casefold())))
+
+
+def words_query(query: str) -> dict[str, Any]:
+    """Public groups with a word starting with each word of ``query``: anchored prefixes,
+    which an index on ``words`` answers as ranges."""
+    words = name_words(query)
+    return {"$and": [{"words": {"$regex": f"^{re.escape(w)}"}} for w in words]} if words else {}
 
 
 def is_view(collection: str) -> bool:

@@ -45,6 +45,7 @@ function call(socket, event, payload, timeout = 30000) {
 const sent = new Map(); // message number -> send time (ms since epoch)
 const expected = new Map(); // message number -> sockets that should receive it
 const received = new Map(); // message number -> count of sockets that got it
+const acknowledged = new Set(); // message numbers the server accepted
 const latencies = [];
 const toDecided = [];
 const fromDecided = [];
@@ -116,7 +117,8 @@ async function load(groups) {
     const due = Math.min(total, Math.floor(((now() - started) / 1000) * input.rate) + 1);
     for (; next < due; next++) {
       const { socket, group } = senders[next % senders.length];
-      const clientMsgId = `${input.runId}.${next}`;
+      const number = next;
+      const clientMsgId = `${input.runId}.${number}`;
       const at = now();
       sent.set(next, at);
       expected.set(next, group.sockets.length);
@@ -125,6 +127,7 @@ async function load(groups) {
           .then((reply) => {
             if (reply.ok) {
               acked += 1;
+              acknowledged.add(number);
               ackLatencies.push(now() - at);
             } else refused += 1;
           })
@@ -136,7 +139,9 @@ async function load(groups) {
   const sendSeconds = (now() - started) / 1000;
   await Promise.all(acks);
   // Drain: wait until every expected delivery has come, or nothing moved for `drain` s.
-  const want = [...expected.values()].reduce((a, b) => a + b, 0);
+  // Only acknowledged messages are owed: a refused send was never accepted (the client is told
+  // and may send it again), so it cannot be lost.
+  const want = [...acknowledged].reduce((sum, n) => sum + expected.get(n), 0);
   let last = -1;
   let quietSince = now();
   for (;;) {
@@ -171,7 +176,10 @@ if (!input.idle) {
     send_rate: run.total / run.sendSeconds,
     deliveries_expected: run.want,
     delivered,
-    lost: run.want - delivered,
+    lost: [...acknowledged].reduce(
+      (sum, n) => sum + Math.max(0, expected.get(n) - (received.get(n) ?? 0)),
+      0,
+    ),
     duplicates,
     delivered_per_second: delivered / run.elapsed,
     latency_ms: percentiles(latencies),

@@ -48,6 +48,7 @@ def gateway_settings(servers: Servers, run_id: str) -> Settings:
         jwt_secret=SecretStr(secrets.token_urlsafe(48)),
         consumer_group=f"gateway-{run_id}",
         socketio_channel=f"socketio-{run_id}",
+        revocations_channel=f"revocations-{run_id}",
         port=0,
     )
 
@@ -91,6 +92,8 @@ async def auth_url(gateway_settings: Settings) -> AsyncIterator[str]:
         argon2_time_cost=1,
         argon2_memory_cost=1024,
         argon2_parallelism=1,
+        redis_url=gateway_settings.redis_url,
+        revocations_channel=gateway_settings.revocations_channel,
         port=0,
     )
     runner = web.AppRunner(create_auth_app(settings))

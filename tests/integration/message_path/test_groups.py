@@ -164,3 +164,87 @@ async def test_rest_mirrors_list_groups_and_messages(
         eve = {"Authorization": f"Bearer {token_for('eve')}"}
         async with http.get(messages_url, headers=eve) as response:
             assert response.status == 403
+
+
+async def test_a_removed_member_stays_out_of_a_public_group_until_invited_back(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+    bob = await connected(new_client, url, token_for("bob"))
+    await bob.ok("join", {"group_id": group_id})
+    await alice.ok("remove_member", {"group_id": group_id, "user_id": "user-bob"})
+    await bob.next("member_removed")
+
+    assert (await bob.call("join", {"group_id": group_id}))["error"]["code"] == "removed"
+    await alice.ok("send", {"group_id": group_id, "client_msg_id": "1", "body": "bob is out"})
+    await alice.next_message()
+    await asyncio.sleep(0.5)
+    assert bob.nothing_more()
+
+    await alice.ok("invite", {"group_id": group_id, "user_id": "user-bob"})
+    assert (await bob.next("invited"))["group_id"] == group_id
+    await bob.ok("join", {"group_id": group_id})
+    await alice.ok("send", {"group_id": group_id, "client_msg_id": "2", "body": "welcome back"})
+    assert (await bob.next_message())["body"] == "welcome back"
+
+
+async def test_an_owner_who_left_cannot_remove(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+    bob = await connected(new_client, url, token_for("bob"))
+    await bob.ok("join", {"group_id": group_id})
+    await alice.ok("leave", {"group_id": group_id})
+    refused = await alice.call("remove_member", {"group_id": group_id, "user_id": "user-bob"})
+    assert refused["error"]["code"] == "not_owner"
+    members = (await bob.ok("members", {"group_id": group_id}))["members"]
+    assert [m["user_id"] for m in members] == ["user-bob"]
+
+
+async def test_an_invitation_is_declined_or_revoked(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice, "club", private=True)
+    bob = await connected(new_client, url, token_for("bob"))
+
+    await alice.ok("invite", {"group_id": group_id, "user_id": "user-bob"})
+    await bob.next("invited")
+    await bob.ok("decline", {"group_id": group_id})
+    declined = await alice.next("invitation_declined")
+    assert (declined["group_id"], declined["user_id"]) == (group_id, "user-bob")
+    assert (await bob.ok("groups"))["invitations"] == []
+    refused = await bob.call("join", {"group_id": group_id})
+    assert refused["error"]["code"] == "invitation_required"
+
+    await alice.ok("invite", {"group_id": group_id, "user_id": "user-bob"})
+    await bob.next("invited")
+    await alice.ok("revoke", {"group_id": group_id, "user_id": "user-bob"})
+    revoked = await bob.next("invitation_revoked")
+    assert (revoked["group_id"], revoked["by_id"]) == (group_id, "user-alice")
+    assert (await bob.ok("groups"))["invitations"] == []
+    refused = await bob.call("join", {"group_id": group_id})
+    assert refused["error"]["code"] == "invitation_required"
+
+
+async def test_find_groups_matches_the_start_of_each_word(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    tag = secrets.token_hex(4)
+    group_id = await create_group(alice, f"Night Owls {tag}")
+
+    async def found(query: str) -> list[str]:
+        groups = (await alice.ok("find_groups", {"query": query}))["groups"]
+        return [g["group_id"] for g in groups]
+
+    assert group_id in await found(f"owl {tag[:4]}")
+    assert group_id in await found(f"{tag.upper()} NIGHT")
+    assert group_id not in await found(f"wls {tag}")  # not the start of a word
+    assert await found(f"nomatch{tag}") == []

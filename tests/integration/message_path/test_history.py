@@ -82,7 +82,8 @@ async def test_recovery_has_no_gap_and_no_duplicate_while_messages_are_saved(
     start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
 ) -> None:
     """Bob rejoins from seq 20 while Alice keeps sending: every later message, exactly once."""
-    first_node, second_node = await start_gateway(), await start_gateway()
+    flood = {"send_rate": 1000.0, "send_burst": 1000}  # Alice sends faster than a person may
+    first_node, second_node = await start_gateway(**flood), await start_gateway(**flood)
     alice = await connected(new_client, first_node, token_for("alice"))
     group_id = await create_group(alice)
     bob_before = await connected(new_client, second_node, token_for("bob"))

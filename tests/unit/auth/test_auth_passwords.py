@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from argon2 import PasswordHasher, Type
 
-from auth.passwords import Passwords
+from auth.passwords import Passwords, PasswordsBusy
 
 
 def _hasher(time_cost: int = 1, memory_cost: int = 1024) -> PasswordHasher:
@@ -59,3 +61,16 @@ async def test_non_ascii_password_round_trips() -> None:
     password_hash = await passwords.hash("pässwörd-密码")
     assert await passwords.verify(password_hash, "pässwörd-密码")
     assert not await passwords.verify(password_hash, "passwörd-密码")
+
+
+async def test_a_flood_past_the_queue_is_refused_at_once_not_queued() -> None:
+    passwords = Passwords(_hasher(time_cost=3, memory_cost=32768), max_concurrent=1, max_waiting=2)
+    stored = await passwords.hash("correct horse")
+    flood = [asyncio.create_task(passwords.verify(stored, "guess")) for _ in range(6)]
+    outcomes = await asyncio.gather(*flood, return_exceptions=True)
+    refused = [o for o in outcomes if isinstance(o, PasswordsBusy)]
+    # One hashing, two waiting; the other three are refused without waiting their turn.
+    assert len(refused) == 3
+    assert [o for o in outcomes if not isinstance(o, PasswordsBusy)] == [False, False, False]
+    assert passwords.waiting == 0
+    assert await passwords.verify(stored, "correct horse")  # and it serves again

@@ -3,8 +3,11 @@ from __future__ import annotations
 from gateway.broadcast import client_event
 from records.events import (
     GroupCreated,
+    InvitationDeclined,
+    InvitationRevoked,
     MemberInvited,
     MemberLeft,
+    MemberRemoved,
     MessageDeleted,
     MessageEdited,
     MessageSaved,
@@ -19,11 +22,11 @@ def test_each_fact_becomes_its_client_event_in_the_right_room() -> None:
         message_id="g:1", group_id="g", seq=1, sender_id="u", sender="Ann",
         client_msg_id="c", body="hi", saved_at=now,
     )  # fmt: skip
-    assert client_event(saved) == ("message", "group:g", message_to_client(saved))
+    assert client_event(saved) == ("message", ["group:g"], message_to_client(saved))
     assert message_to_client(saved)["saved_at"] == saved.model_dump(mode="json")["saved_at"]
     edited = MessageEdited(group_id="g", message_id="g:1", seq=1, body="new", by_id="u", change=4)
     name, room, payload = client_event(edited) or ("", "", {})
-    assert (name, room) == ("message_edited", "group:g")
+    assert (name, room) == ("message_edited", ["group:g"])
     assert payload == {
         "group_id": "g", "message_id": "g:1", "seq": 1, "body": "new", "change": 4,
         "edited_at": edited.model_dump(mode="json")["occurred_at"],
@@ -34,7 +37,7 @@ def test_each_fact_becomes_its_client_event_in_the_right_room() -> None:
     }  # fmt: skip
     left = MemberLeft(group_id="g", user_id="u", username="Ann")
     assert client_event(left) == (
-        "member_left", "group:g", {"group_id": "g", "user_id": "u", "username": "Ann"}
+        "member_left", ["group:g"], {"group_id": "g", "user_id": "u", "username": "Ann"}
     )  # fmt: skip
 
 
@@ -43,7 +46,24 @@ def test_an_invitation_goes_to_the_invitee_only() -> None:
         group_id="g", user_id="bob", username="Bob", by_id="ann", by="Ann", group_name="Team"
     )
     assert client_event(invited) == (
-        "invited", "user:bob", {"group_id": "g", "by_id": "ann", "by": "Ann", "name": "Team"}
+        "invited", ["user:bob"], {"group_id": "g", "by_id": "ann", "by": "Ann", "name": "Team"}
+    )  # fmt: skip
+
+
+def test_a_removal_and_a_revocation_reach_the_person_they_are_about() -> None:
+    removed = MemberRemoved(group_id="g", user_id="bob", username="Bob", by_id="ann")
+    assert client_event(removed) == (
+        "member_removed", ["group:g", "user:bob"],
+        {"group_id": "g", "user_id": "bob", "username": "Bob", "by_id": "ann"},
+    )  # fmt: skip
+    revoked = InvitationRevoked(group_id="g", user_id="cat", username="Cat", by_id="ann")
+    assert client_event(revoked) == (
+        "invitation_revoked", ["group:g", "user:cat"],
+        {"group_id": "g", "user_id": "cat", "username": "Cat", "by_id": "ann"},
+    )  # fmt: skip
+    declined = InvitationDeclined(group_id="g", user_id="cat", username="Cat")
+    assert client_event(declined) == (
+        "invitation_declined", ["group:g"], {"group_id": "g", "user_id": "cat", "username": "Cat"}
     )  # fmt: skip
 
 

@@ -63,3 +63,16 @@ def test_a_socket_in_the_room_without_a_cursor_is_sent_nothing() -> None:
     gate = DeliveryGate()
     assert gate.admit("s", "g", "message", message(7)) == DROP
     assert gate.streams == {}
+
+
+def test_a_departure_read_after_a_join_was_answered_is_noticed() -> None:
+    gate = DeliveryGate()
+    assert not gate.departed_after("bob", "g", 3)
+    gate.departed("bob", "g", 5)  # removed at version 5
+    assert gate.departed_after("bob", "g", 4)  # a join answered at version 4 came before it
+    assert not gate.departed_after("bob", "g", 5)
+    gate.returned("bob", "g", 6)  # invited back and joined again
+    assert not gate.departed_after("bob", "g", 4)
+    gate.departed("bob", "g", 7)
+    gate.returned("bob", "g", 6)  # an older join read late does not undo a newer removal
+    assert gate.departed_after("bob", "g", 6)

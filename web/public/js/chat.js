@@ -83,17 +83,45 @@ export class ChatApp {
   async follow(resumeFrom) {
     await Promise.all(
       [...this.groups.values()].map((group) =>
-        this.connection
-          .call("join", {
-            group_id: group.id,
-            since_seq: resumeFrom.get(group.id)?.[0] ?? group.lastSeq,
-            since_change: resumeFrom.get(group.id)?.[1] ?? group.lastChange,
-          })
-          .catch((error) => {
-            if (error.code !== "offline") this.forget(group.id);
-          }),
+        this.catchUp(
+          group,
+          resumeFrom.get(group.id)?.[0] ?? group.lastSeq,
+          resumeFrom.get(group.id)?.[1] ?? group.lastChange,
+        ).catch((error) => {
+          if (error.code !== "offline") this.forget(group.id);
+        }),
       ),
     );
+  }
+
+  /** Join a group from ``sinceSeq``. When more was missed than a join sends (the reply says
+   * ``more``), page the rest in order with ``history`` + ``after_seq``, then join again from
+   * there: live messages start only once the page has everything before them. */
+  async catchUp(group, sinceSeq, sinceChange) {
+    let reply = await this.connection.call("join", {
+      group_id: group.id,
+      since_seq: sinceSeq,
+      since_change: sinceChange,
+    });
+    while (reply.more) {
+      let after = reply.last_seq;
+      for (;;) {
+        const page = await this.connection.call("history", {
+          group_id: group.id,
+          after_seq: after,
+          limit: 100,
+        });
+        for (const message of page.messages) this.received(message, group);
+        if (page.messages.length) after = page.messages[page.messages.length - 1].seq;
+        if (page.next_after_seq == null) break;
+      }
+      reply = await this.connection.call("join", {
+        group_id: group.id,
+        since_seq: after,
+        since_change: sinceChange,
+      });
+    }
+    return reply;
   }
 
   /** Messages written while the connection was down, or whose answer it lost, go out now;
