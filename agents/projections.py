@@ -221,10 +221,11 @@ class Projector:
                         }
                     },
                 )
+        if isinstance(fact, MessageDeleted):
+            # Before the delete is recorded: a reader that sees it sees the bodies gone.
+            await self._erase_earlier_versions(fact)
         if isinstance(fact, MessageEdited | MessageDeleted) and fact.change:
             await self._record_change(fact)
-        if isinstance(fact, MessageDeleted):
-            await self._erase_earlier_versions(fact)
 
     async def _record_change(self, fact: MessageEdited | MessageDeleted) -> None:
         """Keep the change where a client that was away finds it by position, by ``_id``.

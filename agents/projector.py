@@ -130,8 +130,8 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
                 )
 
     async def _until_written(self, write: Any) -> Any:
-        """Retry while MongoDB is unreachable (for as long as it takes); retry other errors
-        ``max_attempts`` times, then raise them."""
+        """Retry while MongoDB is unreachable or answers what the driver cannot read (for as
+        long as it takes); retry other errors ``max_attempts`` times, then raise them."""
         delay, failures = 0.1, 0
         while True:
             try:
@@ -143,5 +143,9 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
                 if failures >= self.settings.max_attempts:
                     raise
                 log.warning("MongoDB write failed (%s); retrying in %.1fs", exc, delay)
+            except (KeyError, TypeError, ValueError) as exc:
+                # A reply the driver cannot read (seen from FerretDB while it restarts: a bulk
+                # answer without ``nModified``): the server is not itself yet, like unreachable.
+                log.warning("MongoDB gave an unreadable reply (%r); retrying in %.1fs", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.settings.retry_backoff_max)

@@ -148,17 +148,20 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
     limits = app[LIMITS] = RateLimits(app[REDIS], settings.socketio_channel, settings.limits())
     namespace = ChatNamespace(settings, bus, app[READS], app[DELIVERY], presence, directory, limits)
     sio.register_namespace(namespace)
-    tasks = [
-        asyncio.create_task(shed_slow_sockets(sio, settings.max_queued_packets)),
-        asyncio.create_task(
-            follow_revocations(app[REDIS], settings.revocations_channel, namespace.revoked)
-        ),
-    ]
+    stop = asyncio.Event()
+    shedding = asyncio.create_task(shed_slow_sockets(sio, settings.max_queued_packets))
+    revocations = asyncio.create_task(
+        follow_revocations(app[REDIS], settings.revocations_channel, namespace.revoked, stop)
+    )
     yield
-    for task in tasks:
+    stop.set()
+    shedding.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await shedding
+    _, late = await asyncio.wait([revocations], timeout=5)
+    for task in late:  # not awaited: a read Redis will not let go of must not hang shutdown
+        log.warning("the revocations listener did not stop in 5 s")
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
     await presence.stop()
     await bus.stop()
     await app[MANAGER].close()

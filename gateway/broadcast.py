@@ -64,7 +64,8 @@ def client_event(fact: Fact) -> tuple[str, list[str], dict[str, Any]] | None:
         case MemberInvited():
             return "invited", [user_room(fact.user_id)], pick("by_id", "by", name="group_name")
         case InvitationDeclined():
-            return "invitation_declined", [room], pick("user_id", "username")
+            rooms = [room, user_room(fact.user_id)]  # the invitee's other devices too
+            return "invitation_declined", rooms, pick("user_id", "username")
         case InvitationRevoked():
             rooms = [room, user_room(fact.user_id)]
             return "invitation_revoked", rooms, pick("user_id", "username", "by_id")

@@ -13,6 +13,8 @@ from records.revocations import SessionsRevoked, revoked_key
 
 log = logging.getLogger(__name__)
 
+POLL_SECONDS = 0.5
+
 
 async def revoked_before(redis: Redis, channel: str, user_id: str) -> float:
     """The moment before which the person's tokens are revoked (0: none are); 0 when Redis
@@ -26,15 +28,24 @@ async def revoked_before(redis: Redis, channel: str, user_id: str) -> float:
 
 
 async def follow_revocations(
-    redis: Redis, channel: str, revoked: Callable[[SessionsRevoked], Awaitable[None]]
+    redis: Redis,
+    channel: str,
+    revoked: Callable[[SessionsRevoked], Awaitable[None]],
+    stop: asyncio.Event,
 ) -> None:
-    """Hand every announced revocation to ``revoked``, until cancelled; resubscribes after
-    Redis comes back (what was announced meanwhile is still refused at connect)."""
-    while True:
+    """Hand every announced revocation to ``revoked`` until ``stop`` is set; resubscribes
+    after Redis comes back (what was announced meanwhile is still refused at connect).
+
+    Polls with a timeout rather than blocking in ``listen()``: redis-py's blocking read does
+    not always let a cancellation through, which would hang the node's shutdown."""
+    while not stop.is_set():
         try:
             async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                 await pubsub.subscribe(channel)
-                async for message in pubsub.listen():
+                while not stop.is_set():
+                    message = await pubsub.get_message(timeout=POLL_SECONDS)
+                    if message is None:
+                        continue
                     try:
                         event = SessionsRevoked.from_json(message["data"])
                     except (ValueError, KeyError, TypeError):

@@ -45,8 +45,8 @@ class ChatNamespace(GroupHandlers):
                 exc.message, {"code": exc.code}
             ) from None
         channel = self.settings.revocations_channel
-        if claims.issued_at.timestamp() < int(
-            await revoked_before(self.presence.redis, channel, claims.user_id)
+        if claims.issued_at.timestamp() < await revoked_before(
+            self.presence.redis, channel, claims.user_id
         ):
             raise socketio.exceptions.ConnectionRefusedError(
                 "this session was revoked: sign in again", {"code": "token_revoked"}
@@ -85,7 +85,7 @@ class ChatNamespace(GroupHandlers):
         """Close the person's sockets here that were opened with a token now revoked."""
         for sid in self.gate.sockets_of(event.user_id):
             session = await self.get_session(sid)
-            if session.get("issued_at", 0) < int(event.before):
+            if session.get("issued_at", 0) < event.before:
                 await self.emit("session_revoked", {"code": "token_revoked"}, to=sid,
                                 ignore_queue=True)  # fmt: skip
                 await self.disconnect(sid)

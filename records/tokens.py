@@ -51,7 +51,10 @@ def issue_token(
     now: datetime | None = None,
 ) -> tuple[str, TokenClaims]:
     """Sign a token of ``token_type`` for the user, valid for ``ttl``."""
-    issued_at = (now or datetime.now(UTC)).replace(microsecond=0)
+    # Milliseconds kept: a revocation at a moment must tell tokens issued just before it from
+    # those issued just after, in the same second (``records.revocations``).
+    moment = now or datetime.now(UTC)
+    issued_at = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
     claims = TokenClaims(
         user_id=user_id,
         username=username,
@@ -65,8 +68,8 @@ def issue_token(
         "name": username,
         "typ": token_type,
         "jti": claims.token_id,
-        "iat": issued_at,
-        "exp": claims.expires_at,
+        "iat": round(issued_at.timestamp(), 3),
+        "exp": round(claims.expires_at.timestamp(), 3),
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
     }

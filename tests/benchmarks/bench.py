@@ -14,6 +14,7 @@ is marked failed, not fast.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import secrets
@@ -27,15 +28,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
+from pymongo import AsyncMongoClient
 
 from infra.checks import http_ok
 from infra.paths import REPO_ROOT, free_port, venv_python
 from infra.processes import ManagedProcess
 from infra.services import agents_worker, gateway_service
 from infra.stack import Infra, InfraPorts, start_infra
-from records.settings import JwtSettings
+from records.kafka import partitions_of
+from records.settings import JwtSettings, KafkaSettings
 from records.tokens import issue_token
+from records.views import POSITIONS, position_id
 from tests.benchmarks.plot import latency_plot
 
 RESULTS = REPO_ROOT / ".data" / "bench" / "results.json"
@@ -86,18 +91,20 @@ class Targets:
         self.jwt = JwtSettings(jwt_secret=SecretStr(secrets.token_urlsafe(48)))
         self.gateway_urls: list[str] = []
         self.bare_url = ""
+        self.names: dict[str, str] = {}
 
     def start(self) -> None:
         environ = dict(os.environ)
         self.infra = start_infra(self.work / "data", self.work / "logs", InfraPorts.free(), environ)
         run = uuid.uuid4().hex[:8]
+        self.names = {"prefix": f"bench-{run}.", "database": f"bench_{run}", "app": f"bench-{run}"}
         env = {
             **environ,
             **self.infra.env,
             "JWT_SECRET": self.jwt.jwt_secret.get_secret_value(),
-            "TOPIC_PREFIX": f"bench-{run}.",
-            "MONGODB_DATABASE": f"bench_{run}",
-            "AGENTS_APP_ID": f"bench-{run}",
+            "TOPIC_PREFIX": self.names["prefix"],
+            "MONGODB_DATABASE": self.names["database"],
+            "AGENTS_APP_ID": self.names["app"],
             "GATEWAY_CONSUMER_GROUP": f"bench-{run}",
             **{f"{kind}_{bound}": LIMITLESS for kind in LIMITED for bound in ("RATE", "BURST")},
             "MAX_SOCKETS_PER_USER": LIMITLESS,
@@ -203,6 +210,61 @@ def idle_sockets(targets: Targets, count: int) -> dict[str, Any]:
     }
 
 
+async def _lags(targets: Targets) -> tuple[int, int]:
+    """Records not yet decided (requests past the decider's committed offsets) and facts not
+    yet projected (events past the projector's recorded positions), over all partitions."""
+    settings = KafkaSettings(
+        kafka_url=targets.infra.env["KAFKA_URL"], topic_prefix=targets.names["prefix"]
+    )
+    topics = settings.topics
+    partitions = await partitions_of(settings, topics.incoming)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=f"{targets.names['app']}-decider",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(targets.infra.env["MONGODB_URI"])
+    try:
+        requests = [TopicPartition(topics.incoming, p) for p in partitions]
+        events = [TopicPartition(topics.events, tp.partition) for tp in requests]
+        request_ends = await consumer.end_offsets(requests)
+        # The log's last offsets include transaction markers: a partition is caught up when
+        # its position is within a record or two of the end.
+        event_ends = await consumer.end_offsets(events)
+        undecided = 0
+        for tp in requests:
+            committed = await consumer.committed(tp) or 0
+            undecided += max(0, request_ends[tp] - committed)
+        positions = {
+            doc["_id"]: int(doc["offset"])
+            async for doc in mongo[targets.names["database"]][POSITIONS].find({})
+        }
+        unprojected = sum(
+            max(0, event_ends[tp] - 1 - positions.get(position_id(tp.partition), 0))
+            for tp in events
+        )
+        return undecided, unprojected
+    finally:
+        await consumer.stop()
+        await mongo.close()
+
+
+def caught_up(targets: Targets, within: float = 60.0) -> dict[str, Any]:
+    """After a run: how long until the decider and the projector had no backlog left (the
+    lag at the end of the run), and the backlog when this started."""
+    started = time.monotonic()
+    first = None
+    while True:
+        undecided, unprojected = asyncio.run(_lags(targets))
+        first = first or {"undecided": undecided, "unprojected": unprojected}
+        if (undecided == 0 and unprojected == 0) or time.monotonic() - started > within:
+            return {**first, "caught_up_s": round(time.monotonic() - started, 2),
+                    "left": {"undecided": undecided, "unprojected": unprojected}}  # fmt: skip
+        time.sleep(0.1)
+
+
 def run_loadgen(urls: list[str], tokens: list[list[str]], workload: Workload) -> dict[str, Any]:
     spec = {
         "urls": urls,
@@ -300,7 +362,11 @@ def run_workloads(
             started = time.monotonic()
             result = run_loadgen(urls, tokens, workload)
             result["seconds_total"] = time.monotonic() - started
+            if target != "bare":
+                result["lag_at_end"] = caught_up(targets)
             print(row(target, workload, result), flush=True)
+            if "lag_at_end" in result:
+                print(f"      lag at the end: {result['lag_at_end']}", flush=True)
             results.append({"target": target, "workload": asdict(workload), **result})
     return results
 

@@ -56,6 +56,9 @@ async def settings(
         argon2_memory_cost=1024,
         argon2_parallelism=1,
         max_body_bytes=16 * 1024,
+        # Every client here is one address: without the grace, a second use of a refresh
+        # token is a theft (the grace for retries is tested in message_path/test_sessions).
+        refresh_reuse_grace=0,
     )
     await mongo.drop_database(database)
 

@@ -81,26 +81,40 @@ async def mongo(gateway_settings: Settings) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def auth_url(gateway_settings: Settings) -> AsyncIterator[str]:
+async def start_auth(gateway_settings: Settings) -> AsyncIterator[Callable[..., Awaitable[str]]]:
+    """Start the real auth service, on the session's database, JWT key and Redis; each call
+    returns one instance's URL. Keyword arguments override its settings."""
+    runners: list[web.AppRunner] = []
+
+    async def start(**overrides: Any) -> str:
+        settings = AuthSettings(
+            mongodb_uri=gateway_settings.mongodb_uri,
+            mongodb_database=gateway_settings.mongodb_database,
+            jwt_secret=gateway_settings.jwt_secret,
+            jwt_issuer=gateway_settings.jwt_issuer,
+            jwt_audience=gateway_settings.jwt_audience,
+            argon2_time_cost=1,
+            argon2_memory_cost=1024,
+            argon2_parallelism=1,
+            redis_url=gateway_settings.redis_url,
+            revocations_channel=gateway_settings.revocations_channel,
+            port=0,
+        ).model_copy(update=overrides)
+        runner = web.AppRunner(create_auth_app(settings))
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runners.append(runner)
+        return f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    yield start
+    for runner in reversed(runners):
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def auth_url(start_auth: Callable[..., Awaitable[str]]) -> str:
     """The real auth service, on the session's database and JWT key."""
-    settings = AuthSettings(
-        mongodb_uri=gateway_settings.mongodb_uri,
-        mongodb_database=gateway_settings.mongodb_database,
-        jwt_secret=gateway_settings.jwt_secret,
-        jwt_issuer=gateway_settings.jwt_issuer,
-        jwt_audience=gateway_settings.jwt_audience,
-        argon2_time_cost=1,
-        argon2_memory_cost=1024,
-        argon2_parallelism=1,
-        redis_url=gateway_settings.redis_url,
-        revocations_channel=gateway_settings.revocations_channel,
-        port=0,
-    )
-    runner = web.AppRunner(create_auth_app(settings))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+    return await start_auth()
 
 
 async def sign_up(auth_url: str, username: str) -> tuple[str, str]:

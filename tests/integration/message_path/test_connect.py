@@ -12,7 +12,12 @@ from pydantic import SecretStr
 
 from gateway.settings import Settings
 from records.tokens import issue_token
-from tests.integration.message_path.conftest import ChatClient
+from tests.integration.message_path.conftest import (
+    ChatClient,
+    NewClient,
+    Start,
+    connected,
+)
 
 
 async def refused(client: ChatClient, url: str, token: str | None) -> dict[str, object]:
@@ -84,3 +89,21 @@ async def test_a_socket_is_closed_when_its_token_expires(
             break
         await asyncio.sleep(0.1)
     assert not client.sio.connected
+
+
+async def test_a_person_has_a_bounded_number_of_sockets_on_all_nodes(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    first, second = await start_gateway(max_sockets_per_user=2), await start_gateway(
+        max_sockets_per_user=2
+    )
+    one = await connected(new_client, first, token_for("many"))
+    await connected(new_client, second, token_for("many"))
+    third = new_client()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await third.connect(first, token_for("many"))
+    assert third.connect_errors[-1]["data"] == {"code": "too_many_sockets"}
+    await connected(new_client, first, token_for("someone_else"))  # others are unaffected
+    await one.sio.disconnect()
+    await asyncio.sleep(0.2)
+    await connected(new_client, second, token_for("many"))  # a freed place is taken again

@@ -114,3 +114,28 @@ async def test_a_client_that_was_away_gets_the_edits_and_deletes_it_missed(
     await asyncio.sleep(1)
     assert bob.nothing_more("message_edited") and bob.nothing_more("message_deleted")
     assert bob.nothing_more()
+
+
+async def test_a_delete_erases_the_earlier_versions_too(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+    await alice.ok("send", {"group_id": group_id, "client_msg_id": "s", "body": "secret v1"})
+    message_id = (await alice.next_message())["message_id"]
+    await alice.ok("edit", {"message_id": message_id, "body": "secret v2"})
+    await alice.next("message_edited")
+    await alice.ok("delete", {"message_id": message_id})
+    await alice.next("message_deleted")
+
+    # A client that was away asks for every change: the edit is there, its body is not.
+    bob = await connected(new_client, url, token_for("bob"))
+    await bob.ok("join", {"group_id": group_id, "since_seq": 0, "since_change": 0})
+    (message,) = [await bob.next_message()]
+    assert (message["body"], message["deleted"]) == ("", True)
+    edited, deleted = await bob.next("message_edited"), await bob.next("message_deleted")
+    assert (edited["change"], edited["body"]) == (1, "")
+    assert deleted["change"] == 2
+    history = (await bob.ok("history", {"group_id": group_id}))["messages"]
+    assert [(m["body"], m["deleted"]) for m in history] == [("", True)]

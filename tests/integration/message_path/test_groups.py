@@ -167,14 +167,17 @@ async def test_rest_mirrors_list_groups_and_messages(
 
 
 async def test_a_removed_member_stays_out_of_a_public_group_until_invited_back(
-    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+    auth_url: str, start_gateway: Start, new_client: NewClient
 ) -> None:
-    url = await start_gateway()
-    alice = await connected(new_client, url, token_for("alice"))
+    url = await start_gateway(auth_service_url=auth_url)
+    suffix = secrets.token_hex(3)
+    _, owner_token = await sign_up(auth_url, f"owner_{suffix}")
+    bob_id, bob_token = await sign_up(auth_url, f"bob_{suffix}")
+    alice = await connected(new_client, url, owner_token)
     group_id = await create_group(alice)
-    bob = await connected(new_client, url, token_for("bob"))
+    bob = await connected(new_client, url, bob_token)
     await bob.ok("join", {"group_id": group_id})
-    await alice.ok("remove_member", {"group_id": group_id, "user_id": "user-bob"})
+    await alice.ok("remove_member", {"group_id": group_id, "user_id": bob_id})
     await bob.next("member_removed")
 
     assert (await bob.call("join", {"group_id": group_id}))["error"]["code"] == "removed"
@@ -183,7 +186,7 @@ async def test_a_removed_member_stays_out_of_a_public_group_until_invited_back(
     await asyncio.sleep(0.5)
     assert bob.nothing_more()
 
-    await alice.ok("invite", {"group_id": group_id, "user_id": "user-bob"})
+    await alice.ok("invite", {"group_id": group_id, "user_id": bob_id})
     assert (await bob.next("invited"))["group_id"] == group_id
     await bob.ok("join", {"group_id": group_id})
     await alice.ok("send", {"group_id": group_id, "client_msg_id": "2", "body": "welcome back"})
@@ -206,27 +209,33 @@ async def test_an_owner_who_left_cannot_remove(
 
 
 async def test_an_invitation_is_declined_or_revoked(
-    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+    auth_url: str, start_gateway: Start, new_client: NewClient
 ) -> None:
-    url = await start_gateway()
-    alice = await connected(new_client, url, token_for("alice"))
+    url = await start_gateway(auth_service_url=auth_url)
+    suffix = secrets.token_hex(3)
+    alice_id, owner_token = await sign_up(auth_url, f"owner_{suffix}")
+    bob_id, bob_token = await sign_up(auth_url, f"bob_{suffix}")
+    alice = await connected(new_client, url, owner_token)
     group_id = await create_group(alice, "club", private=True)
-    bob = await connected(new_client, url, token_for("bob"))
+    bob = await connected(new_client, url, bob_token)
+    bob_elsewhere = await connected(new_client, url, bob_token)
 
-    await alice.ok("invite", {"group_id": group_id, "user_id": "user-bob"})
+    await alice.ok("invite", {"group_id": group_id, "user_id": bob_id})
     await bob.next("invited")
     await bob.ok("decline", {"group_id": group_id})
     declined = await alice.next("invitation_declined")
-    assert (declined["group_id"], declined["user_id"]) == (group_id, "user-bob")
+    assert (declined["group_id"], declined["user_id"]) == (group_id, bob_id)
+    # Bob's other device hears of it too.
+    assert (await bob_elsewhere.next("invitation_declined"))["group_id"] == group_id
     assert (await bob.ok("groups"))["invitations"] == []
     refused = await bob.call("join", {"group_id": group_id})
     assert refused["error"]["code"] == "invitation_required"
 
-    await alice.ok("invite", {"group_id": group_id, "user_id": "user-bob"})
+    await alice.ok("invite", {"group_id": group_id, "user_id": bob_id})
     await bob.next("invited")
-    await alice.ok("revoke", {"group_id": group_id, "user_id": "user-bob"})
+    await alice.ok("revoke", {"group_id": group_id, "user_id": bob_id})
     revoked = await bob.next("invitation_revoked")
-    assert (revoked["group_id"], revoked["by_id"]) == (group_id, "user-alice")
+    assert (revoked["group_id"], revoked["by_id"]) == (group_id, alice_id)
     assert (await bob.ok("groups"))["invitations"] == []
     refused = await bob.call("join", {"group_id": group_id})
     assert refused["error"]["code"] == "invitation_required"

@@ -115,3 +115,39 @@ async def test_joining_from_the_latest_seq_gets_only_live_messages(
     await bob.ok("join", {"group_id": group_id, "since_seq": 2})
     await send_many(alice, group_id, range(3, 4))
     assert [m["seq"] for m in await received(bob, 1)] == [3]
+
+
+async def test_a_long_absence_is_caught_up_in_bounded_steps_then_live(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    """More missed than a join sends: the first ``catch_up_limit`` come with the join, the
+    rest by ``history`` + ``after_seq`` oldest first, then a second join goes live."""
+    url = await start_gateway(catch_up_limit=5)
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+    bob = await connected(new_client, url, token_for("bob"))
+    await bob.ok("join", {"group_id": group_id})
+    await bob.sio.disconnect()
+    await send_many(alice, group_id, range(1, 13))
+
+    bob = await connected(new_client, url, token_for("bob"))
+    first = await bob.ok("join", {"group_id": group_id, "since_seq": 0})
+    assert (first["more"], first["last_seq"]) == (True, 5)
+    assert [m["seq"] for m in await received(bob, 5)] == [1, 2, 3, 4, 5]
+    page = await bob.ok("history", {"group_id": group_id, "after_seq": 5, "limit": 4})
+    assert [m["seq"] for m in page["messages"]] == [6, 7, 8, 9]
+    assert page["next_after_seq"] == 9
+    rest = await bob.ok("history", {"group_id": group_id, "after_seq": 9, "limit": 4})
+    assert [m["seq"] for m in rest["messages"]] == [10, 11, 12]
+    assert rest["next_after_seq"] is None
+    # Not following yet: nothing live came meanwhile.
+    await alice.ok("send", {"group_id": group_id, "client_msg_id": "m13", "body": "#13"})
+    await asyncio.sleep(0.5)
+    assert bob.nothing_more()
+    last = await bob.ok("join", {"group_id": group_id, "since_seq": 12})
+    assert (last["more"], last["last_seq"]) == (False, 13)
+    assert [m["seq"] for m in await received(bob, 1)] == [13]
+    await alice.ok("send", {"group_id": group_id, "client_msg_id": "m14", "body": "#14"})
+    assert (await bob.next_message())["seq"] == 14
+    refused = await bob.call("history", {"group_id": group_id, "after_seq": 1, "before_seq": 5})
+    assert refused["error"]["code"] == "invalid_payload"

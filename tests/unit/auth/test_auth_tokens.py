@@ -60,7 +60,7 @@ def test_issued_token_carries_every_claim(settings: JwtSettings) -> None:
     assert payload["jti"] == issued.token_id
     assert payload["iss"] == "chat-auth"
     assert payload["aud"] == "chat"
-    assert payload["exp"] - payload["iat"] == 15 * 60
+    assert payload["exp"] - payload["iat"] == pytest.approx(15 * 60)
     verified = verify_token(settings, token, "access")
     assert verified == issued
 

@@ -63,7 +63,8 @@ def test_a_removal_and_a_revocation_reach_the_person_they_are_about() -> None:
     )  # fmt: skip
     declined = InvitationDeclined(group_id="g", user_id="cat", username="Cat")
     assert client_event(declined) == (
-        "invitation_declined", ["group:g"], {"group_id": "g", "user_id": "cat", "username": "Cat"}
+        "invitation_declined", ["group:g", "user:cat"],
+        {"group_id": "g", "user_id": "cat", "username": "Cat"},
     )  # fmt: skip
 
 

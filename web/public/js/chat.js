@@ -158,6 +158,11 @@ export class ChatApp {
     on("message_edited", (change, group) => this.changed(group, group?.edited(change)));
     on("message_deleted", (change, group) => this.changed(group, group?.deleted(change)));
     on("member_joined", (member, group) => this.membersChanged(group, member, true));
+    for (const event of ["invitation_declined", "invitation_revoked"]) {
+      on(event, (invitation) => {
+        if (invitation.user_id === this.session.userId) this.sidebar.withdrawn(invitation.group_id);
+      });
+    }
     // Leaving (from this page or another of the person's) and removal alike end it here.
     on("member_left", (member, group) => {
       if (member.user_id === this.session.userId) this.forget(member.group_id);

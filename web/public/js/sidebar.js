@@ -7,7 +7,6 @@ export class Sidebar {
   constructor(app, signal) {
     this.app = app;
     this.invitations = new Map(); // group_id → {group_id, name, by_id, by}
-    this.dismissed = new Set(); // group ids whose invitation the person put aside on this page
     $("create-group-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.createGroup();
@@ -107,6 +106,22 @@ export class Sidebar {
     }
   }
 
+  /** Turn an invitation down: it is gone for good, on every page of the person. */
+  async decline(groupId) {
+    try {
+      await this.app.connection.call("decline", { group_id: groupId });
+      this.withdrawn(groupId);
+    } catch (error) {
+      this.error(error);
+    }
+  }
+
+  /** An invitation declined here or elsewhere, or revoked by the group. */
+  withdrawn(groupId) {
+    this.invitations.delete(groupId);
+    this.renderInvitations();
+  }
+
   /** After creating or joining: list the group and open it. */
   async opened(groupId) {
     $("sidebar-error").textContent = "";
@@ -133,14 +148,13 @@ export class Sidebar {
 
   /** One that just came (``invited``). */
   invited(invitation) {
-    this.dismissed.delete(invitation.group_id); // asked again: show it again
     this.invitations.set(invitation.group_id, invitation);
     this.renderInvitations();
   }
 
   renderInvitations() {
     const shown = [...this.invitations.values()]
-      .filter((i) => !this.app.groups.has(i.group_id) && !this.dismissed.has(i.group_id))
+      .filter((i) => !this.app.groups.has(i.group_id))
       .sort((a, b) => a.name.localeCompare(b.name));
     show($("invitations-section"), shown.length > 0);
     fill($("invitation-list"), shown.map((invitation) => this.invitationNode(invitation)));
@@ -157,10 +171,7 @@ export class Sidebar {
         h("span", { class: "muted by" }, `invited by ${by}`),
       ),
       h("button", { type: "button", onclick: () => this.join(groupId) }, "Join"),
-      h("button", { type: "button", class: "link", onclick: () => {
-        this.dismissed.add(groupId);
-        this.renderInvitations();
-      } }, "Dismiss"),
+      h("button", { type: "button", class: "link", onclick: () => this.decline(groupId) }, "Decline"),
     );
   }
 }

@@ -1,0 +1,91 @@
+"""A request whose outcome the broker can never take is set aside, with its reason, after a
+bounded number of tries, and the requests behind it are decided."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from agents.decider import Decider
+from agents.settings import Settings
+from records.events import read_fact
+from records.kafka import ensure_topics
+from records.requests import GroupCreationRequested, MessageSubmitted
+from tests.integration.servers import Servers
+
+
+async def read_all(settings: Settings, topic: str, count: int) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        async with asyncio.timeout(60):
+            while len(found) < count:
+                batches = await consumer.getmany(timeout_ms=500)
+                found.extend(r for records in batches.values() for r in records)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_a_request_that_can_never_be_committed_goes_to_the_dead_letters(
+    servers: Servers,
+) -> None:
+    run = uuid.uuid4().hex[:10]
+    settings = Settings(
+        kafka_url=servers.kafka_url,
+        mongodb_uri=servers.mongodb_uri,
+        topic_prefix=f"decider-{run}.",
+        app_id=f"decider-{run}",
+        topic_partitions=1,
+        max_attempts=2,
+        retry_backoff_max=0.2,
+        session_timeout=6,
+    )
+    topics = settings.topics
+    # The log takes no record over 1,500 bytes: a 2,000-character message can never be saved.
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(topics.events, 1, 1, topic_configs={"max.message.bytes": "1500"})]
+        )
+    finally:
+        await admin.close()
+    await ensure_topics(settings)  # the rest as the chat makes them, before anything is sent
+
+    actor = {"actor_id": "ann", "actor": "Ann", "group_id": "g1"}
+    requests = [
+        GroupCreationRequested(name="team", private=False, **actor),
+        MessageSubmitted(client_msg_id="big", body="x" * 2000, **actor),
+        MessageSubmitted(client_msg_id="small", body="hello", **actor),
+    ]
+    decider = Decider(settings)
+    task = asyncio.create_task(decider.run())
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    await producer.start()
+    try:
+        for request in requests:
+            await producer.send_and_wait(topics.incoming, request.to_bytes(), key=b"g1")
+        (dead,) = await read_all(settings, topics.dead_letter, 1)
+        assert b'"client_msg_id":"big"' in dead.value
+        assert "could not be committed" in dict(dead.headers)["error"].decode()
+        facts = [read_fact(r.value) for r in await read_all(settings, topics.events, 2)]
+        assert [f.type for f in facts] == ["GroupCreated", "MessageSaved"]
+        assert (facts[1].client_msg_id, facts[1].seq) == ("small", 1)  # no number was used up
+    finally:
+        await producer.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
