@@ -16,14 +16,20 @@ so that whatever supervises it restarts it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 import faust
+from faust.web import Request, Response, View
+from prometheus_client import generate_latest
 
 from agents.decider import Decider
+from agents.metrics import AgentsMetrics
 from agents.projector import Projection
 from agents.settings import Settings
+from records.operations import BackgroundTasks, configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +40,18 @@ class AgentsApp(faust.App):
     worker would wait for until its previous session timed out."""
 
     loops: list[Callable[[], Awaitable[None]]]
+    background: BackgroundTasks
 
     async def on_start(self) -> None:
         await super().on_start()
+        if os.environ.get("LOG_FORMAT", "text").lower() == "json":
+            configure_logging()  # in place of the handlers the worker CLI set up
         for loop in self.loops:
-            self.add_future(loop())
+            self.background.watch(loop.__name__, asyncio.ensure_future(self.add_future(loop())))
+
+    async def on_stop(self) -> None:
+        self.background.stopping = True
+        await super().on_stop()
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -50,8 +63,11 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=settings.heartbeat_interval,
     )
-    decider = Decider(settings)
-    projection = Projection(settings)
+    metrics = AgentsMetrics()
+    decider = Decider(settings, metrics)
+    projection = Projection(settings, metrics)
+    app.background = background = BackgroundTasks(metrics.registry)
+    started = {"decider": asyncio.Event(), "projector": asyncio.Event()}
 
     def essential(loop: Callable[[], Awaitable[None]], name: str) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -66,10 +82,42 @@ def create_app(settings: Settings) -> faust.App:
         return run
 
     app.loops = [
-        essential(decider.run, "decide_requests"),
-        essential(projection.run, "project_facts"),
+        essential(lambda: decider.run(started["decider"]), "decide_requests"),
+        essential(lambda: projection.run(started["projector"]), "project_facts"),
     ]
+    add_operations_pages(app, background, metrics, started)
     return app
+
+
+def add_operations_pages(
+    app: faust.App,
+    background: BackgroundTasks,
+    metrics: AgentsMetrics,
+    started: dict[str, asyncio.Event],
+) -> None:
+    """``/healthz``, ``/readyz`` and ``/metrics`` on the worker's web server (``--web-port``),
+    as on every service (``records.operations``): ready once both loops run and have joined
+    their consumer groups."""
+
+    @app.page("/healthz")
+    async def healthz(self: View, request: Request) -> Response:
+        return self.json({"status": "alive"})
+
+    @app.page("/readyz")
+    async def readyz(self: View, request: Request) -> Response:
+        tasks = background.status()
+        checks = {f"{name} started": event.is_set() for name, event in started.items()}
+        ready = bool(tasks) and all(tasks.values()) and all(checks.values())
+        body = {"status": "ready" if ready else "not ready", "tasks": tasks, "checks": checks}
+        return self.json(body, status=200 if ready else 503)
+
+    @app.page("/metrics")
+    async def prometheus(self: View, request: Request) -> Response:
+        background.status()
+        # Prometheus's text format; aiohttp takes the charset apart from the content type.
+        text = generate_latest(metrics.registry).decode()
+        return self.text(text, content_type="text/plain; version=0.0.4")
+
 
 
 app = create_app(Settings())  # type: ignore[call-arg]

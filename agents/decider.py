@@ -24,6 +24,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
@@ -31,11 +32,13 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from agents.decisions import Decision, decide
 from agents.intake import Rejected, sort_batch
+from agents.metrics import AgentsMetrics
 from agents.settings import Settings
 from agents.snapshots import Snapshots
 from agents.state import PartitionState
 from records.events import Fact, utcnow
 from records.kafka import LIVE_FETCH_WAIT_MS, ensure_topics, partitions_of
+from records.operations import REQUEST_ID_HEADER, request_id
 from records.requests import AnyRequest, MessageSubmitted, RequestAnswered
 
 log = logging.getLogger(__name__)
@@ -190,8 +193,9 @@ async def fold_partition(
 class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
     """The decide loop of one worker (see the module's docstring)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: AgentsMetrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics or AgentsMetrics()
         self.topics = settings.topics
         self.group_id = f"{settings.app_id}-decider"  # also names the transactions' offsets
         self.owned: dict[int, Owned] = {}
@@ -355,10 +359,21 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         self, tp: TopicPartition, owned: Owned, records: list[ConsumerRecord]
     ) -> None:
         assert owned.producer is not None and owned.state is not None
+        if log.isEnabledFor(logging.DEBUG):
+            for record in records:
+                _log_with_request_id(record, "deciding the request at %s:%d", tp, record.offset)
         outcome = decide_batch(owned.state, [r.value for r in records])
         started = time.monotonic()
         covered = await self._publish(tp, owned.producer, outcome, records[-1].offset + 1)
         self.stats.add(time.monotonic() - started, len(records))
+        self.metrics.commit_seconds.observe(time.monotonic() - started)
+        self.metrics.decided.inc(len(records))
+        self.metrics.facts.inc(len(outcome.facts))
+        self.metrics.dead_letters.inc(len(outcome.rejected))
+        consumer = self._consumer
+        if consumer is not None and (end := consumer.highwater(tp)) is not None:
+            lag = max(0, end - (records[-1].offset + 1))
+            self.metrics.request_lag.labels(partition=str(tp.partition)).set(lag)
         owned.unsnapshotted += len(outcome.facts)
         if owned.unsnapshotted >= self.settings.snapshot_every and covered is not None:
             await self._snapshot(owned, covered)
@@ -380,6 +395,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         reason = f"could not be committed after {owned.failures} attempts"
         outcome = Outcome(rejected=[Rejected(raw=bytes(record.value or b""), reason=reason)])
         await self._publish(tp, owned.producer, outcome, record.offset + 1)
+        self.metrics.dead_letters.inc()
 
     async def _publish(
         self, tp: TopicPartition, producer: AIOKafkaProducer, outcome: Outcome, next_offset: int
@@ -424,6 +440,16 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         was folded for an uncommitted transaction is never decided from."""
         owned.state = None
         await _stop(owned)
+
+
+def _log_with_request_id(record: ConsumerRecord, message: str, *args: Any) -> None:
+    """A debug line under the id the gateway gave the request (its Kafka header)."""
+    headers = dict(record.headers or ())
+    token = request_id.set(headers.get(REQUEST_ID_HEADER, b"").decode() or None)
+    try:
+        log.debug(message, *args)
+    finally:
+        request_id.reset(token)
 
 
 async def _stop(owned: Owned) -> None:

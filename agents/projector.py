@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure, PyMongoError
 
+from agents.metrics import AgentsMetrics
 from agents.projections import Projector
 from agents.settings import Settings
 from records.events import Fact, read_fact
@@ -33,8 +34,9 @@ log = logging.getLogger(__name__)
 
 
 class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: AgentsMetrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics or AgentsMetrics()
         self.projected = 0
         self.skipped = 0
         self._busy = asyncio.Lock()
@@ -111,6 +113,12 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._until_written(lambda: projector.record_position(tp.partition, position))
         self._positions[tp.partition] = position
         self.projected += len(facts)
+        self.metrics.projected.inc(len(facts))
+        consumer = self._consumer
+        if consumer is not None and (end := consumer.highwater(tp)) is not None:
+            # The end includes the last transaction's marker: a caught-up partition shows 1.
+            lag = max(0, end - 1 - position)
+            self.metrics.projection_lag.labels(partition=str(tp.partition)).set(lag)
 
     async def _one_by_one(self, tp: TopicPartition, facts: list[Fact]) -> None:
         """Find the fact MongoDB refuses for good; write every other one."""

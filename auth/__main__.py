@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 from aiohttp import web
 
 from auth.app import create_app
 from auth.settings import Settings
+from records.operations import configure_logging
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     settings = Settings()  # type: ignore[call-arg]  # required values come from the environment
     web.run_app(create_app(settings), host=settings.host, port=settings.port)
 

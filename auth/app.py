@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from auth.cors import cors_middleware
 from auth.errors import error_middleware
+from auth.metrics import AuthMetrics
 from auth.passwords import Passwords
 from auth.refresh_tokens import RefreshTokenRepository
 from auth.revocations import SessionRevocations
@@ -20,6 +21,7 @@ from auth.throttle import LoginThrottle
 from auth.typedefs import (
     account_throttle_key,
     address_throttle_key,
+    metrics_key,
     mongo_client_key,
     passwords_key,
     refresh_tokens_key,
@@ -29,6 +31,7 @@ from auth.typedefs import (
 )
 from auth.users import UserRepository
 from auth.views import routes
+from records.operations import BackgroundTasks, operations_routes
 
 
 async def mongo_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -85,5 +88,13 @@ def create_app(settings: Settings) -> web.Application:
         settings.login_free_failures_per_address, settings.login_longest_wait
     )
     app.cleanup_ctx.extend([mongo_ctx, redis_ctx])
+    metrics = app[metrics_key] = AuthMetrics()
+    passwords = app[passwords_key]
+    metrics.hashing_queue.set_function(lambda: passwords.waiting)
+
+    async def mongodb() -> None:
+        await app[mongo_client_key].admin.command("ping")
+
+    app.add_routes(operations_routes(BackgroundTasks(), metrics.registry, {"mongodb": mongodb}))
     app.add_routes(routes)
     return app

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from pymongo import AsyncMongoClient
 
+from auth.metrics import AuthMetrics
 from auth.passwords import Passwords
 from auth.refresh_tokens import RefreshTokenRepository
 from auth.revocations import SessionRevocations
@@ -22,3 +23,4 @@ refresh_tokens_key = web.AppKey("refresh_tokens", RefreshTokenRepository)
 account_throttle_key = web.AppKey("account_throttle", LoginThrottle)
 address_throttle_key = web.AppKey("address_throttle", LoginThrottle)
 revocations_key = web.AppKey("revocations", SessionRevocations)
+metrics_key = web.AppKey("metrics", AuthMetrics)

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from auth.errors import ApiError
+from auth.passwords import PasswordsBusy
 from auth.refresh_tokens import Consumed
 from auth.schemas import (
     LoginRequest,
@@ -23,7 +24,7 @@ from auth.schemas import (
 from auth.typedefs import (
     account_throttle_key,
     address_throttle_key,
-    mongo_client_key,
+    metrics_key,
     passwords_key,
     refresh_tokens_key,
     revocations_key,
@@ -80,12 +81,6 @@ async def issue_pair(app: web.Application, user: User) -> dict[str, Any]:
     }
 
 
-@routes.get("/healthz")
-async def healthz(request: web.Request) -> web.Response:
-    await request.app[mongo_client_key].admin.command("ping")
-    return web.json_response({"status": "ok"})
-
-
 @routes.post("/register")
 async def register(request: web.Request) -> web.Response:
     body = await read_request(request, RegisterRequest)
@@ -95,6 +90,7 @@ async def register(request: web.Request) -> web.Response:
     except UsernameTaken as exc:
         raise ApiError(409, "username_taken", "that username is already taken") from exc
     log.info("registered user %s", user.user_id)
+    request.app[metrics_key].registrations.inc()
     return web.json_response({"user_id": user.user_id, "username": user.username}, status=201)
 
 
@@ -102,11 +98,13 @@ async def register(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     body = await read_request(request, LoginRequest)
     users, passwords = request.app[users_key], request.app[passwords_key]
+    metrics = request.app[metrics_key]
     account = body.username.casefold()
     address = client_address(request)
     accounts, addresses = request.app[account_throttle_key], request.app[address_throttle_key]
     wait = max(accounts.wait_for(account), addresses.wait_for(address))
     if wait > 0:
+        metrics.logins.labels(outcome="throttled").inc()
         raise ApiError(
             429,
             "too_many_attempts",
@@ -115,12 +113,18 @@ async def login(request: web.Request) -> web.Response:
         )
     user = await users.by_username(body.username)
     # Same work and same answer whether the user is missing or the password is wrong.
-    matches = await passwords.verify(user.password_hash if user else None, body.password)
+    try:
+        matches = await passwords.verify(user.password_hash if user else None, body.password)
+    except PasswordsBusy:
+        metrics.logins.labels(outcome="busy").inc()
+        raise
     if user is None or not matches:
         accounts.failed(account)
         addresses.failed(address)
+        metrics.logins.labels(outcome="invalid").inc()
         raise ApiError(401, "invalid_credentials", "invalid username or password")
     accounts.succeeded(account)
+    metrics.logins.labels(outcome="ok").inc()
     if passwords.needs_rehash(user.password_hash):
         new_hash = await passwords.hash(body.password)
         await users.replace_password_hash(user.user_id, user.password_hash, new_hash)
@@ -140,9 +144,11 @@ async def refresh(request: web.Request) -> web.Response:
     consumed = await refresh_tokens.consume(
         claims.token_id, address, grace=request.app[settings_key].refresh_reuse_grace
     )
+    metrics = request.app[metrics_key]
     if consumed is Consumed.RETRIED:
         log.info("refresh token of user %s presented again within the grace", claims.user_id)
     if consumed is Consumed.REUSED:
+        metrics.refreshes.labels(outcome="reused").inc()
         revoked = await refresh_tokens.revoke_all(claims.user_id)
         await request.app[revocations_key].revoke(claims.user_id)
         log.warning(
@@ -152,10 +158,14 @@ async def refresh(request: web.Request) -> web.Response:
         )
         raise ApiError(401, "token_invalid", "the refresh token has already been used")
     if consumed is Consumed.UNKNOWN:
+        metrics.refreshes.labels(outcome="invalid").inc()
         raise ApiError(401, "token_invalid", "the refresh token is not known")
     user = await request.app[users_key].by_id(claims.user_id)
     if user is None:
+        metrics.refreshes.labels(outcome="invalid").inc()
         raise ApiError(401, "token_invalid", "the user no longer exists")
+    outcome = "retried" if consumed is Consumed.RETRIED else "ok"
+    metrics.refreshes.labels(outcome=outcome).inc()
     return web.json_response(await issue_pair(request.app, user))
 
 

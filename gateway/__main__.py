@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-
 import uvloop
 from aiohttp import web
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from records.operations import configure_logging
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     settings = Settings()  # type: ignore[call-arg]
     web.run_app(
         create_app(settings),

@@ -21,6 +21,7 @@ from gateway.delivery import Delivery, DeliveryGate, group_room
 from gateway.directory import UserDirectory
 from gateway.limits import RateLimits
 from gateway.manager import RedisManager
+from gateway.metrics import GatewayMetrics
 from gateway.presence import Presence
 from gateway.readmodel import ReadModel
 from gateway.requests import RequestBus
@@ -34,15 +35,18 @@ from gateway.typedefs import (
     HTTP,
     LIMITS,
     MANAGER,
+    METRICS,
     MONGO,
     PRODUCER,
     READS,
     REDIS,
     SETTINGS,
     SIO,
+    TASKS,
 )
 from gateway.web import web_routes
 from records.kafka import ensure_topics
+from records.operations import BackgroundTasks, operations_routes
 from records.requests import RequestAnswered
 
 log = logging.getLogger(__name__)
@@ -66,10 +70,20 @@ def create_app(settings: Settings) -> web.Application:
     )
     sio.attach(app)
     app[SIO], app[MANAGER] = sio, manager
+    metrics = app[METRICS] = GatewayMetrics()
+    metrics.sockets.set_function(lambda: len(sio.eio.sockets))
+    tasks = app[TASKS] = BackgroundTasks(metrics.registry)
     app.cleanup_ctx.extend([mongo_ctx, redis_ctx, http_ctx, kafka_producer_ctx, sockets_ctx])
     app.cleanup_ctx.append(broadcast_ctx)
     app.on_shutdown.append(close_sockets)
-    app.router.add_get("/healthz", healthz)
+
+    async def mongodb() -> None:
+        await app[MONGO][settings.mongodb_database].command("ping")
+
+    async def redis() -> None:
+        await app[REDIS].ping()
+
+    app.add_routes(operations_routes(tasks, metrics.registry, {"mongodb": mongodb, "redis": redis}))
     app.add_routes(routes)
     app.add_routes(web_routes)
     return app
@@ -121,7 +135,7 @@ async def kafka_producer_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings, sio = app[SETTINGS], app[SIO]
+    settings, sio, manager = app[SETTINGS], app[SIO], app[MANAGER]
 
     async def rejected(answer: RequestAnswered) -> None:
         """A send refused by the agents after it was acknowledged: tell its socket."""
@@ -146,13 +160,30 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
     await bus.start()
     presence.start()
     limits = app[LIMITS] = RateLimits(app[REDIS], settings.socketio_channel, settings.limits())
-    namespace = ChatNamespace(settings, bus, app[READS], app[DELIVERY], presence, directory, limits)
+    namespace = ChatNamespace(
+        settings, bus, app[READS], app[DELIVERY], presence, directory, limits, app[METRICS]
+    )
     sio.register_namespace(namespace)
     stop = asyncio.Event()
-    shedding = asyncio.create_task(shed_slow_sockets(sio, settings.max_queued_packets))
-    revocations = asyncio.create_task(
-        follow_revocations(app[REDIS], settings.revocations_channel, namespace.revoked, stop)
+    tasks = app[TASKS]
+    shedding = tasks.watch(
+        "slow socket shedder",
+        asyncio.create_task(shed_slow_sockets(sio, settings.max_queued_packets)),
     )
+    revocations = tasks.watch(
+        "revocations listener",
+        asyncio.create_task(
+            follow_revocations(app[REDIS], settings.revocations_channel, namespace.revoked, stop)
+        ),
+    )
+    tasks.watch("replies reader", bus.task)
+    tasks.watch("presence upkeep", presence.task)
+    # The Redis manager's listener starts now, not at the first connection, so that a node
+    # with no sockets yet already reports it (and hears other nodes' broadcasts).
+    sio.manager_initialized = True
+    manager.initialize()
+    tasks.probe("redis listener", manager.listening)
+    app[METRICS].redis_listener.set_function(lambda: 1 if manager.listening() else 0)
     yield
     stop.set()
     shedding.cancel()
@@ -169,7 +200,10 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def broadcast_ctx(app: web.Application) -> AsyncIterator[None]:
     started = asyncio.Event()
-    task = asyncio.create_task(follow_log(app[SETTINGS], app[SIO], app[DELIVERY], started))
+    task = asyncio.create_task(
+        follow_log(app[SETTINGS], app[SIO], app[DELIVERY], started, app[METRICS])
+    )
+    app[TASKS].watch("event log reader", task)
     try:
         await asyncio.wait_for(started.wait(), timeout=60)
     except TimeoutError:
@@ -184,16 +218,10 @@ async def broadcast_ctx(app: web.Application) -> AsyncIterator[None]:
 async def close_sockets(app: web.Application) -> None:
     """Disconnect every client before aiohttp waits for open connections to finish, so a
     node stops in a moment, and its clients reconnect elsewhere and recover."""
+    app[TASKS].stopping = True  # the background tasks end from here on, as they should
     if app[SIO].eio.sockets:  # engine.io's disconnect-all fails when there is no one
         try:
             await asyncio.wait_for(app[SIO].eio.disconnect(), timeout=5)
         except TimeoutError:  # a client that does not answer the close: cleanup drops it
             log.warning("some clients did not close within 5 s")
     await app[SIO].shutdown()
-
-
-async def healthz(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS]
-    await request.app[MONGO][settings.mongodb_database].command("ping")
-    await request.app[REDIS].ping()
-    return web.json_response({"status": "ok"})

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from gateway.delivery import ORDERED, Delivery, group_room, user_room
+from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings
 from records.events import (
     Fact,
@@ -73,14 +74,18 @@ def client_event(fact: Fact) -> tuple[str, list[str], dict[str, Any]] | None:
 
 
 async def follow_log(
-    settings: Settings, sio: socketio.AsyncServer, delivery: Delivery, started: asyncio.Event
+    settings: Settings,
+    sio: socketio.AsyncServer,
+    delivery: Delivery,
+    started: asyncio.Event,
+    metrics: GatewayMetrics,
 ) -> None:
     """Read the log until cancelled; a consumer that fails is replaced, resuming where it
     stopped, so this node misses nothing it has begun to read."""
     positions = delivery.log_positions
     while True:
         try:
-            await _read_log(settings, sio, delivery, positions, started)
+            await _read_log(settings, sio, delivery, positions, started, metrics)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -94,6 +99,7 @@ async def _read_log(
     delivery: Delivery,
     positions: dict[TopicPartition, int],
     started: asyncio.Event,
+    metrics: GatewayMetrics,
 ) -> None:
     topic = settings.topics.events
     consumer = AIOKafkaConsumer(
@@ -118,18 +124,28 @@ async def _read_log(
             batches = await consumer.getmany(timeout_ms=1000, max_records=1000)
             for tp, records in batches.items():
                 for record in records:
-                    await _deliver(sio, delivery, record.value)
+                    await _deliver(sio, delivery, record.value, metrics)
                     positions[tp] = record.offset + 1
+            for tp in partitions:
+                end = consumer.last_stable_offset(tp) or consumer.highwater(tp)
+                if end is not None:
+                    metrics.log_lag.labels(partition=str(tp.partition)).set(
+                        max(0, end - positions[tp])
+                    )
     finally:
         await consumer.stop()
 
 
-async def _deliver(sio: socketio.AsyncServer, delivery: Delivery, raw: bytes | None) -> None:
+async def _deliver(
+    sio: socketio.AsyncServer, delivery: Delivery, raw: bytes | None, metrics: GatewayMetrics
+) -> None:
     try:
         fact = read_fact(raw or b"")
     except ValidationError as exc:
         log.error("skipping an unreadable fact: %s", exc)
+        metrics.facts.labels(type="unreadable").inc()
         return
+    metrics.facts.labels(type=fact.type).inc()
     if isinstance(fact, MembershipFact):
         delivery.gate.saw(fact.group_id, "version", fact.version)
         user_id = fact.owner_id if isinstance(fact, GroupCreated) else fact.user_id

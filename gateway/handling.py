@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
@@ -16,6 +17,7 @@ from gateway.commands import CommandError
 from gateway.delivery import Delivery, user_room
 from gateway.directory import UserDirectory
 from gateway.limits import KIND_OF_EVENT, RateLimits
+from gateway.metrics import GatewayMetrics
 from gateway.presence import Presence
 from gateway.readmodel import ReadModel
 from gateway.requests import RequestBus
@@ -33,22 +35,29 @@ def acknowledged(handler: Handler) -> Handler:
     """Take the event's token from the person's bucket (``gateway.limits``), then turn
     refusals and storage failures into ``{ok: false, error: {code, message}}``."""
 
-    kind = KIND_OF_EVENT[handler.__name__.removeprefix("on_")]
+    event = handler.__name__.removeprefix("on_")
+    kind = KIND_OF_EVENT[event]
 
     @wraps(handler)
     async def wrapper(self: NamespaceBase, sid: str, data: Any = None) -> Reply:
+        started = time.perf_counter()
+        self.metrics.events.labels(event=event).inc()
         try:
             user = await self.get_session(sid)
             await self.limits.spend(user["user_id"], kind)
             return await handler(self, sid, data)
         except CommandError as exc:
+            self.metrics.refusals.labels(event=event, code=exc.code).inc()
             extra = {}
             if isinstance(data, dict) and "client_msg_id" in data:
                 extra["client_msg_id"] = data["client_msg_id"]
             return exc.reply(**extra)
         except PyMongoError:
             log.exception("MongoDB failed during %s", handler.__name__)
+            self.metrics.refusals.labels(event=event, code="unavailable").inc()
             return CommandError("unavailable", "the service is unavailable, try again").reply()
+        finally:
+            self.metrics.ack_seconds.labels(event=event).observe(time.perf_counter() - started)
 
     return wrapper
 
@@ -65,6 +74,7 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
         presence: Presence,
         directory: UserDirectory,
         limits: RateLimits,
+        metrics: GatewayMetrics,
     ) -> None:
         super().__init__("/")
         self.settings = settings
@@ -75,6 +85,7 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
         self.presence = presence
         self.directory = directory
         self.limits = limits
+        self.metrics = metrics
         self._typing: dict[tuple[str, str], float] = {}
         self._expiries: dict[str, asyncio.TimerHandle] = {}
 

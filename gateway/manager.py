@@ -10,6 +10,11 @@ import socketio
 
 
 class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    def listening(self) -> bool:
+        """True while the listener for other nodes' broadcasts runs."""
+        thread = getattr(self, "thread", None)
+        return thread is not None and not thread.done()
+
     async def close(self) -> None:
         """Stop listening and close the Redis connections (``sio.shutdown`` does neither)."""
         thread = getattr(self, "thread", None)

@@ -38,6 +38,12 @@ class Presence:
     def start(self) -> None:
         self._task = asyncio.create_task(self._keep_alive())
 
+    @property
+    def task(self) -> asyncio.Task[None]:
+        """The background task, once started."""
+        assert self._task is not None, "not started"
+        return self._task
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from gateway.commands import CommandError
 from gateway.settings import Settings
 from records.kafka import LIVE_FETCH_WAIT_MS
+from records.operations import REQUEST_ID_HEADER, request_id
 from records.requests import AnyRequest, RequestAnswered
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,12 @@ class RequestBus:
             await self._consumer.position(partition)
         self._task = asyncio.create_task(self._read_answers())
 
+    @property
+    def task(self) -> asyncio.Task[None]:
+        """The background task, once started."""
+        assert self._task is not None, "not started"
+        return self._task
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -67,13 +74,17 @@ class RequestBus:
             future.cancel()
 
     async def submit(self, request: AnyRequest) -> None:
-        """Put a request on Kafka; returns once the broker has it."""
+        """Put a request on Kafka; returns once the broker has it. Its id goes along in a
+        header and into this task's log lines, so the agents' lines about it share it."""
+        request_id.set(request.event_id)
+        log.debug("submitting %s to group %s", request.type, request.group_id)
         try:
             await asyncio.wait_for(
                 self.producer.send_and_wait(
                     self.settings.topics.incoming,
                     value=request.to_bytes(),
                     key=request.group_id.encode(),
+                    headers=[(REQUEST_ID_HEADER, request.event_id.encode())],
                 ),
                 timeout=self.settings.send_timeout,
             )

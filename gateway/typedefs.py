@@ -12,8 +12,10 @@ from redis.asyncio import Redis
 from gateway.delivery import Delivery
 from gateway.limits import RateLimits
 from gateway.manager import RedisManager
+from gateway.metrics import GatewayMetrics
 from gateway.readmodel import ReadModel
 from gateway.settings import Settings
+from records.operations import BackgroundTasks
 
 SETTINGS = web.AppKey("settings", Settings)
 MONGO = web.AppKey("mongo", AsyncMongoClient)
@@ -25,3 +27,5 @@ SIO = web.AppKey("sio", socketio.AsyncServer)
 DELIVERY = web.AppKey("delivery", Delivery)
 MANAGER = web.AppKey("manager", RedisManager)
 LIMITS = web.AppKey("limits", RateLimits)
+METRICS = web.AppKey("metrics", GatewayMetrics)
+TASKS = web.AppKey("tasks", BackgroundTasks)

@@ -7,13 +7,15 @@ logs, so deleting either folder resets the machine to a cold start.
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO_ROOT / ".cache"
-DATA_DIR = REPO_ROOT / ".data"
+DATA_DIR = Path(os.environ.get("CHAT_DATA_DIR") or REPO_ROOT / ".data")
+"""``CHAT_DATA_DIR`` moves it (the runner's tests run a second stack beside a developer's)."""
 LOG_DIR = DATA_DIR / "logs"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import secrets
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -21,6 +22,7 @@ from infra.paths import DATA_DIR, LOG_DIR, REPO_ROOT, venv_python
 from infra.processes import ManagedProcess, ProcessFailed, stop_leftovers
 from infra.services import agents_worker, auth_service, gateway_service
 from infra.stack import Infra, InfraPorts, say_stderr, start_infra
+from infra.supervisor import Supervisor
 from infra.toolchain import ToolchainError
 
 NO_TESTS_COLLECTED = 5
@@ -55,79 +57,117 @@ def jwt_secret(environ: dict[str, str], data_dir: Path) -> str:
 
 
 def up(argv: Sequence[str]) -> int:
-    """Start the servers and the services, print where they are, run until Ctrl-C or SIGTERM."""
-    if argv:
-        print(f"up takes no arguments (got {' '.join(argv)})", file=sys.stderr)
-        return 2
+    """Start the servers and the services, print where they are, and keep them running
+    (``infra.supervisor``) until Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(prog="./dev up", description=up.__doc__)
+    parser.add_argument("--gateways", type=int, default=1, help="gateway nodes (ports from 8080)")
+    parser.add_argument("--workers", type=int, default=1, help="agent workers")
+    args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_stop)
     environ = dict(os.environ)
     gateway_port = int(environ.get("GATEWAY_PORT", 8080))
     auth_port = int(environ.get("AUTH_PORT", 8081))
+    agents_port = int(environ.get("AGENTS_WEB_PORT", AGENTS_WEB_PORT))
+    gateway_ports: list[int] = []
+    port = gateway_port
+    while len(gateway_ports) < args.gateways:  # 8080, 8082, 8083 …: auth keeps 8081
+        if port != auth_port:
+            gateway_ports.append(port)
+        port += 1
     infra = Infra()
     services: list[ManagedProcess] = []
+    say = _runner_log()
     try:
         started = time.monotonic()
         infra = start_infra(DATA_DIR, LOG_DIR, InfraPorts.from_env(environ), environ)
-        say_stderr(f"infrastructure ready in {time.monotonic() - started:.1f}s")
+        say(f"infrastructure ready in {time.monotonic() - started:.1f}s")
         env = {**environ, **infra.env, "JWT_SECRET": jwt_secret(environ, DATA_DIR)}
         # The page the gateway serves calls auth from the gateway's origin.
-        page_origins = f"http://127.0.0.1:{gateway_port},http://localhost:{gateway_port}"
-        env.setdefault("AUTH_CORS_ORIGINS", page_origins)
+        env.setdefault(
+            "AUTH_CORS_ORIGINS",
+            ",".join(f"http://{host}:{port}" for port in gateway_ports
+                     for host in ("127.0.0.1", "localhost")),
+        )  # fmt: skip
         auth_url = f"http://127.0.0.1:{auth_port}"
-        services = [
-            auth_service(LOG_DIR / "auth.log", port=auth_port, env=env),
-            gateway_service(LOG_DIR / "gateway.log", port=gateway_port, auth_url=auth_url, env=env),
+        services = [auth_service(LOG_DIR / "auth.log", port=auth_port, env=env)]
+        services += [
+            gateway_service(
+                LOG_DIR / ("gateway.log" if n == 0 else f"gateway-{n + 1}.log"),
+                port=port,
+                auth_url=auth_url,
+                env=env,
+            )
+            for n, port in enumerate(gateway_ports)
+        ]
+        services += [
             agents_worker(
-                LOG_DIR / "agents.log",
+                LOG_DIR / ("agents.log" if n == 0 else f"agents-{n + 1}.log"),
                 # A stable instance id: a restarted worker gets its partitions back at once.
-                env={"AGENTS_INSTANCE_ID": "agents-1", **env},
-                datadir=DATA_DIR / "agents",
-            ),
+                env={"AGENTS_INSTANCE_ID": f"agents-{n + 1}", **env},
+                datadir=DATA_DIR / ("agents" if n == 0 else f"agents-{n + 1}"),
+                web_port=agents_port + n,
+            )
+            for n in range(args.workers)
         ]
         for service in services:
             service.start()
         for service in services:
             service.wait_ready()
-            say_stderr(f"{service.name} ready (pid {service.pid}, log {service.log_path})")
-        _print_urls(gateway_port, auth_port, infra)
-        return _watch([*services, *infra.processes])
+            say(f"{service.name} ready (pid {service.pid}, log {service.log_path})")
+        _print_urls(gateway_ports, auth_port, [agents_port + n for n in range(args.workers)], infra)
+        Supervisor([*infra.processes, *services], say).run_forever()
+        return 0
     except (KeyboardInterrupt, Stop):
-        say_stderr("stopping")
+        say("stopping")
         return 0
     except (ProcessFailed, ToolchainError, FileNotFoundError) as error:
-        say_stderr(f"FAILED: {error}")
+        say(f"FAILED: {error}")
         return 1
     finally:
         _stop_all(services, infra)
 
 
-def _print_urls(gateway_port: int, auth_port: int, infra: Infra) -> None:
+AGENTS_WEB_PORT = 6066
+"""The first agent worker's /healthz, /readyz and /metrics (``AGENTS_WEB_PORT``); the next
+ones count up."""
+
+
+def _runner_log() -> Callable[[str], None]:
+    """Say it on the terminal and in ``.data/logs/runner.log``."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    path = LOG_DIR / "runner.log"
+
+    def say(message: str) -> None:
+        say_stderr(message)
+        with path.open("a") as log:
+            log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+
+    return say
+
+
+def _print_urls(
+    gateway_ports: list[int], auth_port: int, agents_ports: list[int], infra: Infra
+) -> None:
+    gateways = [f"  gateway   http://127.0.0.1:{port}" for port in gateway_ports]
+    agents = [f"  agents    http://127.0.0.1:{port}/metrics" for port in agents_ports]
     print(
         "\n".join(
             [
                 "",
                 "chat is up:",
-                f"  gateway   http://127.0.0.1:{gateway_port}",
+                *gateways,
                 f"  auth      http://127.0.0.1:{auth_port}",
+                *agents,
                 f"  kafka     {infra.env['KAFKA_URL']}",
                 f"  mongodb   {infra.env['MONGODB_URI']}",
                 f"  redis     {infra.env['REDIS_URL']}",
-                f"  logs      {LOG_DIR}/",
-                "Ctrl-C stops everything.",
+                f"  logs      {LOG_DIR}/ (the runner's own: runner.log)",
+                "Whatever exits is restarted. Ctrl-C stops everything.",
                 "",
             ]
         ),
         flush=True,
     )
-
-
-def _watch(processes: list[ManagedProcess]) -> int:
-    """Sleep until a process dies (then say which, with its log) or the user stops us."""
-    while True:
-        for process in processes:
-            if not process.is_running():
-                raise process.failure(f"exited unexpectedly with code {process.returncode()}")
-        time.sleep(0.5)
 
 
 def _stop_all(services: list[ManagedProcess], infra: Infra) -> None:
@@ -257,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in COMMANDS:
         print(
-            "usage: ./dev up | ./dev test [--processes] [pytest args...] | ./dev bench [--quick]",
+            "usage: ./dev up [--gateways N] [--workers N] | ./dev test [--processes] [pytest args...] | ./dev bench [--quick]",
             file=sys.stderr,
         )
         return 2

@@ -34,14 +34,14 @@ def auth_service(
     ready: ReadyCheck | None = None,
     ready_timeout: float = 30.0,
 ) -> ManagedProcess:
-    """``python -m auth`` on ``port``; ready when GET /healthz answers 200. Not yet started."""
+    """``python -m auth`` on ``port``; ready when GET /readyz answers 200. Not yet started."""
     return ManagedProcess(
         "auth",
         [venv_python(), "-m", "auth"],
         log_path=log_path,
         env=_env(env, AUTH_PORT=str(port)),
         cwd=REPO_ROOT,
-        ready=ready or http_ok(f"http://127.0.0.1:{port}/healthz"),
+        ready=ready or http_ok(f"http://127.0.0.1:{port}/readyz"),
         ready_timeout=ready_timeout,
     )
 
@@ -55,14 +55,14 @@ def gateway_service(
     ready: ReadyCheck | None = None,
     ready_timeout: float = 30.0,
 ) -> ManagedProcess:
-    """``python -m gateway`` on ``port``; ready when GET /healthz answers 200. Not yet started."""
+    """``python -m gateway`` on ``port``; ready when GET /readyz answers 200. Not yet started."""
     return ManagedProcess(
         "gateway",
         [venv_python(), "-m", "gateway"],
         log_path=log_path,
         env=_env(env, GATEWAY_PORT=str(port), AUTH_SERVICE_URL=auth_url),
         cwd=REPO_ROOT,
-        ready=ready or http_ok(f"http://127.0.0.1:{port}/healthz"),
+        ready=ready or http_ok(f"http://127.0.0.1:{port}/readyz"),
         ready_timeout=ready_timeout,
     )
 

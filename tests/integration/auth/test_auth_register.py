@@ -14,10 +14,23 @@ from tests.integration.auth.helpers import PASSWORD, Client, error_of, register
 pytestmark = pytest.mark.integration
 
 
-async def test_healthz_pings_mongo(client: Client) -> None:
+async def test_healthz_says_alive_and_readyz_pings_mongo(client: Client) -> None:
     response = await client.get("/healthz")
+    assert (response.status, await response.json()) == (200, {"status": "alive"})
+    response = await client.get("/readyz")
     assert response.status == 200
-    assert await response.json() == {"status": "ok"}
+    assert await response.json() == {"status": "ready", "tasks": {}, "checks": {"mongodb": True}}
+
+
+async def test_metrics_count_logins_by_outcome(client: Client) -> None:
+    await register(client, "metered_user")
+    await client.post("/login", json={"username": "metered_user", "password": PASSWORD})
+    await client.post("/login", json={"username": "metered_user", "password": "wrong-password"})
+    text = await (await client.get("/metrics")).text()
+    assert 'chat_auth_logins_total{outcome="ok"} 1.0' in text
+    assert 'chat_auth_logins_total{outcome="invalid"} 1.0' in text
+    assert "chat_auth_registrations_total 1.0" in text
+    assert "chat_auth_argon2_waiting 0.0" in text
 
 
 async def test_register_creates_user(

@@ -26,6 +26,7 @@ from auth.app import create_app as create_auth_app
 from auth.settings import Settings as AuthSettings
 from gateway.app import create_app
 from gateway.settings import Settings
+from infra.paths import free_port
 from infra.services import start_agents_worker
 from records.tokens import issue_token
 from records.views import PAGES_PREFIX
@@ -66,7 +67,9 @@ async def agents_worker(
         "AGENTS_APP_ID": f"chat-agents-{run_id}",
     }
     log_path = tmp_path_factory.mktemp("agents") / "agents.log"
-    worker = await asyncio.to_thread(start_agents_worker, env, log_path)
+    web_port = free_port()
+    worker = await asyncio.to_thread(start_agents_worker, env, log_path, web_port=web_port)
+    worker.web_url = f"http://127.0.0.1:{web_port}"  # its /healthz, /readyz and /metrics
     yield worker
     await asyncio.to_thread(worker.stop)
 

@@ -1,0 +1,49 @@
+"""The gateway node's Prometheus metrics, in a registry of its own (one per app, so several
+nodes in one process, as in the tests, each count their own)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry()
+        self.sockets = Gauge(
+            "chat_gateway_sockets", "Sockets connected to this node", registry=registry
+        )
+        self.events = Counter(
+            "chat_gateway_events", "Client events handled, by event", ["event"], registry=registry
+        )
+        self.refusals = Counter(
+            "chat_gateway_refusals",
+            "Client events refused, by event and code",
+            ["event", "code"],
+            registry=registry,
+        )
+        self.ack_seconds = Histogram(
+            "chat_gateway_ack_seconds",
+            "From a client event's arrival to its acknowledgement, by event",
+            ["event"],
+            buckets=ACK_BUCKETS,
+            registry=registry,
+        )
+        self.facts = Counter(
+            "chat_gateway_facts",
+            "Facts read from the event log by this node, by type",
+            ["type"],
+            registry=registry,
+        )
+        self.log_lag = Gauge(
+            "chat_gateway_log_lag",
+            "Committed records of the event log this node has not read yet, by partition",
+            ["partition"],
+            registry=registry,
+        )
+        self.redis_listener = Gauge(
+            "chat_gateway_redis_listener_up",
+            "1 while the Socket.IO Redis manager listens for other nodes' broadcasts",
+            registry=registry,
+        )

@@ -1,0 +1,63 @@
+"""The compose file, read as Docker would (no engine runs here): every service has an image or
+a build, a healthcheck and a restart policy; nginx balances both gateway nodes; Prometheus
+scrapes every service where its /metrics is served."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DOCKER = Path(__file__).resolve().parents[3] / "docker"
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    return data
+
+
+def test_every_service_has_an_image_a_healthcheck_and_a_restart_policy() -> None:
+    services = compose()["services"]
+    assert services
+    for name, service in services.items():
+        assert "image" in service or "build" in service, name
+        assert service.get("restart") in ("unless-stopped", "always", "on-failure"), name
+        assert service.get("healthcheck", {}).get("test"), name
+
+
+def test_two_gateway_nodes_and_two_workers_behind_one_proxy() -> None:
+    services = compose()["services"]
+    gateways = [n for n, s in services.items() if s.get("command") == ["python", "-m", "gateway"]]
+    workers = [n for n, s in services.items() if "agents.app" in s.get("command", [])]
+    assert len(gateways) == 2 and len(workers) == 2
+    ids = {services[w]["environment"]["AGENTS_INSTANCE_ID"] for w in workers}
+    assert len(ids) == 2, "each worker needs its own static membership id"
+    nginx = (DOCKER / "nginx.conf").read_text()
+    upstream = re.search(r"upstream gateways \{(.*?)\}", nginx, re.DOTALL)
+    assert upstream is not None
+    assert sorted(re.findall(r"server (\S+):8080;", upstream.group(1))) == sorted(gateways)
+    assert "hash $remote_addr" in upstream.group(1)  # sticky: polling stays on one node
+    assert "proxy_set_header Upgrade $http_upgrade;" in nginx
+    proxy = services["proxy"]
+    assert set(proxy["depends_on"]) == set(gateways)
+
+
+def test_prometheus_scrapes_every_service_where_it_serves_metrics() -> None:
+    services = compose()["services"]
+    scrape = yaml.safe_load((DOCKER / "prometheus.yml").read_text())
+    targets = {
+        target
+        for job in scrape["scrape_configs"]
+        for config in job["static_configs"]
+        for target in config["targets"]
+    }
+    expected = {"auth:8081"}
+    for name, service in services.items():
+        command = service.get("command", [])
+        if command == ["python", "-m", "gateway"]:
+            expected.add(f"{name}:8080")
+        if "agents.app" in command:
+            expected.add(f"{name}:{command[command.index('--web-port') + 1]}")
+    assert targets == expected
