@@ -39,7 +39,7 @@ from agents.state import PartitionState
 from records.events import Fact, utcnow
 from records.kafka import LIVE_FETCH_WAIT_MS, ensure_topics, partitions_of
 from records.operations import REQUEST_ID_HEADER, request_id
-from records.requests import AnyRequest, MessageSubmitted, RequestAnswered
+from records.requests import AnyRequest, MessageSubmitted, ReadMarkRequested, RequestAnswered
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,8 @@ def answer(request: AnyRequest, decision: Decision, version: int) -> list[Reques
     needs none (the send was acknowledged when Kafka had it; the message itself is the
     answer), so only a refused one is answered: half the records of a busy transaction."""
     refusal = decision.refusal
-    if request.origin is None or (isinstance(request, MessageSubmitted) and refusal is None):
+    submitted = isinstance(request, MessageSubmitted | ReadMarkRequested)  # acked at Kafka
+    if request.origin is None or (submitted and refusal is None):
         return []
     return [
         RequestAnswered(

@@ -8,6 +8,7 @@ nothing and consumes no number. Every fact gets its group's next position: a mes
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,6 +26,7 @@ from records.events import (
     MessageDeleted,
     MessageEdited,
     MessageSaved,
+    ReadMarked,
     dedupe_key,
     message_id,
     split_message_id,
@@ -39,6 +41,7 @@ from records.requests import (
     JoinRequested,
     LeaveRequested,
     MessageSubmitted,
+    ReadMarkRequested,
     RemovalRequested,
     RevocationRequested,
 )
@@ -88,6 +91,8 @@ def decide(state: GroupState, request: AnyRequest, now: datetime) -> Decision:
             return _remove(state, request)
         case EditRequested() | DeletionRequested():
             return _change_message(state, request)
+        case ReadMarkRequested():
+            return _mark_read(state, request)
     raise TypeError(f"cannot decide {type(request).__name__}")
 
 
@@ -107,6 +112,7 @@ def _submit(state: GroupState, request: MessageSubmitted, now: datetime) -> Deci
         client_msg_id=request.client_msg_id,
         body=request.body,
         saved_at=now,
+        mentions=mentioned(state, request.body, request.actor_id),
     )
     return Decision([saved], seq=seq)
 
@@ -147,6 +153,7 @@ def _join(state: GroupState, request: JoinRequested) -> Decision:
                 occurred_at=request.requested_at,
                 user_id=request.actor_id,
                 username=request.actor,
+                read_seq=state.last_seq,
             )
         ]
     )
@@ -293,6 +300,40 @@ def _change_message(state: GroupState, request: EditRequested | DeletionRequeste
                 body=request.body,
                 by_id=request.actor_id,
                 change=state.last_change + 1,
+                mentions=mentioned(state, request.body, request.actor_id),
             )
         ]
     )
+
+
+def _mark_read(state: GroupState, request: ReadMarkRequested) -> Decision:
+    """Markers only move forward and never past the group's last message."""
+    if request.actor_id not in state.members:
+        return refuse("not_a_member", "only members have read markers")
+    current = state.read.get(request.actor_id, 0)
+    target = min(request.seq, state.last_seq)
+    if target <= current:
+        return Decision(seq=current)
+    marked = ReadMarked(
+        group_id=request.group_id,
+        occurred_at=request.requested_at,
+        user_id=request.actor_id,
+        username=state.members[request.actor_id],
+        seq=target,
+    )
+    return Decision([marked], seq=target)
+
+
+_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]{1,32})")
+
+
+def mentioned(state: GroupState, body: str, sender_id: str) -> list[str]:
+    """The members a body names as ``@username`` (case aside), each once, not the sender."""
+    by_name = {name.casefold(): user_id for user_id, name in state.members.items()}
+    found: list[str] = []
+    for match in _MENTION.finditer(body):
+        name = match.group(1).casefold()
+        user_id = by_name.get(name) or by_name.get(name.rstrip(".-"))
+        if user_id is not None and user_id != sender_id and user_id not in found:
+            found.append(user_id)
+    return found

@@ -27,6 +27,7 @@ from records.events import (
     MessageDeleted,
     MessageEdited,
     MessageSaved,
+    ReadMarked,
 )
 from records.views import (
     CHANGES_PER_SHELF,
@@ -110,10 +111,108 @@ class Projector:
                 ],
                 ordered=False,
             )
-        await self.groups.bulk_write(
-            [UpdateOne({"_id": g}, {"$max": {"last_seq": s}}) for g, s in last_seq.items()],
-            ordered=False,
+        for group_id, newest in last_seq.items():
+            await self._count_unread(group_id, [f for f in saved if f.group_id == group_id])
+
+    async def _count_unread(self, group_id: str, saved: Sequence[MessageSaved]) -> None:
+        """Add the new messages to each member's ``unread`` and ``mentions`` (those behind
+        their marker, not their own), and move ``last_seq``. ``counted_seq`` makes it
+        idempotent: a message is counted once, however often its stretch of the log is
+        projected."""
+        doc = await self.groups.find_one({"_id": group_id}, {"members": 1, "counted_seq": 1})
+        newest = max(fact.seq for fact in saved)
+        if doc is None:
+            return
+        counted = doc.get("counted_seq")
+        increments: dict[str, int] = {}
+        for fact in saved:
+            if counted is not None and fact.seq <= counted:
+                continue
+            for user_id, member in doc.get("members", {}).items():
+                if user_id == fact.sender_id or member.get("last_read_seq", 0) >= fact.seq:
+                    continue
+                key = f"members.{user_id}.unread"
+                increments[key] = increments.get(key, 0) + 1
+                if user_id in fact.mentions:
+                    key = f"members.{user_id}.mentions"
+                    increments[key] = increments.get(key, 0) + 1
+        guard = {"counted_seq": counted} if counted is not None else {"counted_seq": None}
+        update: dict[str, Any] = {"$max": {"last_seq": newest, "counted_seq": newest}}
+        if increments:
+            update["$inc"] = increments
+        result = await self.groups.update_one({"_id": group_id, **guard}, update)
+        if result.matched_count == 0:
+            # Another writer got there first (a projector of the same partition, briefly):
+            # its update counted these messages; ``last_seq`` still moves.
+            await self.groups.update_one({"_id": group_id}, {"$max": {"last_seq": newest}})
+
+    async def _messages(self, group_id: str, first: int, last: int) -> list[dict[str, Any]]:
+        """The page slots of messages ``first`` … ``last`` (those written)."""
+        found: list[dict[str, Any]] = []
+        for page in range(page_of(first), page_of(last) + 1) if first <= last else ():
+            doc = await self.database[page_shelf(group_id, page)].find_one({"_id": page})
+            for slot in (doc or {}).get("m", {}).values():
+                if first <= int(slot["seq"]) <= last:
+                    found.append(slot)
+        return found
+
+    async def _mark_read(self, fact: ReadMarked) -> None:
+        """Move the member's marker, then count what is after it again: the unread messages
+        (not theirs, not deleted) and those that mention them. A recount, so idempotent; it
+        reads only the pages after the marker, nothing when they read to the end."""
+        doc = await self.groups.find_one({"_id": fact.group_id}, {"members": 1, "counted_seq": 1})
+        member = (doc or {}).get("members", {}).get(fact.user_id)
+        if doc is None or member is None:
+            return
+        marker = max(int(member.get("last_read_seq", 0)), fact.seq)
+        counted = int(doc.get("counted_seq") or 0)
+        unread = mentions = 0
+        for slot in await self._messages(fact.group_id, marker + 1, counted):
+            if slot.get("deleted") or slot.get("sender_id") == fact.user_id:
+                continue
+            unread += 1
+            mentions += fact.user_id in slot.get("mentions", [])
+        prefix = f"members.{fact.user_id}"
+        await self.groups.update_one(
+            {"_id": fact.group_id},
+            {"$set": {f"{prefix}.last_read_seq": marker, f"{prefix}.unread": unread,
+                      f"{prefix}.mentions": mentions}},
+        )  # fmt: skip
+
+    async def _uncount(
+        self, fact: MessageEdited | MessageDeleted, slot: dict[str, Any] | None
+    ) -> None:
+        """A delete takes the message out of the counts of those who had it unread; an edit
+        moves the mention counts to the members its new body names. ``counted_change`` makes
+        it idempotent."""
+        doc = await self.groups.find_one(
+            {"_id": fact.group_id}, {"members": 1, "counted_change": 1}
         )
+        if doc is None or slot is None or slot.get("deleted"):
+            return
+        counted = doc.get("counted_change")
+        if counted is not None and fact.change <= counted:
+            return
+        before = set(slot.get("mentions", []))
+        after = set() if isinstance(fact, MessageDeleted) else set(fact.mentions)
+        increments: dict[str, int] = {}
+        for user_id, member in doc.get("members", {}).items():
+            if user_id == slot.get("sender_id") or member.get("last_read_seq", 0) >= fact.seq:
+                continue
+            if isinstance(fact, MessageDeleted):
+                increments[f"members.{user_id}.unread"] = -1
+            delta = (user_id in after) - (user_id in before)
+            if delta:
+                increments[f"members.{user_id}.mentions"] = delta
+        guard = {"counted_change": counted} if counted is not None else {"counted_change": None}
+        update: dict[str, Any] = {"$max": {"counted_change": fact.change}}
+        if increments:
+            update["$inc"] = increments
+        await self.groups.update_one({"_id": fact.group_id, **guard}, update)
+
+    async def _slot(self, group_id: str, seq: int) -> dict[str, Any] | None:
+        slots = await self._messages(group_id, seq, seq)
+        return slots[0] if slots else None
 
     async def _apply_one(self, fact: Fact) -> None:
         group = {"_id": fact.group_id}
@@ -122,7 +221,10 @@ class Projector:
                 # A person's own documents first, the group's (with its version) last: a reader
                 # that sees the version sees everything the fact wrote.
                 await self._link(fact.owner_id, fact.group_id, fact.occurred_at)
-                owner = {"username": fact.owner, "role": "owner", "joined_at": fact.occurred_at}
+                owner = {
+                    "username": fact.owner, "role": "owner", "joined_at": fact.occurred_at,
+                    "last_read_seq": 0, "unread": 0, "mentions": 0,
+                }  # fmt: skip
                 await self.groups.update_one(
                     group,
                     {
@@ -134,6 +236,8 @@ class Projector:
                             "created_at": fact.occurred_at,
                             "last_seq": 0,
                             "last_change": 0,
+                            "counted_seq": 0,
+                            "counted_change": 0,
                             "version": fact.version,
                             "members": {fact.owner_id: owner},
                             "invited": {},
@@ -173,6 +277,9 @@ class Projector:
                     "username": fact.username,
                     "role": "member",
                     "joined_at": fact.occurred_at,
+                    "last_read_seq": fact.read_seq,  # a newcomer has nothing unread
+                    "unread": 0,
+                    "mentions": 0,
                 }
                 await self.groups.update_one(
                     group,
@@ -196,7 +303,10 @@ class Projector:
                 await self.groups.update_one(
                     group, {"$unset": {f"invited.{fact.user_id}": ""}, **_version(fact)}
                 )
+            case ReadMarked():
+                await self._mark_read(fact)
             case MessageEdited():
+                await self._uncount(fact, await self._slot(fact.group_id, fact.seq))
                 page, slot = page_of(fact.seq), slot_of(fact.seq)
                 # Never onto a deleted message: an edit applied again after its delete (a
                 # stretch of the log projected twice) must not bring the body back.
@@ -206,10 +316,12 @@ class Projector:
                         "$set": {
                             f"m.{slot}.body": fact.body,
                             f"m.{slot}.edited_at": fact.occurred_at,
+                            f"m.{slot}.mentions": fact.mentions,
                         }
                     },
                 )
             case MessageDeleted():
+                await self._uncount(fact, await self._slot(fact.group_id, fact.seq))
                 page, slot = page_of(fact.seq), slot_of(fact.seq)
                 await self.database[page_shelf(fact.group_id, page)].update_one(
                     {"_id": page},

@@ -27,7 +27,7 @@ from records.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 """Raised when the state gains a field: an older snapshot is ignored and the log folded."""
 
 
@@ -66,6 +66,7 @@ def _group_to_dict(group: GroupState) -> dict[str, Any]:
         "invited": group.invited,
         "invited_by": group.invited_by,
         "removed": group.removed,
+        "read": group.read,
         "seq": group.last_seq,
         "change": group.last_change,
         "version": group.version,
@@ -91,6 +92,7 @@ def _group_from_dict(data: dict[str, Any], dedupe_window: int) -> GroupState:
         invited=dict(data["invited"]),
         invited_by=dict(data["invited_by"]),
         removed=dict(data["removed"]),
+        read={user: int(seq) for user, seq in data["read"].items()},
         last_seq=int(data["seq"]),
         last_change=int(data["change"]),
         version=int(data["version"]),

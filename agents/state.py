@@ -27,6 +27,7 @@ from records.events import (
     MessageDeleted,
     MessageEdited,
     MessageSaved,
+    ReadMarked,
     dedupe_key,
     read_fact,
 )
@@ -47,6 +48,8 @@ class GroupState:
     invited: dict[str, str] = field(default_factory=dict)
     invited_by: dict[str, str] = field(default_factory=dict)
     """Invited user id → the member who invited them (who may revoke it, with the owner)."""
+    read: dict[str, int] = field(default_factory=dict)
+    """Member → the ``seq`` they have read up to (their read marker)."""
     removed: dict[str, str] = field(default_factory=dict)
     """Removed by the owner and not invited back since: kept out of a public group too."""
     last_seq: int = 0
@@ -75,7 +78,10 @@ class GroupState:
                 self.removed.pop(fact.user_id, None)
             case MemberJoined():
                 self.members[fact.user_id] = fact.username
+                self.read[fact.user_id] = fact.read_seq
                 self._uninvite(fact.user_id)
+            case ReadMarked():
+                self.read[fact.user_id] = max(self.read.get(fact.user_id, 0), fact.seq)
             case InvitationDeclined() | InvitationRevoked():
                 self._uninvite(fact.user_id)
             case MemberLeft():

@@ -138,7 +138,10 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, sio, manager = app[SETTINGS], app[SIO], app[MANAGER]
 
     async def rejected(answer: RequestAnswered) -> None:
-        """A send refused by the agents after it was acknowledged: tell its socket."""
+        """A send refused by the agents after it was acknowledged: tell its socket. (A read
+        marker refused the same way needs no word: its member has left.)"""
+        if answer.request_type != "MessageSubmitted":
+            return
         sid = answer.origin_sid
         if sid and sio.manager.is_connected(sid, "/"):
             error = {"code": answer.code, "message": answer.message}

@@ -32,6 +32,7 @@ from records.events import (
     MessageDeleted,
     MessageEdited,
     MessageSaved,
+    ReadMarked,
     read_fact,
 )
 from records.kafka import LIVE_FETCH_WAIT_MS, partitions_of
@@ -64,6 +65,10 @@ def client_event(fact: Fact) -> tuple[str, list[str], dict[str, Any]] | None:
             )
         case MemberInvited():
             return "invited", [user_room(fact.user_id)], pick("by_id", "by", name="group_name")
+        case ReadMarked():
+            # To the group's other members (a read receipt) and the reader's other devices.
+            rooms = [room, user_room(fact.user_id)]
+            return "read", rooms, pick("user_id", "username", "seq")
         case InvitationDeclined():
             rooms = [room, user_room(fact.user_id)]  # the invitee's other devices too
             return "invitation_declined", rooms, pick("user_id", "username")
@@ -161,6 +166,12 @@ async def _deliver(
     try:
         if name in ORDERED:
             await delivery.ordered(fact.group_id, name, payload)
+            if isinstance(fact, MessageSaved) and fact.mentions:
+                # Wherever the mentioned are, even with the group not open on their page.
+                mention = {"group_id": fact.group_id, "message_id": fact.message_id,
+                           "by": fact.sender, "by_id": fact.sender_id}  # fmt: skip
+                rooms = [user_room(user_id) for user_id in fact.mentions]
+                await sio.emit("mentioned", mention, room=rooms, ignore_queue=True)
             return
         if isinstance(fact, MemberLeft | MemberRemoved):
             # Out of the room before anything else can be sent to it: the departing member's

@@ -90,6 +90,11 @@ class History(Command):
         return self
 
 
+class ReadMark(Command):
+    group_id: GroupId
+    seq: int = Field(ge=0)
+
+
 class Edit(Command):
     message_id: MessageId
     body: str

@@ -180,6 +180,14 @@ class GroupHandlers(NamespaceBase):
         is either filled or released after, and nothing is missed or doubled.
         """
         group = await self.delivery.current_group(group_id)
+        if group is not None and (
+            (since_seq or 0) > max(group.last_seq, self.gate.head(group_id, "seq"))
+            or (since_change or 0) > max(group.last_change, self.gate.head(group_id, "change"))
+        ):
+            # The client has seen more than this node knows of yet (a node that started a
+            # moment ago reads the log from its end): wait, briefly, for the views to catch up
+            # with the client rather than send it again what it has.
+            group = await self.reads.group(group_id, seq=since_seq or 0, change=since_change or 0)
         newest = {
             "seq": max(group.last_seq if group else 0, self.gate.head(group_id, "seq")),
             "change": max(group.last_change if group else 0, self.gate.head(group_id, "change")),

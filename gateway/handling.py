@@ -17,6 +17,7 @@ from gateway.commands import CommandError
 from gateway.delivery import Delivery, user_room
 from gateway.directory import UserDirectory
 from gateway.limits import KIND_OF_EVENT, RateLimits
+from gateway.markers import ReadCoalescer
 from gateway.metrics import GatewayMetrics
 from gateway.presence import Presence
 from gateway.readmodel import ReadModel
@@ -86,6 +87,7 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
         self.directory = directory
         self.limits = limits
         self.metrics = metrics
+        self.markers = ReadCoalescer()
         self._typing: dict[tuple[str, str], float] = {}
         self._expiries: dict[str, asyncio.TimerHandle] = {}
 

@@ -48,7 +48,9 @@ KIND_OF_EVENT = {
         "change",
     ),
     # ``join`` is also how a reconnecting client follows each of its groups again.
-    **dict.fromkeys(["join", "groups", "members", "history", "find_groups", "presence"], "read"),
+    **dict.fromkeys(
+        ["join", "groups", "members", "history", "find_groups", "presence", "read"], "read"
+    ),
 }
 """Which bucket each client event takes its token from."""
 

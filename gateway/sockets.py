@@ -18,12 +18,27 @@ from typing import Any
 
 import socketio
 
-from gateway.commands import CommandError, Delete, Edit, History, InGroup, Send, check_body, parse
+from gateway.commands import (
+    CommandError,
+    Delete,
+    Edit,
+    History,
+    InGroup,
+    ReadMark,
+    Send,
+    check_body,
+    parse,
+)
 from gateway.delivery import group_room, user_room
 from gateway.group_handlers import GroupHandlers
 from gateway.handling import Reply, acknowledged
 from records.events import split_message_id
-from records.requests import DeletionRequested, EditRequested, MessageSubmitted
+from records.requests import (
+    DeletionRequested,
+    EditRequested,
+    MessageSubmitted,
+    ReadMarkRequested,
+)
 from gateway.revocations import revoked_before
 from records.revocations import SessionsRevoked
 from records.tokens import InvalidToken, verify_token
@@ -177,6 +192,31 @@ class ChatNamespace(GroupHandlers):
             "group_id": group.group_id,
             "messages": messages,
             "next_before_seq": cursor,
+        }
+
+    @acknowledged
+    async def on_read(self, sid: str, data: Any = None) -> Reply:
+        """The caller has read the group up to ``seq``: coalesced (``gateway.markers``), then a
+        request to the agents, who keep the marker monotonic and within the group."""
+        command = parse(ReadMark, data)
+        user = await self.get_session(sid)
+        group = await self.reads.group(command.group_id)
+        if group is None:
+            raise CommandError("group_not_found", f"there is no group {command.group_id!r}")
+        if user["user_id"] not in group.members and not self.gate.follows(sid, group.group_id):
+            raise CommandError("not_a_member", f"join group {command.group_id!r} first")
+
+        async def submit(seq: int) -> None:
+            request = ReadMarkRequested(group_id=group.group_id, seq=seq, **self._actor(sid, user))
+            await self.bus.submit(request)
+
+        await self.markers.mark(user["user_id"], group.group_id, command.seq, submit)
+        newest = max(group.last_seq, self.gate.head(group.group_id, "seq"))
+        marker = int(group.members.get(user["user_id"], {}).get("last_read_seq", 0))
+        return {
+            "ok": True,
+            "group_id": group.group_id,
+            "last_read_seq": max(marker, min(command.seq, newest)),
         }
 
     # --- presence and typing ----------------------------------------------------------

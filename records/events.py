@@ -137,6 +137,8 @@ class MemberJoined(MembershipFact):
     type: Literal["MemberJoined"] = "MemberJoined"
     user_id: str
     username: str
+    read_seq: int = Field(default=0, ge=0)
+    """The group's last ``seq`` when they joined: a newcomer has nothing unread."""
 
 
 class MemberLeft(MembershipFact):
@@ -181,6 +183,8 @@ class MessageSaved(Event):
     client_msg_id: ClientMsgId
     body: str
     saved_at: datetime
+    mentions: list[str] = Field(default_factory=list)
+    """Members named in the body as ``@username``, by user id (never the sender)."""
 
     @property
     def dedupe_key(self) -> str:
@@ -193,6 +197,8 @@ class MessageEdited(GroupFact):
     seq: int = Field(ge=1)
     body: str
     by_id: str
+    mentions: list[str] = Field(default_factory=list)
+    """The members the new body names (an edit can add or drop a mention)."""
     change: int = Field(default=0, ge=0)
     """Position among the group's edits and deletes (1, 2, 3 …), so a client that was away
     can ask for every change after the last it saw."""
@@ -206,6 +212,15 @@ class MessageDeleted(GroupFact):
     change: int = Field(default=0, ge=0)
 
 
+class ReadMarked(GroupFact):
+    """A member has read the group up to ``seq``: markers only move forward."""
+
+    type: Literal["ReadMarked"] = "ReadMarked"
+    user_id: str
+    username: str
+    seq: int = Field(ge=0)
+
+
 Fact = (
     GroupCreated
     | MemberInvited
@@ -217,6 +232,7 @@ Fact = (
     | MessageSaved
     | MessageEdited
     | MessageDeleted
+    | ReadMarked
 )
 _FACT = TypeAdapter[Fact](Annotated[Fact, Field(discriminator="type")])
 

@@ -89,6 +89,13 @@ class RemovalRequested(Request):
     member_id: UserId
 
 
+class ReadMarkRequested(Request):
+    """A member has read up to ``seq`` (coalesced by the gateway: at most one a second)."""
+
+    type: Literal["ReadMarkRequested"] = "ReadMarkRequested"
+    seq: int = Field(ge=0)
+
+
 class EditRequested(Request):
     type: Literal["EditRequested"] = "EditRequested"
     message_id: MessageId
@@ -111,6 +118,7 @@ AnyRequest = (
     | RemovalRequested
     | EditRequested
     | DeletionRequested
+    | ReadMarkRequested
 )
 _REQUEST = TypeAdapter[AnyRequest](Annotated[AnyRequest, Field(discriminator="type")])
 

@@ -175,8 +175,10 @@ class Group:
         )
 
     def to_client(self, user_id: str | None = None) -> dict[str, Any]:
-        role = self.members.get(user_id or "", {}).get("role")
-        return {
+        """The group as ``groups`` lists it; for a member, with their read marker and how
+        many messages are unread and mention them (kept by the projector, not counted here)."""
+        member = self.members.get(user_id or "", {})
+        payload = {
             "group_id": self.group_id,
             "name": self.name,
             "private": self.private,
@@ -184,12 +186,20 @@ class Group:
             "last_seq": self.last_seq,
             "last_change": self.last_change,
             "members": len(self.members),
-            "role": role,
+            "role": member.get("role"),
         }
+        if member:
+            payload |= {
+                "last_read_seq": int(member.get("last_read_seq", 0)),
+                "unread": max(0, int(member.get("unread", 0))),
+                "mentions": max(0, int(member.get("mentions", 0))),
+            }
+        return payload
 
     def members_to_client(self) -> list[dict[str, Any]]:
         return [
-            {"user_id": uid, "username": m["username"], "role": m["role"]}
+            {"user_id": uid, "username": m["username"], "role": m["role"],
+             "last_read_seq": int(m.get("last_read_seq", 0))}  # fmt: skip
             for uid, m in sorted(self.members.items(), key=lambda item: item[1]["username"])
         ]
 

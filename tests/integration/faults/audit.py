@@ -8,6 +8,7 @@ exactly that history, in order, each seq once.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -58,6 +59,10 @@ class Audit:
     incomplete_members: int = 0
     reconnects: int = 0
     """Not a failure: shows that a killed gateway's clients did come back."""
+    markers: int = 0
+    """Read markers acknowledged (the highest per member)."""
+    markers_lost: int = 0
+    """Members whose marker in the views is behind the one they were acknowledged."""
     problems: list[str] = field(default_factory=list)
 
     def note(self, problem: str) -> None:
@@ -72,6 +77,7 @@ class Audit:
             "incomplete_members": self.incomplete_members,
             "unacknowledged": self.unacknowledged,
             "refused": self.refused,
+            "markers_lost": self.markers_lost,
         }
 
     def report(self) -> str:
@@ -80,7 +86,8 @@ class Audit:
             f"rejected={self.rejected} missing={self.missing} duplicated={self.duplicated} "
             f"seq_gaps={self.seq_gaps} incomplete_members={self.incomplete_members} "
             f"unacknowledged={self.unacknowledged} refused={self.refused} "
-            f"reconnects={self.reconnects}"
+            f"reconnects={self.reconnects} markers={self.markers} "
+            f"markers_lost={self.markers_lost}"
         ]
         lines += [f"  {problem}" for problem in self.problems[:40]]
         if len(self.problems) > 40:
@@ -142,3 +149,23 @@ def audit_live_view(audit: Audit, member: Member, history: list[tuple[int, str]]
         f"{len(history)}; absent seqs {absent[:8]} ({len(absent)}), not in history "
         f"{extra[:3]} ({len(extra)}), twice {twice[:8]}, out of order {disorder}"
     )
+
+
+async def audit_markers(audit: Audit, group_id: str, members: list[Member]) -> None:
+    """Every acknowledged read marker is in the views, at least as far as acknowledged (they
+    never go back); the views trail the log by a moment, so each is waited for a while."""
+    for member in members:
+        if member.read_acked == 0:
+            continue
+        audit.markers += 1
+        marker = 0
+        for _ in range(50):
+            reply = await member.ok_eventually("groups", None)
+            entry = next((g for g in reply["groups"] if g["group_id"] == group_id), {})
+            marker = int(entry.get("last_read_seq", 0))
+            if marker >= member.read_acked:
+                break
+            await asyncio.sleep(0.2)
+        else:
+            audit.markers_lost += 1
+            audit.note(f"{member.name}: marker {marker}, acknowledged {member.read_acked}")

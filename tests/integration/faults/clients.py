@@ -58,6 +58,8 @@ class Member:
         self.seen: list[tuple[int, str]] = []
         """``(seq, client_msg_id)`` of every ``message`` of the group, in arrival order."""
         self.last_seq = 0
+        self.read_acked = 0
+        """The highest read marker the gateway acknowledged: it must never be lost."""
         self.acknowledged: set[str] = set()
         self.pending: set[str] = set()
         self.rejected: set[str] = set()
@@ -168,6 +170,17 @@ class Member:
         """Join from seq 0, so this member's view must hold the whole history too."""
         self.group_id = group_id
         await self.ok("join", {"group_id": group_id, "since_seq": 0})
+
+    async def mark_read(self) -> None:
+        """Say this member has read up to the newest message it was sent; a marker that is
+        not acknowledged (the node went away) is simply sent again later."""
+        if self.group_id is None or self.last_seq == 0:
+            return
+        try:
+            reply = await self.ok("read", {"group_id": self.group_id, "seq": self.last_seq})
+        except (Refused, Lost, SocketIOError):
+            return
+        self.read_acked = max(self.read_acked, int(reply["last_read_seq"]))
 
     async def send(self) -> None:
         """Send one new message; retry it with the same ``client_msg_id`` until it is

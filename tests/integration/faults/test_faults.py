@@ -19,7 +19,13 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.integration.faults.audit import Audit, audit_group, newest_seq, read_history
+from tests.integration.faults.audit import (
+    Audit,
+    audit_group,
+    audit_markers,
+    newest_seq,
+    read_history,
+)
 from tests.integration.faults.clients import Member
 from tests.integration.faults.conftest import Cluster
 
@@ -97,6 +103,7 @@ async def chatter(member: Member, stop: asyncio.Event, sends: set[asyncio.Task[N
     interval = GROUPS * MEMBERS / RATE
     while not stop.is_set():
         sends.add(asyncio.create_task(member.send()))
+        sends.add(asyncio.create_task(member.mark_read()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval * random.uniform(0.5, 1.5))
 
@@ -215,6 +222,7 @@ async def load_faults_and_audit(cluster: Cluster, faults: list[Fault]) -> None:
             for group_id, members in groups.items():
                 history = await read_history(members[0], group_id)
                 audit_group(audit, group_id, members, history)
+                await audit_markers(audit, group_id, members)
         finally:
             await asyncio.gather(*(m.close() for ms in groups.values() for m in ms))
     clock.say(f"audit: {audit.report()}")

@@ -35,8 +35,8 @@ async def test_a_public_group_is_found_by_name_and_joined(
 
     members = (await alice.ok("members", {"group_id": group_id}))["members"]
     assert members == [
-        {"user_id": "user-alice", "username": "alice", "role": "owner"},
-        {"user_id": "user-bob", "username": "bob", "role": "member"},
+        {"user_id": "user-alice", "username": "alice", "role": "owner", "last_read_seq": 0},
+        {"user_id": "user-bob", "username": "bob", "role": "member", "last_read_seq": 0},
     ]
     groups = {g["group_id"]: g for g in (await bob.ok("groups"))["groups"]}
     assert (groups[group_id]["role"], groups[group_id]["members"]) == ("member", 2)

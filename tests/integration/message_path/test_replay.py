@@ -23,6 +23,7 @@ from records.requests import (
     JoinRequested,
     LeaveRequested,
     MessageSubmitted,
+    ReadMarkRequested,
     RemovalRequested,
 )
 from records.views import POSITIONS, is_view, page_shelf
@@ -31,7 +32,8 @@ from tests.integration.servers import Servers
 
 
 def story(group: str, private: str) -> list[AnyRequest]:
-    """Two groups' lives: joins, an invitation, messages, edits, deletes, a leave, a removal."""
+    """Two groups' lives: joins, an invitation, messages, edits, deletes, read markers and
+    mentions, a leave, a removal."""
     ann: dict[str, Any] = {"actor_id": "ann", "actor": "Ann"}
     bob: dict[str, Any] = {"actor_id": "bob", "actor": "Bob"}
     cat: dict[str, Any] = {"actor_id": "cat", "actor": "Cat"}
@@ -45,6 +47,8 @@ def story(group: str, private: str) -> list[AnyRequest]:
         JoinRequested(group_id=group, **bob),
         JoinRequested(group_id=group, **cat),
         say(ann, 1), say(bob, 2), say(cat, 3), say(ann, 4), say(bob, 5, private),
+        ReadMarkRequested(group_id=group, seq=2, **cat),
+        MessageSubmitted(group_id=group, client_msg_id="m8", body="@cat @bob see #1", **ann),
         EditRequested(group_id=group, message_id=f"{group}:1", body="#1 edited", **ann),
         DeletionRequested(group_id=group, message_id=f"{group}:2", **bob),
         InvitationRequested(group_id=private, invitee_id="ann", invitee="Ann", **bob),
@@ -102,7 +106,7 @@ async def test_a_replay_rebuilds_the_projections_exactly(
     group, private = f"open-{run}", f"closed-{run}"
     requests = story(group, private)
     expected_facts = (
-        18  # 2 created, 3 joined, 1 invited, 7 saved, 2 edited, 1 deleted, left, removed
+        20  # 2 created, 3 joined, 1 invited, 8 saved, 2 edited, 1 deleted, read, left, removed
     )
 
     worker = await asyncio.to_thread(
@@ -123,7 +127,7 @@ async def test_a_replay_rebuilds_the_projections_exactly(
         await projected(
             database,
             {
-                group: {"last_seq": 5, "last_change": 3, "version": 5},
+                group: {"last_seq": 6, "last_change": 3, "version": 5},
                 private: {"last_seq": 2, "version": 3},
             },
         )
@@ -145,10 +149,17 @@ async def test_a_replay_rebuilds_the_projections_exactly(
     groups = before["groups"]
     assert set(groups[group]["members"]) == {"ann"}
     assert set(groups[private]["members"]) == {"bob", "ann"}
-    assert groups[group]["last_seq"] == 5 and groups[private]["last_seq"] == 2
+    assert groups[group]["last_seq"] == 6 and groups[private]["last_seq"] == 2
+    # The mentions are rebuilt as they were (the counts with them: ``after == before``).
+    assert pages_mentions(before, group) == {5: ["cat", "bob"]}
     pages = before[page_shelf(group, 0)][0]["m"]
     assert (pages["0"]["body"], pages["1"]["deleted"], pages["3"]["body"]) == (
         "#1 edited", True, "#4 edited"
     )  # fmt: skip
     assert sum(len(p["m"]) for name, docs in before.items() if name.startswith("pages.")
-               for p in docs.values()) == 7  # fmt: skip
+               for p in docs.values()) == 8  # fmt: skip
+
+
+def pages_mentions(views: dict[str, dict[str, Any]], group: str) -> dict[int, list[str]]:
+    slots = views[page_shelf(group, 0)][0]["m"].values()
+    return {int(slot["seq"]): slot["mentions"] for slot in slots if slot.get("mentions")}

@@ -117,3 +117,36 @@ def test_a_snapshot_keeps_who_was_removed_and_who_invited_whom() -> None:
     assert offset == 42
     assert (again.removed, again.invited_by) == ({"bob": "Bob"}, {"cat": "bob"})
     assert refusal(again, JoinRequested(group_id="g", **BOB)) == "removed"
+
+
+def test_a_read_marker_moves_forward_only_and_never_past_the_last_message() -> None:
+    from agents.decisions import mentioned
+    from records.events import MessageSaved, ReadMarked
+    from records.requests import ReadMarkRequested
+
+    state = group()
+    for seq in (1, 2, 3):
+        state.apply(MessageSaved(message_id=f"g:{seq}", group_id="g", seq=seq, sender_id="ann",
+                                 sender="Ann", client_msg_id=f"c{seq}", body="x",
+                                 saved_at=utcnow()))  # fmt: skip
+    (marked,) = apply(state, ReadMarkRequested(group_id="g", seq=2, **BOB)).facts
+    assert isinstance(marked, ReadMarked) and (marked.user_id, marked.seq) == ("bob", 2)
+    older = decide_at(state, ReadMarkRequested(group_id="g", seq=1, **BOB), utcnow())
+    assert (older.facts, older.seq) == ([], 2)  # accepted, changes nothing
+    (clamped,) = apply(state, ReadMarkRequested(group_id="g", seq=99, **BOB)).facts
+    assert clamped.seq == 3
+    assert refusal(state, ReadMarkRequested(group_id="g", seq=1, **CAT)) == "not_a_member"
+    state.members["cat"] = "Cat.Jones"
+    assert mentioned(state, "hi @bob and @CAT.JONES, @bob again, @ann @nobody x@bob", "ann") == [
+        "bob", "cat"
+    ]  # fmt: skip
+
+
+def test_a_newcomer_joins_with_nothing_unread() -> None:
+    from records.events import MemberJoined
+
+    state = group()
+    state.last_seq = 7
+    (joined,) = apply(state, JoinRequested(group_id="g", **CAT)).facts
+    assert isinstance(joined, MemberJoined) and joined.read_seq == 7
+    assert state.read["cat"] == 7

@@ -140,8 +140,9 @@ export class ChatApp {
     for (const info of reply.groups) {
       seen.add(info.group_id);
       const known = this.groups.get(info.group_id);
-      if (known) known.info = info;
+      if (known) known.counted(info);
       else this.groups.set(info.group_id, new GroupState(info));
+      if (this.conversation.isOpen(this.groups.get(info.group_id))) this.conversation.markRead();
     }
     for (const id of [...this.groups.keys()]) if (!seen.has(id)) this.forget(id, false);
     this.sidebar.renderGroups();
@@ -158,6 +159,12 @@ export class ChatApp {
     on("message_edited", (change, group) => this.changed(group, group?.edited(change)));
     on("message_deleted", (change, group) => this.changed(group, group?.deleted(change)));
     on("member_joined", (member, group) => this.membersChanged(group, member, true));
+    on("read", (marker, group) => this.read(group, marker));
+    on("mentioned", (mention, group) => {
+      if (!group || this.conversation.isOpen(group)) return;
+      group.mentions += 1;
+      this.sidebar.renderGroups();
+    });
     for (const event of ["invitation_declined", "invitation_revoked"]) {
       on(event, (invitation) => {
         if (invitation.user_id === this.session.userId) this.sidebar.withdrawn(invitation.group_id);
@@ -207,10 +214,28 @@ export class ChatApp {
       // While the newest page is still being read, it is shown with that page.
       if (group.loaded) this.conversation.showMessage(group.messages.get(message.seq));
       this.conversation.renderTyping();
+      this.conversation.markRead();
     } else if (outcome === "new" && message.sender_id !== this.session.userId) {
       group.unread += 1;
       this.sidebar.renderGroups();
     }
+  }
+
+  /** A read marker moved: this person's (on any of their pages: the badges clear) or
+   * another member's (a receipt: "seen by"). */
+  read(group, marker) {
+    if (!group) return;
+    if (marker.user_id === this.session.userId) {
+      group.lastRead = Math.max(group.lastRead, marker.seq);
+      if (marker.seq >= group.lastSeq) {
+        group.unread = 0;
+        group.mentions = 0;
+      }
+      this.sidebar.renderGroups();
+      return;
+    }
+    group.readBy(marker.user_id, marker.seq);
+    if (this.conversation.isOpen(group)) this.conversation.renderSeen();
   }
 
   changed(group, message) {

@@ -3,7 +3,7 @@
 // (composer.js); who is in the group, the members panel's (members.js).
 
 import { Composer } from "./composer.js";
-import { $, fill, show } from "./dom.js";
+import { $, fill, h, show } from "./dom.js";
 import { MembersPanel } from "./members.js";
 import { messageNode } from "./messages.js";
 import { typingText } from "./store.js";
@@ -39,7 +39,8 @@ export class Conversation {
   /** Show ``group``; read its newest page the first time, and who is in it. */
   async open(group) {
     this.group = group;
-    group.unread = 0;
+    // "New messages" from where this person stopped reading, if anything came since.
+    group.divider = group.unread > 0 ? group.lastRead + 1 : null;
     show($("no-conversation"), false);
     show($("conversation-body"), true);
     $("group-title").textContent = group.info.name;
@@ -52,6 +53,35 @@ export class Conversation {
       group.loaded ? null : this.loadNewest(),
       this.members.load(),
     ]).catch((error) => this.fail(error));
+    this.markRead();
+  }
+
+  /** Tell the server this person has read the open group to its newest message: their other
+   * pages clear the badges, the others see "seen by". The server coalesces these. */
+  markRead() {
+    const group = this.group;
+    if (!group || !group.loaded || document.visibilityState === "hidden") return;
+    const seq = group.lastSeq;
+    group.unread = 0;
+    group.mentions = 0;
+    this.app.sidebar.renderGroups();
+    if (seq <= group.lastRead) return;
+    group.lastRead = seq;
+    this.call("read", { group_id: group.id, seq }).catch(() => {
+      group.lastRead = 0; // not recorded: the next message or reconnect tries again
+    });
+  }
+
+  /** Under the newest message: the other members whose marker has reached it. */
+  renderSeen() {
+    const group = this.group;
+    if (!group) return;
+    const newest = group.lastSeq;
+    const names = group.members
+      .filter((m) => m.user_id !== this.me && (group.readers.get(m.user_id) ?? 0) >= newest)
+      .map((m) => m.username)
+      .sort();
+    $("seen-line").textContent = newest && names.length ? `Seen by ${names.join(", ")}` : "";
   }
 
   close() {
@@ -118,13 +148,21 @@ export class Conversation {
 
   renderAll() {
     const group = this.group;
-    fill(this.list, group.ordered().map((m) => this.messageNode(m)));
+    const nodes = [];
+    for (const message of group.ordered()) {
+      if (group.divider !== null && message.seq === group.divider) {
+        nodes.push(h("li", { class: "divider", role: "separator" }, "New messages"));
+      }
+      nodes.push(this.messageNode(message));
+    }
+    fill(this.list, nodes);
     fill(
       this.pendingList,
       [...group.pending].map(([id, pending]) => this.composer.pendingNode(id, pending)),
     );
     this.renderHistoryStatus();
     this.renderTyping();
+    this.renderSeen();
     this.members.render();
   }
 
@@ -154,6 +192,7 @@ export class Conversation {
       this.pendingList.querySelector(`li[data-client-msg-id="${CSS.escape(message.client_msg_id)}"]`)?.remove();
     }
     this.renderHistoryStatus();
+    this.renderSeen();
     if (stick) this.toBottom();
   }
 

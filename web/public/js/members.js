@@ -25,8 +25,12 @@ export class MembersPanel {
       call("presence", { group_id: group.id }),
     ]);
     group.members = members.members;
+    for (const member of members.members) group.readBy(member.user_id, member.last_read_seq ?? 0);
     group.online = new Map(presence.online.map((u) => [u.user_id, u.username]));
-    if (this.conversation.isOpen(group)) this.render();
+    if (this.conversation.isOpen(group)) {
+      this.render();
+      this.conversation.renderSeen();
+    }
   }
 
   render() {

@@ -7,7 +7,9 @@ import { formatTime, h } from "./dom.js";
 export function messageNode(message, myId, actions) {
   const mine = message.sender_id === myId;
   const time = formatTime(message.saved_at);
-  const classes = ["message", mine && "mine", message.deleted && "deleted"].filter(Boolean);
+  const named = !message.deleted && (message.mentions ?? []).includes(myId);
+  const classes = ["message", mine && "mine", message.deleted && "deleted", named && "mentions-me"]
+    .filter(Boolean);
   const body = message.deleted
     ? h("p", { class: "body tombstone" }, "This message was deleted.")
     : h("p", { class: "body" }, message.body);

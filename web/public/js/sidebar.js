@@ -46,6 +46,9 @@ export class Sidebar {
             },
             h("span", { class: "name" }, group.info.name),
             group.info.private ? h("span", { class: "badge" }, "private") : null,
+            group.mentions
+              ? h("span", { class: "mention-count", title: "mentions of you" }, `@${group.mentions}`)
+              : null,
             group.unread ? h("span", { class: "unread", title: "unread messages" }, group.unread) : null,
           ),
         ),

@@ -13,14 +13,31 @@ export class GroupState {
     this.nextBeforeSeq = null; // history cursor for older messages; null when at the start
     this.lastSeq = info.last_seq ?? 0; // highest seq this page has seen
     this.lastChange = info.last_change ?? 0; // highest edit/delete number this page has seen
-    this.unread = 0;
-    this.members = []; // [{user_id, username, role}]
+    this.unread = info.unread ?? 0; // kept by the server, across reloads and devices
+    this.mentions = info.mentions ?? 0;
+    this.lastRead = info.last_read_seq ?? 0; // this person's read marker
+    this.readers = new Map(); // user_id → the seq they have read up to ("seen by")
+    this.divider = null; // show "New messages" before this seq, from when the group was opened
+    this.members = []; // [{user_id, username, role, last_read_seq}]
     this.online = new Map(); // user_id → username
     this.typing = new Map(); // user_id → {username, until}
   }
 
   get id() {
     return this.info.group_id;
+  }
+
+  /** The server's counts, from ``groups`` (on connect and reload). */
+  counted(info) {
+    this.info = info;
+    this.unread = info.unread ?? 0;
+    this.mentions = info.mentions ?? 0;
+    this.lastRead = Math.max(this.lastRead, info.last_read_seq ?? 0);
+  }
+
+  /** Someone's read marker moved (a receipt, or this person on another device). */
+  readBy(userId, seq) {
+    this.readers.set(userId, Math.max(this.readers.get(userId) ?? 0, seq));
   }
 
   /** Add or update a message; returns "new", "updated" or "same". */
