@@ -1,6 +1,6 @@
-"""Unread and mention badges, kept by the server: one person writes, the other's badge
-counts up on both of their pages; they open the group on one page, both pages clear, and the
-writer sees "seen by"."""
+"""Unread and mention badges, kept by the server: one person writes (naming the other with "@"
+completion), the other's badge counts up on both of their pages; they open the group on one
+page, both pages clear, and the writer sees "seen by"."""
 
 from __future__ import annotations
 
@@ -26,8 +26,19 @@ async def test_badges_clear_on_every_page_and_the_writer_sees_seen_by(people: Pe
 
     await ann.open_group(group)
     await ann.send("first")
-    await ann.send(f"@{ben.username} are you there?")
+    # "@" and the start of a name offers the members so named; Enter picks, it does not send.
+    composer = ann.page.get_by_label("Message", exact=True)
+    await composer.press_sequentially("@be")
+    await expect(ann.page.locator("#mention-list .mention-choice")).to_have_text(
+        [f"@{ben.username}"]
+    )
+    await composer.press("Enter")
+    await expect(composer).to_have_value(f"@{ben.username} ")
+    await expect(ann.page.locator("#mention-list")).to_be_hidden()
+    await composer.press_sequentially("are you there?")
+    await composer.press("Enter")
     await expect(ann.message("are you there?")).to_have_count(1)
+    await expect(ann.message("are you there?")).to_contain_text(f"@{ben.username} are you")
     for page in (ben, ben_laptop):
         button = page.group_button(group)
         await expect(button.locator(".unread")).to_have_text("2")

@@ -2,6 +2,7 @@
 // kept and resent after a reconnect, with Retry when refused), typing notices, and edits and
 // deletions of their own messages.
 
+import { MentionCompleter } from "./completion.js";
 import { $, h, randomId } from "./dom.js";
 import { pendingNode } from "./messages.js";
 
@@ -13,12 +14,14 @@ export class Composer {
     this.conversation = conversation;
     this.lastTypingSent = 0;
     this.input = $("composer-input");
+    // Registered first: an Enter that picks a name is not a send.
+    this.completer = new MentionCompleter(this.input, () => this.others(), signal);
     $("composer").addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
     }, { signal });
     this.input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.defaultPrevented) {
         event.preventDefault();
         this.send();
       }
@@ -28,6 +31,12 @@ export class Composer {
 
   get group() {
     return this.conversation.group;
+  }
+
+  /** The open group's members a message can name: everyone but oneself. */
+  others() {
+    const me = this.conversation.app.session.userId;
+    return (this.group?.members ?? []).filter((m) => m.user_id !== me);
   }
 
   // --- new messages --------------------------------------------------------------------
@@ -40,6 +49,7 @@ export class Composer {
       return;
     }
     this.input.value = "";
+    this.completer.close();
     this.submit(randomId(), body);
   }
 
