@@ -25,7 +25,7 @@ from tests.integration.servers import Servers
 
 MESSAGE_FIELDS = {
     "message_id", "group_id", "seq", "sender_id", "sender", "body", "client_msg_id", "saved_at",
-    "edited_at", "deleted",
+    "edited_at", "deleted", "mentions",
 }  # fmt: skip
 
 
@@ -242,3 +242,29 @@ async def test_a_person_who_floods_is_slowed_down_on_every_socket_and_node(
     await asyncio.sleep(refused["error"]["retry_after"] + 0.1)
     await alice.ok("send", send(3))
     assert sorted([(await alice.next_message())["seq"] for _ in range(4)]) == [1, 2, 3, 4]
+
+
+async def test_nodes_take_tokens_a_few_at_a_time_and_together_admit_no_more_than_the_bucket(
+    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+) -> None:
+    limits = {"send_rate": 0.2, "send_burst": 20}  # each node takes 2 tokens at a time
+    first, second = await start_gateway(**limits), await start_gateway(**limits)
+    name = f"lena-{uuid.uuid4().hex[:8]}"  # a bucket no other test has spent from
+    alice = await connected(new_client, first, token_for(name))
+    group_id = await create_group(alice)
+    elsewhere = await connected(new_client, second, token_for(name))
+    started = asyncio.get_running_loop().time()
+    admitted = refused = 0
+    for n in range(40):  # alternately on the two nodes, until both refuse
+        client = (alice, elsewhere)[n % 2]
+        reply = await client.call(
+            "send", {"group_id": group_id, "client_msg_id": f"l{n}", "body": f"{n}"}
+        )
+        if reply.get("ok"):
+            admitted += 1
+        else:
+            assert reply["error"]["code"] == "rate_limited", reply
+            refused += 1
+    refilled = (asyncio.get_running_loop().time() - started) * limits["send_rate"]
+    assert 20 <= admitted <= 20 + refilled + 1, (admitted, refilled)
+    assert refused == 40 - admitted
