@@ -140,7 +140,7 @@ def _create(state: GroupState, request: GroupCreationRequested) -> Decision:
 def _join(state: GroupState, request: JoinRequested) -> Decision:
     if request.actor_id in state.members:
         return Decision()
-    if request.actor_id in state.removed:
+    if request.actor_id in state.removed and request.actor_id not in state.invited:
         message = "you were removed from this group: only the owner can invite you back"
         return refuse("removed", message)
     if state.private and request.actor_id not in state.invited:

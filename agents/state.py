@@ -51,7 +51,8 @@ class GroupState:
     read: dict[str, int] = field(default_factory=dict)
     """Member → the ``seq`` they have read up to (their read marker)."""
     removed: dict[str, str] = field(default_factory=dict)
-    """Removed by the owner and not invited back since: kept out of a public group too."""
+    """Removed by the owner and not back since: kept out of a public group too, unless the
+    owner's invitation is pending (a revoked or declined one leaves them out)."""
     last_seq: int = 0
     last_change: int = 0
     version: int = 0
@@ -75,9 +76,9 @@ class GroupState:
             case MemberInvited():
                 self.invited[fact.user_id] = fact.username
                 self.invited_by[fact.user_id] = fact.by_id
-                self.removed.pop(fact.user_id, None)
             case MemberJoined():
                 self.members[fact.user_id] = fact.username
+                self.removed.pop(fact.user_id, None)  # only joining ends a removal
                 self.read[fact.user_id] = fact.read_seq
                 self._uninvite(fact.user_id)
             case ReadMarked():

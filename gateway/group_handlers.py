@@ -60,17 +60,15 @@ class GroupHandlers(NamespaceBase):
             JoinRequested(group_id=command.group_id, **self._actor(sid, user))
         )
         seq, change, more = await self._follow(
-            sid, command.group_id, command.since_seq, command.since_change
+            sid,
+            command.group_id,
+            command.since_seq,
+            command.since_change,
+            member=(user["user_id"], joined.version or 0),
         )
         if more:
             return {"ok": True, "group_id": command.group_id, "last_seq": seq,
                     "last_change": change, "more": True}  # fmt: skip
-        if self.gate.departed_after(user["user_id"], command.group_id, joined.version or 0):
-            # Removed (or left on another device) between the answer and entering the room:
-            # the removal was handled before this socket was in the room, so undo it here.
-            self.gate.unfollow(sid, command.group_id)
-            await self.leave_room(sid, group_room(command.group_id))
-            raise CommandError("not_a_member", "you are no longer a member of this group")
         return {"ok": True, "group_id": command.group_id, "last_seq": seq, "last_change": change,
                 "more": False}  # fmt: skip
 
@@ -165,11 +163,19 @@ class GroupHandlers(NamespaceBase):
         return {"ok": True, "group_id": group.group_id, "members": group.members_to_client()}
 
     async def _follow(
-        self, sid: str, group_id: str, since_seq: int | None, since_change: int | None
+        self,
+        sid: str,
+        group_id: str,
+        since_seq: int | None,
+        since_change: int | None,
+        *,
+        member: tuple[str, int] | None = None,
     ) -> tuple[int, int, bool]:
         """Enter the group's room, then send what the socket missed: messages after
         ``since_seq``, edits and deletes after ``since_change`` (from now, when not given).
-        Returns the last ``seq`` and ``change`` now sent, and False.
+        Returns the last ``seq`` and ``change`` now sent, and False. ``member``: the user and
+        the group's version the agents answered their join at; a departure this node read
+        after it refuses with ``not_a_member`` before anything of the group is sent.
 
         More than ``catch_up_limit`` messages missed: the first ``catch_up_limit`` of them are
         sent, the socket does not follow the group yet, and the third value is True; the client
@@ -199,10 +205,23 @@ class GroupHandlers(NamespaceBase):
         if newest["seq"] - seq > self.settings.catch_up_limit:
             last = seq + self.settings.catch_up_limit
             async for message in self.reads.messages_between(group_id, seq + 1, last):
+                if member is not None and self.gate.departed_after(member[0], group_id, member[1]):
+                    raise _no_longer_member()
                 await self.emit("message", message, to=sid, ignore_queue=True)
                 seq = int(message["seq"])
             return seq, change, True
         stream = self.gate.follow(sid, group_id, seq, change, hold=True)
         await self.enter_room(sid, group_room(group_id))
+        if member is not None and self.gate.departed_after(member[0], group_id, member[1]):
+            # Removed (or left on another device) between the agents' answer and entering the
+            # room: this node handled the removal before the socket was in the room, so undo
+            # it here, before anything of the group is sent to it.
+            self.gate.unfollow(sid, group_id)
+            await self.leave_room(sid, group_room(group_id))
+            raise _no_longer_member()
         await self.delivery.fill(sid, group_id)
         return stream.cursors["seq"], stream.cursors["change"], False
+
+
+def _no_longer_member() -> CommandError:
+    return CommandError("not_a_member", "you are no longer a member of this group")

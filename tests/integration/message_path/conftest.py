@@ -133,8 +133,15 @@ async def sign_up(auth_url: str, username: str) -> tuple[str, str]:
 
 
 @pytest.fixture
+def gateway_apps() -> dict[str, web.Application]:
+    """Base URL → the app of each node ``start_gateway`` started, for tests that must reach
+    into one (to pause a handler at a chosen point, say)."""
+    return {}
+
+
+@pytest.fixture
 async def start_gateway(
-    gateway_settings: Settings, agents_worker: Any
+    gateway_settings: Settings, agents_worker: Any, gateway_apps: dict[str, web.Application]
 ) -> AsyncIterator[Callable[..., Awaitable[str]]]:
     """Start gateway nodes on free ports; each call returns one node's base URL. Keyword
     arguments override settings of that node."""
@@ -142,12 +149,14 @@ async def start_gateway(
 
     async def start(**overrides: Any) -> str:
         settings = gateway_settings.model_copy(update=overrides)
-        runner = web.AppRunner(create_app(settings))
+        app = create_app(settings)
+        runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         runners.append(runner)
         port = runner.addresses[0][1]
+        gateway_apps[f"http://127.0.0.1:{port}"] = app
         return f"http://127.0.0.1:{port}"
 
     yield start

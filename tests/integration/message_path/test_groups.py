@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
+from aiohttp import web
 
+from gateway.typedefs import DELIVERY, SIO
+from records.requests import JoinRequested
 from tests.integration.message_path.conftest import (
     NewClient,
     Start,
@@ -117,6 +121,51 @@ async def test_a_removed_member_stops_receiving_at_once_on_every_node(
     )
     assert refused["error"]["code"] == "not_a_member"
     assert group_id not in [g["group_id"] for g in (await bob_here.ok("groups"))["groups"]]
+
+
+async def test_a_join_answered_just_before_a_removal_sends_nothing_of_the_group(
+    start_gateway: Start,
+    new_client: NewClient,
+    token_for: Callable[..., str],
+    gateway_apps: dict[str, web.Application],
+) -> None:
+    """Bob rejoins (a reconnect: since_seq) and the agents accept; before his socket is in the
+    room, Alice removes him and says something. The node read the removal before the socket
+    was in the room, so the join must back out before sending him anything of the group."""
+    url = await start_gateway()
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+    bob = await connected(new_client, url, token_for("bob"))
+    await bob.ok("join", {"group_id": group_id})
+    await alice.ok("send", {"group_id": group_id, "client_msg_id": "m1", "body": "hi"})
+    assert (await bob.next_message())["seq"] == 1
+
+    namespace = gateway_apps[url][SIO].namespace_handlers["/"]
+    gate = gateway_apps[url][DELIVERY].gate
+    answered, release = asyncio.Event(), asyncio.Event()
+    ask = namespace._ask
+
+    async def paused(request: Any) -> Any:
+        answer = await ask(request)
+        if isinstance(request, JoinRequested) and request.actor_id == "user-bob":
+            answered.set()
+            await release.wait()
+        return answer
+
+    namespace._ask = paused
+    joining = asyncio.create_task(bob.call("join", {"group_id": group_id, "since_seq": 1}))
+    await asyncio.wait_for(answered.wait(), 15)
+    await alice.ok("remove_member", {"group_id": group_id, "user_id": "user-bob"})
+    await alice.ok("send", {"group_id": group_id, "client_msg_id": "m2", "body": "secret"})
+    async with asyncio.timeout(15):  # this node has read both before Bob's join goes on
+        while gate.head(group_id, "seq") < 2 or not gate.departed_after("user-bob", group_id, 0):
+            await asyncio.sleep(0.05)
+    release.set()
+    reply = await joining
+    assert reply["error"]["code"] == "not_a_member", reply
+    await asyncio.sleep(1)
+    leaked = [bob.messages.get_nowait() for _ in range(bob.messages.qsize())]
+    assert [m["body"] for m in leaked] == [], "a removed member was sent the group's messages"
 
 
 async def test_a_member_who_leaves_receives_no_more(

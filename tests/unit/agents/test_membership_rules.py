@@ -59,6 +59,21 @@ def test_a_removed_member_cannot_rejoin_a_public_group_until_the_owner_invites_t
     assert "bob" in state.members and "bob" not in state.removed
 
 
+def test_an_invitation_back_that_is_revoked_or_declined_leaves_the_removal_in_place() -> None:
+    for ending in (
+        RevocationRequested(group_id="g", invitee_id="bob", **ANN),
+        DeclineRequested(group_id="g", **BOB),
+    ):
+        state = group(private=False)
+        apply(state, RemovalRequested(group_id="g", member_id="bob", **ANN))
+        apply(state, invite(ANN, "bob"))
+        (ended,) = apply(state, ending).facts
+        assert isinstance(ended, InvitationRevoked | InvitationDeclined)
+        assert refusal(state, JoinRequested(group_id="g", **BOB)) == "removed"
+        apply(state, invite(ANN, "bob"))  # the owner may still invite them back
+        assert apply(state, JoinRequested(group_id="g", **BOB)).facts
+
+
 def test_someone_who_left_may_come_back_to_a_public_group() -> None:
     state = group(private=False)
     apply(state, LeaveRequested(group_id="g", **BOB))
