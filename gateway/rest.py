@@ -13,12 +13,14 @@ from typing import Any
 from aiohttp import web
 
 from gateway.commands import CommandError, History, parse
-from gateway.typedefs import DELIVERY, LIMITS, READS, SETTINGS
+from gateway.revocations import revoked_before
+from gateway.typedefs import DELIVERY, LIMITS, READS, REDIS, SETTINGS
 from records.tokens import InvalidToken, TokenClaims, verify_token
 
 routes = web.RouteTableDef()
 
-STATUS = {"token_missing": 401, "token_invalid": 401, "token_expired": 401, "not_a_member": 403}
+STATUS = {"token_missing": 401, "token_invalid": 401, "token_expired": 401, "token_revoked": 401}
+STATUS |= {"not_a_member": 403}
 STATUS |= {"group_not_found": 404, "invalid_payload": 422, "rate_limited": 429}
 
 NUMBER = re.compile(r"[0-9]{1,9}")
@@ -35,8 +37,14 @@ def _error(exc: CommandError) -> web.Response:
 
 
 async def _reader(request: web.Request) -> TokenClaims:
-    """The caller, once their token is checked and a read taken from their allowance."""
+    """The caller, once their token is checked (a revoked session is refused here as at
+    connect) and a read taken from their allowance."""
     claims = _claims(request)
+    channel = request.app[SETTINGS].revocations_channel
+    if claims.issued_at.timestamp() < await revoked_before(
+        request.app[REDIS], channel, claims.user_id
+    ):
+        raise CommandError("token_revoked", "this session was revoked: sign in again")
     await request.app[LIMITS].spend(claims.user_id, "read")
     return claims
 

@@ -16,6 +16,14 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 """Hangul fillers and the blank Braille pattern: letters by category, blank on screen."""
+_DEFAULT_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+"""Unicode's Default_Ignorable_Code_Point: drawn as nothing. Some are marks (Mn), not format
+characters: the combining grapheme joiner, variation selectors, Mongolian free variation
+selectors, Khmer inherent vowels."""
 
 
 def has_lone_surrogate(text: str) -> bool:
@@ -33,10 +41,12 @@ def text_problem(text: str) -> str | None:
 
 def is_invisible(text: str) -> bool:
     """True if nothing of ``text`` would show: only whitespace, format characters (zero-width
-    space and joiners, word joiner, byte-order mark …), controls and blank letters."""
+    space and joiners, word joiner, byte-order mark …), controls, blank letters and the other
+    default-ignorable code points (variation selectors, the combining grapheme joiner …)."""
     return all(
         char.isspace()
         or char in _INVISIBLE_LETTERS
+        or _DEFAULT_IGNORABLE.match(char) is not None
         or unicodedata.category(char) in ("Cf", "Cc", "Zs", "Zl", "Zp")
         for char in text
     )

@@ -57,6 +57,12 @@ async def test_a_stolen_refresh_token_closes_the_persons_sockets_everywhere(
     with pytest.raises(socketio.exceptions.ConnectionError):
         await again.connect(first, pair["access_token"])
     assert again.connect_errors[-1]["data"] == {"code": "token_revoked"}
+    # Nor does the REST mirror take the old access token.
+    async with aiohttp.ClientSession() as http:
+        bearer = {"Authorization": f"Bearer {pair['access_token']}"}
+        async with http.get(f"{first}/groups", headers=bearer) as response:
+            assert response.status == 401
+            assert (await response.json())["error"]["code"] == "token_revoked"
 
 
 async def test_a_refresh_retried_at_once_from_the_same_place_is_not_a_theft(

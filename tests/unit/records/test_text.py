@@ -7,13 +7,17 @@ from records.text import is_invisible, text_problem
 
 @pytest.mark.parametrize(
     "text",
-    ["\u200b", "\u2060\u200c\u200d", "\ufeff ", " \t\n", "\u3164", "\u2800\u2800", "\u180e"],
-)
+    [
+        "\u200b", "\u2060\u200c\u200d", "\ufeff ", " \t\n", "\u3164", "\u2800\u2800", "\u180e",
+        # default-ignorable marks (category Mn): nothing on screen either
+        "\u034f", "\ufe0f\ufe0e", "\U000e0100", "\u180b\u180c\u180d", "\u17b4", "\u00ad",
+    ],
+)  # fmt: skip
 def test_invisible_text(text: str) -> None:
     assert is_invisible(text)
 
 
-@pytest.mark.parametrize("text", ["a\u200b", "مرحبا", "👍", "\u0301x", "ok"])
+@pytest.mark.parametrize("text", ["a\u200b", "مرحبا", "👍", "\u0301x", "ok", "\u2764\ufe0f"])
 def test_visible_text(text: str) -> None:
     assert not is_invisible(text)
 
