@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Awaitable, Callable
 
 import faust
@@ -44,8 +43,9 @@ class AgentsApp(faust.App):
 
     async def on_start(self) -> None:
         await super().on_start()
-        if os.environ.get("LOG_FORMAT", "text").lower() == "json":
-            configure_logging()  # in place of the handlers the worker CLI set up
+        # In place of the handlers the worker CLI set up: the same lines as the other
+        # services', with the request id, at ``LOG_LEVEL``.
+        configure_logging()
         for loop in self.loops:
             self.background.watch(loop.__name__, asyncio.ensure_future(self.add_future(loop())))
 

@@ -366,6 +366,8 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         outcome = decide_batch(owned.state, [r.value for r in records])
         started = time.monotonic()
         covered = await self._publish(tp, owned.producer, outcome, records[-1].offset + 1)
+        for answered in outcome.answers:
+            _log_answer(answered)
         self.stats.add(time.monotonic() - started, len(records))
         self.metrics.commit_seconds.observe(time.monotonic() - started)
         self.metrics.decided.inc(len(records))
@@ -449,6 +451,17 @@ def _log_with_request_id(record: ConsumerRecord, message: str, *args: Any) -> No
     token = request_id.set(headers.get(REQUEST_ID_HEADER, b"").decode() or None)
     try:
         log.debug(message, *args)
+    finally:
+        request_id.reset(token)
+
+
+def _log_answer(answered: RequestAnswered) -> None:
+    """One line per answered request (accepted sends need no answer, so none for them), under
+    its request id: the gateway's lines about it carry the same."""
+    token = request_id.set(answered.request_id)
+    try:
+        outcome = "accepted" if answered.ok else f"refused ({answered.code})"
+        log.info("%s of group %s %s", answered.request_type, answered.group_id, outcome)
     finally:
         request_id.reset(token)
 

@@ -100,7 +100,14 @@ class NamespaceBase(socketio.AsyncNamespace):  # type: ignore[misc]
         }
 
     async def _ask(self, request: AnyRequest) -> RequestAnswered:
-        answer = await self.bus.ask(request)
+        answer = await self.bus.ask(request)  # this task's log lines now carry its id
+        log.info(
+            "%s of group %s by %s: %s",
+            request.type,
+            request.group_id,
+            request.actor_id,
+            "accepted" if answer.ok else f"refused ({answer.code})",
+        )
         if not answer.ok:
             raise CommandError(answer.code or "refused", answer.message or "refused")
         if answer.version:

@@ -97,7 +97,7 @@ def agents_worker(
         app,
         "worker",
         "-l",
-        "info",
+        os.environ.get("LOG_LEVEL", "info").lower(),
         "--web-bind",
         "127.0.0.1",
         "--web-port",

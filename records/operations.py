@@ -146,9 +146,21 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """The process's log format, from ``LOG_FORMAT`` (``text``, the default, or ``json``)."""
-    handler = logging.StreamHandler(sys.stderr)
+def log_level() -> int:
+    """``LOG_LEVEL`` (``debug``, ``info`` — the default —, ``warning``, ``error``)."""
+    name = os.environ.get("LOG_LEVEL", "info").upper()
+    level = logging.getLevelName(name)
+    if not isinstance(level, int):
+        raise ValueError(f"LOG_LEVEL must be debug, info, warning or error, not {name!r}")
+    return level
+
+
+def configure_logging(level: int | None = None) -> None:
+    """The process's log format, from ``LOG_FORMAT`` (``text``, the default, or ``json``), and
+    its level, from ``LOG_LEVEL``. Each line carries the request id of the task it is about."""
+    # The process's own stderr: a Faust worker replaces ``sys.stderr`` with a proxy that
+    # logs what is written to it, which would loop a line back into the logger.
+    handler = logging.StreamHandler(sys.__stderr__ or sys.stderr)
     if os.environ.get("LOG_FORMAT", "text").lower() == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -158,4 +170,4 @@ def configure_logging(level: int = logging.INFO) -> None:
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(log_level() if level is None else level)

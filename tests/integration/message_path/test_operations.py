@@ -15,7 +15,8 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from gateway.typedefs import TASKS
+from gateway.typedefs import SIO, TASKS
+from records.operations import RequestIdFilter
 from tests.integration.message_path.conftest import NewClient, Start, connected, create_group
 
 
@@ -103,3 +104,35 @@ async def test_the_agent_worker_is_ready_and_counts_what_it_decides(
     assert sample(text, "chat_agents_commit_seconds_count") >= 1
     assert sample(text, "background_task_up", task="decide_requests") == 1
     assert sample(text, "background_task_up", task="project_facts") == 1
+
+
+async def test_one_request_is_followed_by_its_id_from_the_gateway_to_the_agents(
+    start_gateway: Start,
+    new_client: NewClient,
+    token_for: Callable[..., str],
+    gateway_apps: dict[str, web.Application],
+    agents_worker: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = await start_gateway()
+    bus = gateway_apps[url][SIO].namespace_handlers["/"].bus
+    asked: list[Any] = []
+    ask = bus.ask
+
+    async def recorded(request: Any) -> Any:
+        asked.append(request)
+        return await ask(request)
+
+    bus.ask = recorded
+    caplog.handler.addFilter(RequestIdFilter())  # as the services' own handlers do
+    caplog.set_level(logging.INFO, logger="gateway.handling")
+    alice = await connected(new_client, url, token_for("alice"))
+    group_id = await create_group(alice)
+    (request,) = [r for r in asked if r.group_id == group_id]
+
+    gateway_lines = [r for r in caplog.records if group_id in r.getMessage()]
+    assert [r.request_id for r in gateway_lines] == [request.event_id], gateway_lines
+    wanted = f"[{request.event_id}] GroupCreationRequested of group {group_id} accepted"
+    async with asyncio.timeout(10):  # the worker's line is written as the answer goes out
+        while wanted not in agents_worker.log_path.read_text(errors="replace"):
+            await asyncio.sleep(0.1)

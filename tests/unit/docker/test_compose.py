@@ -40,6 +40,9 @@ def test_two_gateway_nodes_and_two_workers_behind_one_proxy() -> None:
     assert sorted(re.findall(r"server (\S+):8080;", upstream.group(1))) == sorted(gateways)
     assert "hash $remote_addr" in upstream.group(1)  # sticky: polling stays on one node
     assert "proxy_set_header Upgrade $http_upgrade;" in nginx
+    # The browser's Origin carries the port (http://localhost:8080); the gateway compares it
+    # with the Host it is given, so the proxy must pass the port on.
+    assert "proxy_set_header Host $http_host;" in nginx
     proxy = services["proxy"]
     assert set(proxy["depends_on"]) == set(gateways)
 
