@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from records.settings import KafkaSettings
@@ -54,27 +55,65 @@ def chat_topics(settings: KafkaSettings) -> list[TopicSpec]:
 
 
 async def ensure_topics(settings: KafkaSettings) -> None:
-    """Create the chat topics that do not exist yet; existing ones are left as they are."""
+    """Create the chat topics that do not exist yet, and bring the settings of those that do
+    (retention above all: the requests' must shrink when ``requests_retention_hours`` does)
+    to what ``chat_topics`` declares. Partition counts of existing topics are left alone."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
+        specs = chat_topics(settings)
         existing = set(await admin.list_topics())
-        missing = [spec for spec in chat_topics(settings) if spec.name not in existing]
-        if not missing:
-            return
-        new = [
-            NewTopic(
-                spec.name, spec.partitions, settings.topic_replication, topic_configs=spec.config
-            )
-            for spec in missing
-        ]
-        response = await admin.create_topics(new)
-        for name, code, *_ in response.topic_errors:
-            if code not in (0, TopicAlreadyExistsError.errno):
-                raise RuntimeError(f"could not create Kafka topic {name!r}: error code {code}")
-        log.info("ensured topics %s", [spec.name for spec in missing])
+        missing = [spec for spec in specs if spec.name not in existing]
+        if missing:  # (one made a moment ago may be missing from the list: it already exists)
+            new = [
+                NewTopic(
+                    spec.name,
+                    spec.partitions,
+                    settings.topic_replication,
+                    topic_configs=spec.config,
+                )
+                for spec in missing
+            ]
+            response = await admin.create_topics(new)
+            for name, code, *_ in response.topic_errors:
+                if code == TopicAlreadyExistsError.errno:
+                    existing.add(name)
+                elif code != 0:
+                    raise RuntimeError(f"could not create Kafka topic {name!r}: error code {code}")
+            log.info("ensured topics %s", [s.name for s in missing if s.name not in existing])
+        await _align_configs(admin, [spec for spec in specs if spec.name in existing])
     finally:
         await admin.close()
+
+
+async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
+    """Each topic's current settings (every key the broker reports)."""
+    found: dict[str, dict[str, str]] = {}
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+    for response in await admin.describe_configs(resources) if names else []:
+        for code, message, _, name, entries in response.resources:
+            if code != 0:
+                raise RuntimeError(f"could not read the settings of {name!r}: {message}")
+            found[name] = {entry[0]: entry[1] for entry in entries}
+    return found
+
+
+async def _align_configs(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
+    current = await topic_configs(admin, [spec.name for spec in specs if spec.config])
+    stale = [
+        spec
+        for spec in specs
+        if any(current.get(spec.name, {}).get(k) != v for k, v in spec.config.items())
+    ]
+    if not stale:
+        return
+    # AlterConfigs sets a topic's overrides as a whole: each gets all of its declared ones.
+    resources = [ConfigResource(ConfigResourceType.TOPIC, s.name, s.config) for s in stale]
+    for response in await admin.alter_configs(resources):
+        for code, message, _, name in response.resources:
+            if code != 0:
+                raise RuntimeError(f"could not change the settings of {name!r}: {message}")
+    log.info("brought the settings of %s to %s", [s.name for s in stale], [s.config for s in stale])
 
 
 async def partitions_of(settings: KafkaSettings, topic: str, within: float = 15.0) -> list[int]:

@@ -1,0 +1,50 @@
+"""The topics follow their declaration: a deployment whose requests topic was made with a
+longer retention (or none) gets the bounded one at the next start, so deleted bodies do not
+stay in it for ever."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from agents.settings import Settings
+from records.kafka import KEEP_FOREVER, ensure_topics, topic_configs
+from tests.integration.servers import Servers
+
+
+async def test_existing_topics_get_the_declared_retention(servers: Servers) -> None:
+    run = uuid.uuid4().hex[:10]
+    settings = Settings(
+        kafka_url=servers.kafka_url,
+        mongodb_uri=servers.mongodb_uri,
+        topic_prefix=f"topics-{run}.",
+        app_id=f"topics-{run}",
+        requests_retention_hours=2,
+    )
+    topics = settings.topics
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        # As an older deployment made them: the requests and dead letters kept for ever.
+        old = [NewTopic(name, 1, 1, topic_configs=dict(KEEP_FOREVER))
+               for name in (topics.incoming, topics.dead_letter)]  # fmt: skip
+        await admin.create_topics(old)
+        before = await topic_configs(admin, [topics.incoming, topics.dead_letter])
+        assert {before[t]["retention.ms"] for t in before} == {"-1"}
+
+        await ensure_topics(settings)
+        two_hours = str(2 * 3600 * 1000)
+        async with asyncio.timeout(10):  # the brokers learn of a change from the controller
+            while True:
+                names = [topics.incoming, topics.dead_letter, topics.events]
+                after = await topic_configs(admin, names)
+                if after[topics.incoming]["retention.ms"] == two_hours:
+                    break
+                await asyncio.sleep(0.1)
+        assert after[topics.dead_letter]["retention.ms"] == two_hours
+        assert after[topics.events]["retention.ms"] == "-1"  # the log: for ever, as created
+        await ensure_topics(settings)  # nothing left to change: a no-op
+    finally:
+        await admin.close()
