@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from agents.state import GroupState
-
 from records.events import (
     Fact,
     GroupCreated,

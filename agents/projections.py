@@ -111,7 +111,7 @@ class Projector:
                 ],
                 ordered=False,
             )
-        for group_id, newest in last_seq.items():
+        for group_id in last_seq:
             await self._count_unread(group_id, [f for f in saved if f.group_id == group_id])
 
     async def _count_unread(self, group_id: str, saved: Sequence[MessageSaved]) -> None:

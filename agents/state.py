@@ -9,10 +9,11 @@ a message sent again with the same ``client_msg_id`` is answered, not stored twi
 
 from __future__ import annotations
 
-import orjson
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
+
+import orjson
 
 from records.events import (
     Fact,

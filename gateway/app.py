@@ -25,8 +25,8 @@ from gateway.metrics import GatewayMetrics
 from gateway.presence import Presence
 from gateway.readmodel import ReadModel
 from gateway.requests import RequestBus
-from gateway.revocations import follow_revocations
 from gateway.rest import routes
+from gateway.revocations import follow_revocations
 from gateway.settings import Settings
 from gateway.sockets import ChatNamespace
 from gateway.transport import websocket_compression

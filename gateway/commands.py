@@ -17,8 +17,8 @@ from records.events import (
     MAX_BODY_CHARS,
     ClientMsgId,
     GroupId,
-    NewGroupName,
     MessageId,
+    NewGroupName,
     UserId,
     describe_errors,
     is_blank,
@@ -102,6 +102,10 @@ class Edit(Command):
 
 class Delete(Command):
     message_id: MessageId
+
+
+class NoArguments(Command):
+    """An event that takes none (``groups``): an empty object, or nothing at all."""
 
 
 class FindGroups(Command):

@@ -13,6 +13,7 @@ from gateway.commands import (
     InGroup,
     Invite,
     Join,
+    NoArguments,
     RemoveMember,
     Revoke,
     parse,
@@ -140,6 +141,7 @@ class GroupHandlers(NamespaceBase):
 
     @acknowledged
     async def on_groups(self, sid: str, data: Any = None) -> Reply:
+        parse(NoArguments, data if data is not None else {})
         user = await self.get_session(sid)
         await self._after_changes_to(user["user_id"])
         groups = await self.reads.groups_of(user["user_id"])

@@ -14,7 +14,7 @@ import socketio
 from pymongo.errors import PyMongoError
 
 from gateway.commands import CommandError
-from gateway.delivery import Delivery, user_room
+from gateway.delivery import Delivery
 from gateway.directory import UserDirectory
 from gateway.limits import KIND_OF_EVENT, RateLimits
 from gateway.markers import ReadCoalescer

@@ -128,5 +128,6 @@ class RateLimits:
         if now - self._swept_at < LEASE_SECONDS:
             return
         self._swept_at = now
-        for key in [k for k, lease in self._leases.items() if now - lease.taken_at >= LEASE_SECONDS]:
+        spent = [k for k, lease in self._leases.items() if now - lease.taken_at >= LEASE_SECONDS]
+        for key in spent:
             del self._leases[key]

@@ -32,6 +32,7 @@ from gateway.commands import (
 from gateway.delivery import group_room, user_room
 from gateway.group_handlers import GroupHandlers
 from gateway.handling import Reply, acknowledged
+from gateway.revocations import revoked_before
 from records.events import split_message_id
 from records.requests import (
     DeletionRequested,
@@ -39,7 +40,6 @@ from records.requests import (
     MessageSubmitted,
     ReadMarkRequested,
 )
-from gateway.revocations import revoked_before
 from records.revocations import SessionsRevoked
 from records.tokens import InvalidToken, verify_token
 

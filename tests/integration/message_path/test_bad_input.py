@@ -53,6 +53,8 @@ VALID: dict[str, dict[str, Any]] = {
     "typing": {"group_id": "{gid}"},
     "find_groups": {"query": "team"},
     "create_group": {"name": "team"},
+    "read": {"group_id": "{gid}", "seq": 1},
+    "groups": {},
 }
 REFUSALS = {"invalid_payload", "invalid_text", "body_empty", "body_too_long"}
 
@@ -67,10 +69,14 @@ def variants(event: str) -> list[tuple[str, Any]]:
         ("unknown field", {**valid, "admin": True}),
         ("deep nesting", {**valid, "nested": DEEP}),
     ]
-    for field in valid:
+    for field, good in valid.items():
+        wrong_number = (f"{field} negative", -1) if isinstance(good, int) else (
+            f"{field} a number", 7)  # fmt: skip
         cases += [
             (f"{field} missing", {k: v for k, v in valid.items() if k != field}),
-            (f"{field} a number", {**valid, field: 7}),
+            (wrong_number[0], {**valid, field: wrong_number[1]}),
+            (f"{field} a boolean", {**valid, field: True}),
+            (f"{field} a fraction", {**valid, field: 1.5}),
             (f"{field} null", {**valid, field: None}),
             (f"{field} an object", {**valid, field: {"$gt": ""}}),
             (f"{field} huge", {**valid, field: HUGE}),

@@ -4,7 +4,8 @@ from typing import Any
 
 import pytest
 
-from agents.decisions import Decision, decide as decide_at
+from agents.decisions import Decision
+from agents.decisions import decide as decide_at
 from agents.state import GroupState
 from records.events import (
     GroupCreated,

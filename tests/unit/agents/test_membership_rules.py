@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.decisions import MAX_PENDING_INVITATIONS, Decision, decide as decide_at
+from agents.decisions import MAX_PENDING_INVITATIONS, Decision
+from agents.decisions import decide as decide_at
 from agents.snapshots import decode, encode
 from agents.state import GroupState, PartitionState
 from records.events import InvitationDeclined, InvitationRevoked, MemberRemoved, utcnow
