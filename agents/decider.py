@@ -32,7 +32,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from agents.decisions import Decision, decide
 from agents.intake import Rejected, sort_batch
-from agents.metrics import AgentsMetrics
+from agents.metrics import AgentsMetrics, PartitionLag
 from agents.settings import Settings
 from agents.snapshots import Snapshots
 from agents.state import PartitionState
@@ -102,6 +102,8 @@ class Owned:
     next_offset: int | None = None
     """The offset the next request must have at least: records fetched before the loader
     moved the position back to the committed offset are dropped, not decided twice."""
+    decided_to: int | None = None
+    """The offset after the last request committed (its lag is counted from here)."""
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while the partition is loaded or a batch is decided and committed."""
@@ -203,6 +205,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         self.snapshots = Snapshots(settings, settings.dedupe_window)
         self.stats = CommitStats()
         self._consumer: AIOKafkaConsumer | None = None
+        self._lag = PartitionLag(self.metrics.request_lag, lambda: self._consumer, self._decided_to)
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         """Decide until cancelled."""
@@ -249,6 +252,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         """Wait for each partition's batch in flight, then let the partitions go."""
         for tp in revoked:
             await self._release(tp.partition)
+            self._lag.released(tp)
         if revoked:
             log.info("released partitions %s", sorted(tp.partition for tp in revoked))
 
@@ -259,8 +263,13 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
                 owned = self.owned[tp.partition] = Owned(tp.partition)
                 owned.task = asyncio.create_task(self._decide_partition(tp, owned))
                 owned.wake.set()
+                self._lag.owned(tp)
         if assigned:
             log.info("assigned partitions %s", sorted(tp.partition for tp in assigned))
+
+    def _decided_to(self, partition: int) -> int | None:
+        owned = self.owned.get(partition)
+        return owned.decided_to if owned is not None else None
 
     async def _release(self, partition: int) -> None:
         owned = self.owned.pop(partition, None)
@@ -342,6 +351,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
             await self._snapshot(owned, covered)
         owned.pending.clear()
         owned.next_offset = committed
+        owned.decided_to = committed or 0
         if committed is None:
             await self._consumer.seek_to_beginning(tp)
         else:
@@ -373,10 +383,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         self.metrics.decided.inc(len(records))
         self.metrics.facts.inc(len(outcome.facts))
         self.metrics.dead_letters.inc(len(outcome.rejected))
-        consumer = self._consumer
-        if consumer is not None and (end := consumer.highwater(tp)) is not None:
-            lag = max(0, end - (records[-1].offset + 1))
-            self.metrics.request_lag.labels(partition=str(tp.partition)).set(lag)
+        owned.decided_to = records[-1].offset + 1
         owned.unsnapshotted += len(outcome.facts)
         if owned.unsnapshotted >= self.settings.snapshot_every and covered is not None:
             await self._snapshot(owned, covered)
@@ -398,6 +405,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         reason = f"could not be committed after {owned.failures} attempts"
         outcome = Outcome(rejected=[Rejected(raw=bytes(record.value or b""), reason=reason)])
         await self._publish(tp, owned.producer, outcome, record.offset + 1)
+        owned.decided_to = record.offset + 1
         self.metrics.dead_letters.inc()
 
     async def _publish(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 COMMIT_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
@@ -41,3 +44,38 @@ class AgentsMetrics:
         self.projected = Counter(
             "chat_agents_projected_facts", "Facts written to the views", registry=registry
         )
+
+
+class PartitionLag:
+    """A lag gauge read when scraped, not set after each batch: a loop that is stuck (MongoDB
+    away, a transaction failing) shows its lag growing instead of its last good figure, and a
+    partition this worker no longer owns has no series here (another worker reports it).
+
+    Lag is the partition's end, as the consumer last fetched it, less ``position(partition)``
+    (the next offset the loop will handle), less ``markers`` (a transactional log's end
+    includes the last commit's marker)."""
+
+    def __init__(
+        self,
+        gauge: Gauge,
+        consumer: Callable[[], AIOKafkaConsumer | None],
+        position: Callable[[int], int | None],
+        markers: int = 0,
+    ) -> None:
+        self.gauge, self.consumer, self.position, self.markers = gauge, consumer, position, markers
+
+    def owned(self, tp: TopicPartition) -> None:
+        self.gauge.labels(partition=str(tp.partition)).set_function(lambda: self._lag(tp))
+
+    def released(self, tp: TopicPartition) -> None:
+        try:
+            self.gauge.remove(str(tp.partition))
+        except KeyError:
+            pass
+
+    def _lag(self, tp: TopicPartition) -> float:
+        consumer, position = self.consumer(), self.position(tp.partition)
+        end = consumer.highwater(tp) if consumer is not None else None
+        if end is None or position is None:
+            return 0.0
+        return float(max(0, end - self.markers - position))

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from agents.metrics import AgentsMetrics
+from agents.metrics import AgentsMetrics, PartitionLag
 from agents.projections import Projector
 from agents.settings import Settings
 from records.events import Fact, read_fact
@@ -44,6 +44,9 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         """Partition → the next offset to apply, as recorded."""
         self._consumer: AIOKafkaConsumer | None = None
         self._projector: Projector | None = None
+        self._lag = PartitionLag(
+            self.metrics.projection_lag, lambda: self._consumer, self._positions.get, markers=1
+        )
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         """Project until cancelled."""
@@ -77,7 +80,8 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         async with self._busy:  # the batch in flight is written and its position recorded
-            pass
+            for tp in revoked:
+                self._lag.released(tp)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         assert self._consumer is not None and self._projector is not None
@@ -90,6 +94,7 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
             self._positions[tp.partition] = positions.get(tp.partition, 0)
             if tp.partition in positions:
                 self._consumer.seek(tp, positions[tp.partition])
+            self._lag.owned(tp)
 
     async def _project(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         assert self._projector is not None
@@ -114,11 +119,6 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         self._positions[tp.partition] = position
         self.projected += len(facts)
         self.metrics.projected.inc(len(facts))
-        consumer = self._consumer
-        if consumer is not None and (end := consumer.highwater(tp)) is not None:
-            # The end includes the last transaction's marker: a caught-up partition shows 1.
-            lag = max(0, end - 1 - position)
-            self.metrics.projection_lag.labels(partition=str(tp.partition)).set(lag)
 
     async def _one_by_one(self, tp: TopicPartition, facts: list[Fact]) -> None:
         """Find the fact MongoDB refuses for good; write every other one."""

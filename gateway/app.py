@@ -83,7 +83,11 @@ def create_app(settings: Settings) -> web.Application:
     async def redis() -> None:
         await app[REDIS].ping()
 
-    app.add_routes(operations_routes(tasks, metrics.registry, {"mongodb": mongodb, "redis": redis}))
+    async def kafka() -> None:
+        await app[PRODUCER].client.fetch_all_metadata()  # raises when no broker answers
+
+    checks = {"mongodb": mongodb, "redis": redis, "kafka": kafka}
+    app.add_routes(operations_routes(tasks, metrics.registry, checks))
     app.add_routes(routes)
     app.add_routes(web_routes)
     return app
@@ -142,6 +146,7 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
         marker refused the same way needs no word: its member has left.)"""
         if answer.request_type != "MessageSubmitted":
             return
+        app[METRICS].refusals.labels(event="message_rejected", code=answer.code or "").inc()
         sid = answer.origin_sid
         if sid and sio.manager.is_connected(sid, "/"):
             error = {"code": answer.code, "message": answer.message}

@@ -52,6 +52,17 @@ class ChatNamespace(GroupHandlers):
     # --- connection ---------------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            await self._admit(sid, auth)
+        except socketio.exceptions.ConnectionRefusedError as exc:
+            data = exc.error_args.get("data")
+            code = data.get("code", "refused") if isinstance(data, dict) else "refused"
+            self.metrics.refusals.labels(event="connect", code=code).inc()
+            raise
+
+    async def _admit(self, sid: str, auth: Any) -> None:
+        """Check the token, the person's revocations and socket count; then the socket is
+        theirs (session, own room, presence, expiry)."""
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             claims = verify_token(self.settings, token or "", "access")

@@ -46,12 +46,16 @@ async def test_gateway_metrics_move_with_traffic(
     await alice.next_message()
     refused = await alice.call("send", {"group_id": group_id, "client_msg_id": "m2", "body": ""})
     assert refused["error"]["code"] == "body_empty"
+    stranger = new_client()
+    with pytest.raises(Exception):  # noqa: B017 - socketio raises ConnectionError
+        await stranger.connect(url, "not-a-token")
 
     status, text = await get(f"{url}/metrics")
     assert status == 200
     assert sample(text, "chat_gateway_sockets") == 1
     assert sample(text, "chat_gateway_events_total", event="send") == 2
     assert sample(text, "chat_gateway_refusals_total", event="send", code="body_empty") == 1
+    assert sample(text, "chat_gateway_refusals_total", event="connect", code="token_invalid") == 1
     assert sample(text, "chat_gateway_ack_seconds_count", event="send") == 2
     assert sample(text, "chat_gateway_facts_total", type="MessageSaved") >= 1
     assert sample(text, "chat_gateway_redis_listener_up") == 1
@@ -72,6 +76,7 @@ async def test_a_stopped_background_task_turns_readyz_red(
         status, body = await get(f"{url}/readyz")
         assert status == 200, body
         assert '"replies reader": true' in body and '"redis listener": true' in body
+        assert '"kafka": true' in body and '"mongodb": true' in body
 
         with caplog.at_level(logging.ERROR, logger="records.operations"):
             app[TASKS]["replies reader"].cancel()
@@ -104,6 +109,10 @@ async def test_the_agent_worker_is_ready_and_counts_what_it_decides(
     assert sample(text, "chat_agents_commit_seconds_count") >= 1
     assert sample(text, "background_task_up", task="decide_requests") == 1
     assert sample(text, "background_task_up", task="project_facts") == 1
+    # A series for each partition this worker owns, read when scraped.
+    lags = re.findall(r'chat_agents_(request|projection)_lag\{partition="(\d+)"\} (\S+)', text)
+    assert {kind for kind, _, _ in lags} == {"request", "projection"}, text
+    assert all(float(value) >= 0 for _, _, value in lags)
 
 
 async def test_one_request_is_followed_by_its_id_from_the_gateway_to_the_agents(
