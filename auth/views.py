@@ -185,9 +185,11 @@ async def logout(request: web.Request) -> web.Response:
 
 
 def client_address(request: web.Request) -> str:
-    """Who is asking: the peer, or the first X-Forwarded-For hop behind a trusted proxy."""
+    """Who is asking: the peer, or, behind a trusted proxy, the address that proxy saw (the
+    last X-Forwarded-For entry: it is the one the proxy appended; those before it are the
+    client's own word, and would let anyone pick the address their failures count against)."""
     if request.app[settings_key].trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
         if forwarded:
             return forwarded
     return request.remote or "unknown"
