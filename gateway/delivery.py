@@ -49,6 +49,11 @@ ORDERED = {"message": "seq", "message_edited": "change", "message_deleted": "cha
 
 SEND, DROP, HOLD, HOLE = "send", "drop", "hold", "hole"
 
+CATCH_UP_QUEUE = 200
+"""Packets a socket may have waiting while it is sent what it missed: past this, a catch-up
+waits for the client to read, so a long one (thousands of edits since ``since_change``)
+costs the node a bounded queue, not the whole backlog at once."""
+
 RECENT_DEPARTURES = 10_000
 """Departures (left, removed) remembered per node, newest kept: enough to cover a join that
 was answered just before its member was removed."""
@@ -184,6 +189,20 @@ class Delivery:
                 self._start_fill(sid, group_id)
         await self.sio.emit(event, payload, room=room, skip_sid=skip, ignore_queue=True)
 
+    async def paced(self, sid: str, deadline: float) -> None:
+        """Return once ``sid`` has at most ``CATCH_UP_QUEUE`` packets waiting (at once when it
+        reads); ``TimeoutError`` past ``deadline`` (``time.monotonic()``) without its queue
+        going down."""
+        while (queued := self._queued(sid)) > CATCH_UP_QUEUE:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"socket {sid} has not read {queued} packets")
+            await asyncio.sleep(0.01)
+
+    def _queued(self, sid: str) -> int:
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+        socket = self.sio.eio.sockets.get(eio_sid) if eio_sid is not None else None
+        return socket.queue.qsize() if socket is not None else 0
+
     def _start_fill(self, sid: str, group_id: str) -> None:
         task = asyncio.create_task(self.fill(sid, group_id))
         self._fills.add(task)
@@ -266,9 +285,11 @@ class Delivery:
         """One pass over the views; True if it sent anything."""
         sent, group_id = False, group.group_id
         seq, change = stream.cursors["seq"], stream.cursors["change"]
+        deadline = time.monotonic() + self.gap_timeout
         if seq < targets["seq"] and group.last_seq > seq:
             async for message in self.reads.messages_between(group_id, seq + 1, targets["seq"]):
                 if stream.verdict("message", message) == SEND:
+                    await self.paced(sid, deadline)
                     await self.sio.emit("message", message, to=sid, ignore_queue=True)
                     sent = True
                 elif int(message["seq"]) > stream.cursors["seq"]:
@@ -277,6 +298,7 @@ class Delivery:
             last = targets["change"]
             async for event, payload in self.reads.changes_between(group_id, change + 1, last):
                 if stream.verdict(event, payload) == SEND:
+                    await self.paced(sid, deadline)
                     await self.sio.emit(event, payload, to=sid, ignore_queue=True)
                     sent = True
         return sent

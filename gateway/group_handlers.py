@@ -3,6 +3,7 @@ invite, remove, and the queries ``groups``, ``find_groups`` and ``members``."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -206,11 +207,20 @@ class GroupHandlers(NamespaceBase):
         change = newest["change"] if since_change is None else min(since_change, newest["change"])
         if newest["seq"] - seq > self.settings.catch_up_limit:
             last = seq + self.settings.catch_up_limit
-            async for message in self.reads.messages_between(group_id, seq + 1, last):
-                if member is not None and self.gate.departed_after(member[0], group_id, member[1]):
-                    raise _no_longer_member()
-                await self.emit("message", message, to=sid, ignore_queue=True)
-                seq = int(message["seq"])
+            deadline = time.monotonic() + self.settings.gap_timeout
+            try:
+                async for message in self.reads.messages_between(group_id, seq + 1, last):
+                    departed = self.gate.departed_after
+                    if member is not None and departed(member[0], group_id, member[1]):
+                        raise _no_longer_member()
+                    await self.delivery.paced(sid, deadline)
+                    await self.emit("message", message, to=sid, ignore_queue=True)
+                    seq = int(message["seq"])
+            except TimeoutError:
+                # It does not read what it asked for: dropped, as a socket that stops reading
+                # live messages is (``gateway.backpressure``).
+                await self.disconnect(sid)
+                raise CommandError("too_slow", "the client did not read its catch-up") from None
             return seq, change, True
         stream = self.gate.follow(sid, group_id, seq, change, hold=True)
         await self.enter_room(sid, group_room(group_id))
