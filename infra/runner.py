@@ -63,6 +63,8 @@ def up(argv: Sequence[str]) -> int:
     parser.add_argument("--gateways", type=int, default=1, help="gateway nodes (ports from 8080)")
     parser.add_argument("--workers", type=int, default=1, help="agent workers")
     args = parser.parse_args(argv)
+    if args.gateways < 1 or args.workers < 1:
+        parser.error("--gateways and --workers take 1 or more")
     signal.signal(signal.SIGTERM, _raise_stop)
     environ = dict(os.environ)
     gateway_port = int(environ.get("GATEWAY_PORT", 8080))
@@ -96,6 +98,7 @@ def up(argv: Sequence[str]) -> int:
                 port=port,
                 auth_url=auth_url,
                 env=env,
+                name="gateway" if n == 0 else f"gateway-{n + 1}",
             )
             for n, port in enumerate(gateway_ports)
         ]
@@ -106,6 +109,7 @@ def up(argv: Sequence[str]) -> int:
                 env={"AGENTS_INSTANCE_ID": f"agents-{n + 1}", **env},
                 datadir=DATA_DIR / ("agents" if n == 0 else f"agents-{n + 1}"),
                 web_port=agents_port + n,
+                name="agents" if n == 0 else f"agents-{n + 1}",
             )
             for n in range(args.workers)
         ]

@@ -54,10 +54,12 @@ def gateway_service(
     env: Mapping[str, str] | None = None,
     ready: ReadyCheck | None = None,
     ready_timeout: float = 30.0,
+    name: str = "gateway",
 ) -> ManagedProcess:
-    """``python -m gateway`` on ``port``; ready when GET /readyz answers 200. Not yet started."""
+    """``python -m gateway`` on ``port``; ready when GET /readyz answers 200. Not yet started.
+    ``name``: how the runner speaks of it (``gateway-2`` for a second node)."""
     return ManagedProcess(
-        "gateway",
+        name,
         [venv_python(), "-m", "gateway"],
         log_path=log_path,
         env=_env(env, GATEWAY_PORT=str(port), AUTH_SERVICE_URL=auth_url),
@@ -83,6 +85,7 @@ def agents_worker(
     datadir: Path | None = None,
     ready: ReadyCheck = AGENTS_READY,
     ready_timeout: float = 90.0,
+    name: str = "agents",
 ) -> ManagedProcess:
     """A Faust worker for ``app`` with its web server on a free port. Not yet started.
 
@@ -104,7 +107,7 @@ def agents_worker(
         str(web_port or free_port()),
     ]
     return ManagedProcess(
-        "agents",
+        name,
         argv,
         log_path=log_path,
         env=_env(env),
