@@ -219,6 +219,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         await consumer.start()
         if ready is not None:
             ready.set()
+        ends = asyncio.create_task(self._lag.follow_ends())
         try:
             while True:
                 batches = await consumer.getmany(
@@ -232,6 +233,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
                     if len(owned.pending) >= 4 * self.settings.batch_size:
                         consumer.pause(tp)  # resumed by the partition's loop as it catches up
         finally:
+            ends.cancel()
             for partition in list(self.owned):
                 await self._release(partition)
             await consumer.stop()
@@ -351,11 +353,12 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
             await self._snapshot(owned, covered)
         owned.pending.clear()
         owned.next_offset = committed
-        owned.decided_to = committed or 0
         if committed is None:
             await self._consumer.seek_to_beginning(tp)
         else:
             self._consumer.seek(tp, committed)
+        # Where deciding starts: the earliest request kept, when none was ever committed.
+        owned.decided_to = await self._consumer.position(tp)
         log.info(
             "partition %d ready in %.2fs: %s, %d facts folded (%d groups), requests from offset %s",
             tp.partition,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+log = logging.getLogger(__name__)
 
 COMMIT_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
@@ -63,11 +67,27 @@ class PartitionLag:
         markers: int = 0,
     ) -> None:
         self.gauge, self.consumer, self.position, self.markers = gauge, consumer, position, markers
+        self.ends: dict[TopicPartition, int] = {}
+        """Each owned partition's end, asked of the broker every few seconds: the fetcher's
+        high-water mark stands still while a partition is paused or its records wait."""
+
+    async def follow_ends(self, every: float = 2.0) -> None:
+        """Keep ``ends`` fresh until cancelled."""
+        while True:
+            consumer = self.consumer()
+            assigned = list(consumer.assignment()) if consumer is not None else []
+            if assigned:
+                try:
+                    self.ends.update(await consumer.end_offsets(assigned))  # type: ignore[union-attr]
+                except Exception as exc:  # noqa: BLE001 - a missed refresh only ages the figure
+                    log.debug("could not read the log's end offsets: %r", exc)
+            await asyncio.sleep(every)
 
     def owned(self, tp: TopicPartition) -> None:
         self.gauge.labels(partition=str(tp.partition)).set_function(lambda: self._lag(tp))
 
     def released(self, tp: TopicPartition) -> None:
+        self.ends.pop(tp, None)
         try:
             self.gauge.remove(str(tp.partition))
         except KeyError:
@@ -75,7 +95,7 @@ class PartitionLag:
 
     def _lag(self, tp: TopicPartition) -> float:
         consumer, position = self.consumer(), self.position(tp.partition)
-        end = consumer.highwater(tp) if consumer is not None else None
-        if end is None or position is None:
-            return 0.0
-        return float(max(0, end - self.markers - position))
+        if consumer is None or position is None or tp not in consumer.assignment():
+            return 0.0  # (``highwater`` asserts the partition is assigned)
+        ends = [end for end in (consumer.highwater(tp), self.ends.get(tp)) if end is not None]
+        return float(max(0, max(ends) - self.markers - position)) if ends else 0.0

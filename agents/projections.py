@@ -157,24 +157,30 @@ class Projector:
         return found
 
     async def _mark_read(self, fact: ReadMarked) -> None:
-        """Move the member's marker, then count what is after it again: the unread messages
-        (not theirs, not deleted) and those that mention them. A recount, so idempotent; it
-        reads only the pages after the marker, nothing when they read to the end."""
-        doc = await self.groups.find_one({"_id": fact.group_id}, {"members": 1, "counted_seq": 1})
+        """Move the member's marker (never back), then count what is after it again."""
+        doc = await self.groups.find_one({"_id": fact.group_id}, {"members": 1})
         member = (doc or {}).get("members", {}).get(fact.user_id)
-        if doc is None or member is None:
+        if member is not None:
+            marker = max(int(member.get("last_read_seq", 0)), fact.seq)
+            await self._recount(fact.group_id, fact.user_id, marker)
+
+    async def _recount(self, group_id: str, user_id: str, marker: int) -> None:
+        """Set the member's marker and count what is after it: the unread messages (not
+        theirs, not deleted) and those that mention them. A recount, so idempotent; it reads
+        only the pages after the marker, nothing when they have read to the end."""
+        doc = await self.groups.find_one({"_id": group_id}, {"members": 1, "counted_seq": 1})
+        if doc is None or user_id not in doc.get("members", {}):
             return
-        marker = max(int(member.get("last_read_seq", 0)), fact.seq)
         counted = int(doc.get("counted_seq") or 0)
         unread = mentions = 0
-        for slot in await self._messages(fact.group_id, marker + 1, counted):
-            if slot.get("deleted") or slot.get("sender_id") == fact.user_id:
+        for slot in await self._messages(group_id, marker + 1, counted):
+            if slot.get("deleted") or slot.get("sender_id") == user_id:
                 continue
             unread += 1
-            mentions += fact.user_id in slot.get("mentions", [])
-        prefix = f"members.{fact.user_id}"
+            mentions += user_id in slot.get("mentions", [])
+        prefix = f"members.{user_id}"
         await self.groups.update_one(
-            {"_id": fact.group_id},
+            {"_id": group_id},
             {"$set": {f"{prefix}.last_read_seq": marker, f"{prefix}.unread": unread,
                       f"{prefix}.mentions": mentions}},
         )  # fmt: skip
@@ -289,6 +295,9 @@ class Projector:
                         **_version(fact),
                     },
                 )
+                # Projected again (a stretch of the log replayed), the messages after the join
+                # are behind ``counted_seq`` and would not be counted again: recount them.
+                await self._recount(fact.group_id, fact.user_id, fact.read_seq)
             case MemberLeft() | MemberRemoved():
                 await self.user_groups.update_one(
                     {"_id": fact.user_id}, {"$unset": {f"groups.{fact.group_id}": ""}}

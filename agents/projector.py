@@ -61,6 +61,7 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         await consumer.start()
         if ready is not None:
             ready.set()
+        ends = asyncio.create_task(self._lag.follow_ends())
         try:
             while True:
                 started = time.monotonic()
@@ -75,6 +76,7 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
                     rest = self.settings.projection_interval - (time.monotonic() - started)
                     await asyncio.sleep(max(rest, 0))
         finally:
+            ends.cancel()
             await consumer.stop()
             await client.close()
 

@@ -16,6 +16,7 @@ and logged: the chat keeps working without its limits rather than stop.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -59,9 +60,10 @@ KIND_OF_EVENT = {
         "change",
     ),
     # ``join`` is also how a reconnecting client follows each of its groups again.
-    **dict.fromkeys(
-        ["join", "groups", "members", "history", "find_groups", "presence", "read"], "read"
-    ),
+    **dict.fromkeys(["join", "groups", "members", "history", "find_groups", "presence"], "read"),
+    # Read markers come with scrolling and every message of an open group: a bucket of their
+    # own (as big as ``read``'s), so they never spend the allowance joins and history need.
+    "read": "marker",
 }
 """Which bucket each client event takes its token from."""
 
@@ -92,6 +94,7 @@ class RateLimits:
         self._prefix = f"{namespace}:limits:"
         self._script = redis.register_script(TOKEN_BUCKET)
         self._leases: dict[str, _Lease] = {}
+        self._refills: dict[str, asyncio.Lock] = {}
         self._swept_at = time.monotonic()
 
     async def spend(self, user_id: str, kind: str) -> None:
@@ -99,29 +102,42 @@ class RateLimits:
         with ``retry_after`` when there is none."""
         limit = self.limits[kind]
         key = f"{self._prefix}{kind}:{user_id}"
-        now = time.monotonic()
+        if self._take_held(key):
+            return
+        # One refill at a time per bucket: events that find the lease empty together (a
+        # reconnect joining every group at once) wait for it rather than each take a lease,
+        # which would empty the shared bucket and refuse them while the node held the tokens.
+        async with self._refills.setdefault(key, asyncio.Lock()):
+            if self._take_held(key):
+                return
+            try:
+                answer = float(
+                    await self._script(
+                        keys=[key], args=[limit.rate, limit.burst, limit.lease_size]
+                    )
+                )
+            except RedisError as exc:
+                log.warning("rate limits unavailable (%s); letting %s through", exc, kind)
+                return
+            if answer < 0:
+                retry_after = math.ceil(-answer * 10) / 10
+                raise CommandError(
+                    "rate_limited",
+                    f"too many {kind} events; try again in {retry_after:.1f} s",
+                    retry_after=retry_after,
+                )
+            now = time.monotonic()
+            self._sweep(now)
+            self._leases[key] = _Lease(int(answer) - 1, now)
+
+    def _take_held(self, key: str) -> bool:
         lease = self._leases.get(key)
-        if lease is not None and lease.tokens > 0 and now - lease.taken_at < LEASE_SECONDS:
-            lease.tokens -= 1
-            return
-        try:
-            answer = float(
-                await self._script(keys=[key], args=[limit.rate, limit.burst, limit.lease_size])
-            )
-        except RedisError as exc:
-            log.warning("rate limits unavailable (%s); letting %s through", exc, kind)
-            return
-        if answer < 0:
-            retry_after = math.ceil(-answer * 10) / 10
-            raise CommandError(
-                "rate_limited",
-                f"too many {kind} events; try again in {retry_after:.1f} s",
-                retry_after=retry_after,
-            )
-        self._sweep(now)
-        lease = self._leases.get(key)  # another event of the person's may have taken some too
-        held = lease.tokens if lease is not None and now - lease.taken_at < LEASE_SECONDS else 0
-        self._leases[key] = _Lease(held + int(answer) - 1, now)
+        if lease is None or lease.tokens <= 0:
+            return False
+        if time.monotonic() - lease.taken_at >= LEASE_SECONDS:
+            return False
+        lease.tokens -= 1
+        return True
 
     def _sweep(self, now: float) -> None:
         """Drop the leases that have run out, so the map holds only the active."""
@@ -131,3 +147,6 @@ class RateLimits:
         spent = [k for k, lease in self._leases.items() if now - lease.taken_at >= LEASE_SECONDS]
         for key in spent:
             del self._leases[key]
+        for key in [k for k, lock in self._refills.items() if not lock.locked()]:
+            if key not in self._leases:
+                del self._refills[key]

@@ -21,6 +21,8 @@ Submit = Callable[[int], Awaitable[None]]
 @dataclass
 class _Pending:
     sent_at: float = float("-inf")
+    sent_seq: int = -1
+    """The highest ``seq`` a request on Kafka carries: asking for no more needs no request."""
     seq: int = -1
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
     flush: asyncio.TimerHandle | None = None
@@ -35,10 +37,13 @@ class ReadCoalescer:
         """Returns once a request with ``seq`` or more is on Kafka."""
         key = (user_id, group_id)
         pending = self._pending.setdefault(key, _Pending())
+        if seq <= pending.sent_seq:
+            return
         now = time.monotonic()
         if pending.flush is None and now - pending.sent_at >= self.interval:
             pending.sent_at = now
             await submit(seq)
+            pending.sent_seq = max(pending.sent_seq, seq)
             self._forget_later(key)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -57,7 +62,9 @@ class ReadCoalescer:
         pending.waiters, pending.seq, pending.flush = [], -1, None
         pending.sent_at = time.monotonic()
         try:
-            await submit(seq)
+            if seq > pending.sent_seq:  # else a request already on Kafka covers them
+                await submit(seq)
+                pending.sent_seq = max(pending.sent_seq, seq)
         except Exception as exc:  # noqa: BLE001 - each waiting caller gets the refusal
             for waiter in waiters:
                 if not waiter.done():

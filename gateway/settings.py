@@ -73,6 +73,7 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
             "send": Limit(self.send_rate, self.send_burst),
             "change": Limit(self.change_rate, self.change_burst),
             "read": Limit(self.read_rate, self.read_burst),
+            "marker": Limit(self.read_rate, self.read_burst),
             "typing": Limit(self.typing_rate, self.typing_burst),
         }
 

@@ -92,6 +92,7 @@ def agents_worker(
     ``datadir`` keeps Faust's table state out of the working tree (defaults beside the log).
     """
     datadir = datadir or log_path.parent / "agents-data"
+    level = (dict(env) if env is not None else os.environ).get("LOG_LEVEL", "info").lower()
     argv = [
         *faust_command(),
         "--datadir",
@@ -100,7 +101,8 @@ def agents_worker(
         app,
         "worker",
         "-l",
-        os.environ.get("LOG_LEVEL", "info").lower(),
+        # Faust's names: ``warn``, ``crit``; ``configure_logging`` sets the level after.
+        {"warning": "warn", "critical": "crit"}.get(level, level),
         "--web-bind",
         "127.0.0.1",
         "--web-port",

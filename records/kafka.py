@@ -86,15 +86,26 @@ async def ensure_topics(settings: KafkaSettings) -> None:
         await admin.close()
 
 
-async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
-    """Each topic's current settings (every key the broker reports)."""
+DYNAMIC_TOPIC_CONFIG = 1
+"""DescribeConfigs' source of a value set on the topic itself (an override)."""
+
+
+async def topic_configs(
+    admin: AIOKafkaAdminClient, names: list[str], *, overrides_only: bool = False
+) -> dict[str, dict[str, str]]:
+    """Each topic's current settings (every key the broker reports), or only those set on
+    the topic itself."""
     found: dict[str, dict[str, str]] = {}
     resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
     for response in await admin.describe_configs(resources) if names else []:
         for code, message, _, name, entries in response.resources:
             if code != 0:
                 raise RuntimeError(f"could not read the settings of {name!r}: {message}")
-            found[name] = {entry[0]: entry[1] for entry in entries}
+            found[name] = {
+                entry[0]: entry[1]
+                for entry in entries
+                if not overrides_only or entry[3] == DYNAMIC_TOPIC_CONFIG
+            }
     return found
 
 
@@ -107,8 +118,13 @@ async def _align_configs(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> 
     ]
     if not stale:
         return
-    # AlterConfigs sets a topic's overrides as a whole: each gets all of its declared ones.
-    resources = [ConfigResource(ConfigResourceType.TOPIC, s.name, s.config) for s in stale]
+    # AlterConfigs sets a topic's overrides as a whole (aiokafka has no incremental form):
+    # each gets the overrides it has, an operator's among them, with the declared ones over.
+    overrides = await topic_configs(admin, [s.name for s in stale], overrides_only=True)
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, s.name, {**overrides.get(s.name, {}), **s.config})
+        for s in stale
+    ]
     for response in await admin.alter_configs(resources):
         for code, message, _, name in response.resources:
             if code != 0:

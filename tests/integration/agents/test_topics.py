@@ -28,7 +28,8 @@ async def test_existing_topics_get_the_declared_retention(servers: Servers) -> N
     await admin.start()
     try:
         # As an older deployment made them: the requests and dead letters kept for ever.
-        old = [NewTopic(name, 1, 1, topic_configs=dict(KEEP_FOREVER))
+        # An operator's own override on one of them stays.
+        old = [NewTopic(name, 1, 1, topic_configs={**KEEP_FOREVER, "max.message.bytes": "200000"})
                for name in (topics.incoming, topics.dead_letter)]  # fmt: skip
         await admin.create_topics(old)
         before = await topic_configs(admin, [topics.incoming, topics.dead_letter])
@@ -44,6 +45,7 @@ async def test_existing_topics_get_the_declared_retention(servers: Servers) -> N
                     break
                 await asyncio.sleep(0.1)
         assert after[topics.dead_letter]["retention.ms"] == two_hours
+        assert after[topics.incoming]["max.message.bytes"] == "200000"
         assert after[topics.events]["retention.ms"] == "-1"  # the log: for ever, as created
         await ensure_topics(settings)  # nothing left to change: a no-op
     finally:

@@ -11,6 +11,7 @@ import { typingText } from "./store.js";
 const PAGE = 50;
 const NEAR_TOP_PX = 120;
 const NEAR_BOTTOM_PX = 80;
+const READ_EVERY_MS = 500;
 
 export class Conversation {
   constructor(app, signal) {
@@ -18,6 +19,8 @@ export class Conversation {
     this.group = null;
     this.loadingOlder = false;
     this.typingTimer = null;
+    this.readTimer = null;
+    this.unsentReads = new Map(); // group → the newest seq read and not yet told the server
     this.list = $("message-list");
     this.pendingList = $("pending-list");
     this.scroller = $("messages");
@@ -67,9 +70,20 @@ export class Conversation {
     this.app.sidebar.renderGroups();
     if (seq <= group.lastRead) return;
     group.lastRead = seq;
-    this.call("read", { group_id: group.id, seq }).catch(() => {
-      group.lastRead = 0; // not recorded: the next message or reconnect tries again
-    });
+    // At most one `read` per group every READ_EVERY_MS, the newest seq: a busy group would
+    // otherwise send one per message and spend the person's allowance.
+    this.unsentReads.set(group, seq);
+    this.readTimer ??= setTimeout(() => this.sendReads(), READ_EVERY_MS);
+  }
+
+  sendReads() {
+    this.readTimer = null;
+    for (const [group, seq] of this.unsentReads) {
+      this.call("read", { group_id: group.id, seq }).catch(() => {
+        group.lastRead = 0; // not recorded: the next message or reconnect tries again
+      });
+    }
+    this.unsentReads.clear();
   }
 
   /** Under the newest message: the other members whose marker has reached it. */

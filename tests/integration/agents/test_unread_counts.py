@@ -1,0 +1,63 @@
+"""Unread and mention counts in the views survive a stretch of the log projected twice (a
+projector that crashed before recording its position): the same facts again leave the same
+counts, however the stretch falls."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from agents.projections import Projector
+from records.events import Fact, GroupCreated, MemberJoined, MessageSaved, ReadMarked, utcnow
+from records.views import GROUPS
+
+
+def story(group: str, marker: bool) -> list[Fact]:
+    def said(seq: int, body: str, mentions: list[str]) -> MessageSaved:
+        return MessageSaved(
+            message_id=f"{group}:{seq}", group_id=group, seq=seq, sender_id="ann", sender="Ann",
+            client_msg_id=f"c{seq}", body=body, saved_at=utcnow(), mentions=mentions,
+        )  # fmt: skip
+
+    now = utcnow()
+    return [
+        GroupCreated(group_id=group, name="g", private=False, owner_id="ann", owner="Ann",
+                     version=1),  # fmt: skip
+        said(1, "before bob", []),
+        MemberJoined(group_id=group, version=2, occurred_at=now, user_id="bob", username="Bob",
+                     read_seq=1),  # fmt: skip
+        said(2, "hi @bob", ["bob"]),
+        said(3, "and more", []),
+        said(4, "again @bob", ["bob"]),
+        *([ReadMarked(group_id=group, occurred_at=now, user_id="bob", username="Bob", seq=2)]
+          if marker else []),
+        said(5, "after the marker", []),
+    ]  # fmt: skip
+
+
+async def bob_in(database: Any, group: str) -> dict[str, Any]:
+    doc = await database[GROUPS].find_one({"_id": group})
+    assert doc is not None
+    member: dict[str, Any] = doc["members"]["bob"]
+    return {k: member[k] for k in ("last_read_seq", "unread", "mentions")}
+
+
+@pytest.mark.parametrize("marker", [False, True], ids=["unread since joining", "read to 2"])
+async def test_counts_are_the_same_after_any_stretch_is_projected_again(
+    database: Any, marker: bool
+) -> None:
+    facts = story(f"g-{uuid.uuid4().hex[:8]}", marker)
+    group = facts[0].group_id
+    projector = Projector(database)
+    await projector.apply(facts)
+    expected = (
+        {"last_read_seq": 2, "unread": 3, "mentions": 1}  # 3, 4, 5; 4 names him
+        if marker
+        else {"last_read_seq": 1, "unread": 4, "mentions": 2}  # 2 … 5; 2 and 4 name him
+    )
+    assert await bob_in(database, group) == expected
+    for start in range(len(facts)):  # from each fact to the end, again
+        await projector.apply(facts[start:])
+        assert await bob_in(database, group) == expected, f"replayed from fact {start}"
