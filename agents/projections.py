@@ -205,10 +205,12 @@ class Projector:
         for user_id, member in doc.get("members", {}).items():
             if user_id == slot.get("sender_id") or member.get("last_read_seq", 0) >= fact.seq:
                 continue
-            if isinstance(fact, MessageDeleted):
+            # Never below zero: a member whose counts predate them (views made before counts
+            # were kept) had nothing counted to take away.
+            if isinstance(fact, MessageDeleted) and int(member.get("unread", 0)) > 0:
                 increments[f"members.{user_id}.unread"] = -1
             delta = (user_id in after) - (user_id in before)
-            if delta:
+            if delta > 0 or (delta < 0 and int(member.get("mentions", 0)) > 0):
                 increments[f"members.{user_id}.mentions"] = delta
         guard = {"counted_change": counted} if counted is not None else {"counted_change": None}
         update: dict[str, Any] = {"$max": {"counted_change": fact.change}}

@@ -95,6 +95,13 @@ def create_app(settings: Settings) -> web.Application:
     async def mongodb() -> None:
         await app[mongo_client_key].admin.command("ping")
 
-    app.add_routes(operations_routes(BackgroundTasks(), metrics.registry, {"mongodb": mongodb}))
+    async def redis() -> None:
+        """Where revoked sessions are announced to the gateways (when configured)."""
+        connection = app[revocations_key].redis
+        if connection is not None:
+            await connection.ping()
+
+    checks = {"mongodb": mongodb, **({"redis": redis} if settings.redis_url else {})}
+    app.add_routes(operations_routes(BackgroundTasks(), metrics.registry, checks))
     app.add_routes(routes)
     return app

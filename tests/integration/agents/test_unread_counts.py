@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from agents.projections import Projector
-from records.events import Fact, GroupCreated, MemberJoined, MessageSaved, ReadMarked, utcnow
+from records.events import (
+    Fact,
+    GroupCreated,
+    MemberJoined,
+    MessageDeleted,
+    MessageSaved,
+    ReadMarked,
+    utcnow,
+)
 from records.views import GROUPS
 
 
@@ -61,3 +69,21 @@ async def test_counts_are_the_same_after_any_stretch_is_projected_again(
     for start in range(len(facts)):  # from each fact to the end, again
         await projector.apply(facts[start:])
         assert await bob_in(database, group) == expected, f"replayed from fact {start}"
+
+
+async def test_a_delete_never_takes_a_count_below_zero(database: Any) -> None:
+    facts = story(f"g-{uuid.uuid4().hex[:8]}", marker=False)
+    group = facts[0].group_id
+    projector = Projector(database)
+    await projector.apply(facts)
+    # As a view made before counts were kept shows him: nothing counted.
+    await database[GROUPS].update_one(
+        {"_id": group}, {"$unset": {"members.bob.unread": "", "members.bob.mentions": ""}}
+    )
+    deleted = MessageDeleted(group_id=group, occurred_at=utcnow(), message_id=f"{group}:4",
+                             seq=4, by_id="ann", change=1)  # fmt: skip
+    await projector.apply([deleted])
+    doc = await database[GROUPS].find_one({"_id": group})
+    assert doc is not None
+    bob = doc["members"]["bob"]
+    assert (bob.get("unread", 0), bob.get("mentions", 0)) == (0, 0)

@@ -103,3 +103,18 @@ async def test_failed_logins_make_the_next_attempt_wait(start_auth: StartAuth) -
             assert (await response.json())["error"]["code"] == "too_many_attempts"
     await asyncio.sleep(1.1)
     assert (await post(auth_url, "/login", {"username": name, "password": password}))[0] == 200
+
+
+async def test_auth_is_ready_only_with_the_redis_it_announces_revocations_on(
+    start_auth: StartAuth,
+) -> None:
+    auth_url = await start_auth()
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{auth_url}/readyz") as response:
+            assert response.status == 200
+            assert (await response.json())["checks"] == {"mongodb": True, "redis": True}
+    away = await start_auth(redis_url="redis://127.0.0.1:1/0")  # nothing listens there
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{away}/readyz") as response:
+            assert response.status == 503
+            assert (await response.json())["checks"]["redis"] is False
