@@ -27,7 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    ConcurrentTransactions,
+    KafkaError,
+    KafkaTimeoutError,
+    ProducerFenced,
+)
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from agents.decisions import Decision, decide
@@ -95,6 +100,9 @@ class Owned:
     producer: AIOKafkaProducer | None = None
     state: PartitionState | None = None
     failures: int = 0
+    """Failed commits in a row that may be the batch's own fault (not Kafka being away)."""
+    retries: int = 0
+    """Failed commits in a row of any kind: how long to wait before the next."""
     unsnapshotted: int = 0
     """Facts folded since the state was last snapshotted."""
     pending: list[ConsumerRecord] = field(default_factory=list)
@@ -316,17 +324,22 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
                 await self._set_aside(tp, owned, records[0])
             else:
                 await self._commit(tp, owned, records)
-            owned.failures = 0
+            owned.failures = owned.retries = 0
             del owned.pending[: len(records)]
-        except Exception:
-            owned.failures += 1
+        except Exception as exc:
+            owned.retries += 1
+            # Kafka away or busy says nothing about the requests: they are tried again for as
+            # long as it takes, never set aside (an acknowledged send must not be).
+            if not is_transient(exc):
+                owned.failures += 1
             log.exception(
-                "could not commit a batch of partition %d (attempt %d)",
+                "could not commit a batch of partition %d (attempt %d, %s)",
                 tp.partition,
-                owned.failures,
+                owned.retries,
+                "Kafka unavailable" if is_transient(exc) else f"{owned.failures} counted",
             )
             await self._reset(owned)
-            await asyncio.sleep(min(0.1 * 2**owned.failures, self.settings.retry_backoff_max))
+            await asyncio.sleep(min(0.1 * 2**owned.retries, self.settings.retry_backoff_max))
 
     async def _load(self, tp: TopicPartition, owned: Owned) -> None:
         assert self._consumer is not None
@@ -464,6 +477,17 @@ def _log_with_request_id(record: ConsumerRecord, message: str, *args: Any) -> No
         log.debug(message, *args)
     finally:
         request_id.reset(token)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A commit failure that is Kafka's state, not the batch's: unreachable, timed out,
+    retriable by its own account, fenced by the partition's next owner, or a transaction
+    still closing. Only other failures count toward setting a request aside."""
+    if isinstance(exc, KafkaError):
+        return bool(exc.retriable) or isinstance(
+            exc, KafkaTimeoutError | ProducerFenced | ConcurrentTransactions
+        )
+    return isinstance(exc, OSError | TimeoutError)
 
 
 def _log_answer(answered: RequestAnswered) -> None:
