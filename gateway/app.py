@@ -181,7 +181,13 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
     revocations = tasks.watch(
         "revocations listener",
         asyncio.create_task(
-            follow_revocations(app[REDIS], settings.revocations_channel, namespace.revoked, stop)
+            follow_revocations(
+                app[REDIS],
+                settings.revocations_channel,
+                namespace.revoked,
+                stop,
+                connected=lambda: list(namespace.gate.users.values()),
+            )
         ),
     )
     tasks.watch("replies reader", bus.task)
