@@ -44,7 +44,6 @@ from records.views import (
     page_shelf,
     position_id,
     slot_of,
-    slots_between,
 )
 
 
@@ -137,7 +136,7 @@ class Projector:
                 if user_id in fact.mentions:
                     key = f"members.{user_id}.mentions"
                     increments[key] = increments.get(key, 0) + 1
-        guard = {"counted_seq": counted}  # (None: a view from before counts were kept)
+        guard = {"counted_seq": counted} if counted is not None else {"counted_seq": None}
         update: dict[str, Any] = {"$max": {"last_seq": newest, "counted_seq": newest}}
         if increments:
             update["$inc"] = increments
@@ -147,19 +146,34 @@ class Projector:
             # its update counted these messages; ``last_seq`` still moves.
             await self.groups.update_one({"_id": group_id}, {"$max": {"last_seq": newest}})
 
-    async def _recount(self, group_id: str, user_id: str, seq: int, *, never_back: bool) -> None:
-        """Set the member's marker to ``seq`` (or keep a higher one, ``never_back``) and count
-        what is after it: the unread messages (not theirs, not deleted) and those that mention
-        them. A recount, so idempotent; it reads only the pages after the marker, nothing when
-        they have read to the end."""
+    async def _messages(self, group_id: str, first: int, last: int) -> list[dict[str, Any]]:
+        """The page slots of messages ``first`` … ``last`` (those written)."""
+        found: list[dict[str, Any]] = []
+        for page in range(page_of(first), page_of(last) + 1) if first <= last else ():
+            doc = await self.database[page_shelf(group_id, page)].find_one({"_id": page})
+            for slot in (doc or {}).get("m", {}).values():
+                if first <= int(slot["seq"]) <= last:
+                    found.append(slot)
+        return found
+
+    async def _mark_read(self, fact: ReadMarked) -> None:
+        """Move the member's marker (never back), then count what is after it again."""
+        doc = await self.groups.find_one({"_id": fact.group_id}, {"members": 1})
+        member = (doc or {}).get("members", {}).get(fact.user_id)
+        if member is not None:
+            marker = max(int(member.get("last_read_seq", 0)), fact.seq)
+            await self._recount(fact.group_id, fact.user_id, marker)
+
+    async def _recount(self, group_id: str, user_id: str, marker: int) -> None:
+        """Set the member's marker and count what is after it: the unread messages (not
+        theirs, not deleted) and those that mention them. A recount, so idempotent; it reads
+        only the pages after the marker, nothing when they have read to the end."""
         doc = await self.groups.find_one({"_id": group_id}, {"members": 1, "counted_seq": 1})
-        member = (doc or {}).get("members", {}).get(user_id)
-        if doc is None or member is None:
+        if doc is None or user_id not in doc.get("members", {}):
             return
-        marker = max(int(member.get("last_read_seq", 0)), seq) if never_back else seq
         counted = int(doc.get("counted_seq") or 0)
         unread = mentions = 0
-        async for slot in slots_between(self.database, group_id, marker + 1, counted):
+        for slot in await self._messages(group_id, marker + 1, counted):
             if slot.get("deleted") or slot.get("sender_id") == user_id:
                 continue
             unread += 1
@@ -198,16 +212,15 @@ class Projector:
             delta = (user_id in after) - (user_id in before)
             if delta > 0 or (delta < 0 and int(member.get("mentions", 0)) > 0):
                 increments[f"members.{user_id}.mentions"] = delta
-        guard = {"counted_change": counted}
+        guard = {"counted_change": counted} if counted is not None else {"counted_change": None}
         update: dict[str, Any] = {"$max": {"counted_change": fact.change}}
         if increments:
             update["$inc"] = increments
         await self.groups.update_one({"_id": fact.group_id, **guard}, update)
 
     async def _slot(self, group_id: str, seq: int) -> dict[str, Any] | None:
-        async for slot in slots_between(self.database, group_id, seq, seq):
-            return slot
-        return None
+        slots = await self._messages(group_id, seq, seq)
+        return slots[0] if slots else None
 
     async def _apply_one(self, fact: Fact) -> None:
         group = {"_id": fact.group_id}
@@ -286,7 +299,7 @@ class Projector:
                 )
                 # Projected again (a stretch of the log replayed), the messages after the join
                 # are behind ``counted_seq`` and would not be counted again: recount them.
-                await self._recount(fact.group_id, fact.user_id, fact.read_seq, never_back=False)
+                await self._recount(fact.group_id, fact.user_id, fact.read_seq)
             case MemberLeft() | MemberRemoved():
                 await self.user_groups.update_one(
                     {"_id": fact.user_id}, {"$unset": {f"groups.{fact.group_id}": ""}}
@@ -302,7 +315,7 @@ class Projector:
                     group, {"$unset": {f"invited.{fact.user_id}": ""}, **_version(fact)}
                 )
             case ReadMarked():
-                await self._recount(fact.group_id, fact.user_id, fact.seq, never_back=True)
+                await self._mark_read(fact)
             case MessageEdited():
                 await self._uncount(fact, await self._slot(fact.group_id, fact.seq))
                 page, slot = page_of(fact.seq), slot_of(fact.seq)
