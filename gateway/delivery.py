@@ -228,36 +228,64 @@ class Delivery:
             task.cancel()
 
     async def fill(self, sid: str, group_id: str) -> None:
-        """Send ``sid`` what it has not had of the group, from the views, up to the newest
-        position known (the log's head here, or anything held); then release what was held.
-        Runs while the stream holds live events, so nothing overtakes what is filled."""
+        """Send ``sid`` what it has not had of the group, from the views, up to what it holds
+        live (or, holding nothing, the newest position known); then release what was held, in
+        order. Runs while the stream holds live events, so nothing overtakes what is filled.
+
+        The views are needed only up to the first held event: that position was in the log
+        before the socket followed, so the projector gets there however busy the group is
+        (a fill that chased the head of a busy group would never end while the views trail).
+        """
         stream = self.gate.streams.get((sid, group_id))
         if stream is None:
             return
         deadline = time.monotonic() + self.gap_timeout
+        targets: dict[str, int] = {}
         try:
             while True:
                 group = await self.reads.group(group_id)
                 targets = self._targets(group_id, stream, group)
                 if all(stream.cursors[k] >= targets[k] for k in targets):
-                    break
-                if group is None or not await self._fill_once(sid, group, stream, targets):
-                    if time.monotonic() > deadline:
-                        raise TimeoutError
+                    if await self._release(sid, stream):
+                        return
+                    continue  # a held event past a hole: fill up to it
+                if group is not None and await self._fill_once(sid, group, stream, targets):
+                    deadline = time.monotonic() + self.gap_timeout  # the views are moving
+                elif time.monotonic() > deadline:
+                    raise TimeoutError
+                else:
                     await asyncio.sleep(0.05)
-            # Everything held is at or below the cursors now: drop it and go live.
-            stream.held = None
         except TimeoutError:
             log.error(
-                "socket %s: group %s has a hole the views did not fill in %.0fs; disconnecting",
+                "socket %s: group %s has a hole the views did not fill in %gs (sent seq %d "
+                "change %d, filling to %s); disconnecting",
                 sid,
                 group_id,
                 self.gap_timeout,
+                stream.cursors["seq"],
+                stream.cursors["change"],
+                targets,
             )
             await self._drop(sid, group_id)
         except Exception:
             log.exception("socket %s: filling group %s failed; disconnecting", sid, group_id)
             await self._drop(sid, group_id)
+
+    async def _release(self, sid: str, stream: Stream) -> bool:
+        """Send what was held while the socket was filled, in order, up to a hole if one is
+        left; True once nothing is held (the stream is live). Events that arrive meanwhile
+        join the same list and go out in turn."""
+        held = stream.held or []
+        while held:
+            event, payload = held[0]
+            verdict = stream.verdict(event, payload)
+            if verdict == HOLE:
+                return False
+            del held[0]
+            if verdict == SEND:
+                await self.sio.emit(event, payload, to=sid, ignore_queue=True)
+        stream.held = None
+        return True
 
     async def _drop(self, sid: str, group_id: str) -> None:
         """Out of the room first, then no cursor, then disconnected: a socket must never be
@@ -268,15 +296,21 @@ class Delivery:
         await self.sio.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
 
     def _targets(self, group_id: str, stream: Stream, group: Group | None) -> dict[str, int]:
-        """How far to fill: the newest position the log (read here), the views or a held
-        event shows."""
+        """How far to fill from the views, per kind: to just before the first event held
+        that is not sent yet; holding none, to the newest position the log (read here) or
+        the views show."""
         targets = {kind: self.gate.head(group_id, kind) for kind in ("seq", "change")}
         if group is not None:
             targets["seq"] = max(targets["seq"], group.last_seq)
             targets["change"] = max(targets["change"], group.last_change)
+        first_held: dict[str, int] = {}
         for event, payload in stream.held or []:
             kind = ORDERED[event]
-            targets[kind] = max(targets[kind], int(payload.get(kind) or 0))
+            position = int(payload.get(kind) or 0)
+            if position > stream.cursors[kind] and kind not in first_held:
+                first_held[kind] = position
+        for kind, position in first_held.items():
+            targets[kind] = position - 1
         return targets
 
     async def _fill_once(
