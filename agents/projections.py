@@ -44,6 +44,7 @@ from records.views import (
     page_shelf,
     position_id,
     slot_of,
+    slots_between,
 )
 
 
@@ -79,11 +80,24 @@ class Projector:
         )
 
     async def apply(self, facts: Sequence[Fact]) -> None:
-        """Project facts in order; runs of saved messages are written in bulk."""
+        """Project facts in order; runs of saved messages are written in bulk, and the read
+        markers of the batch last, one recount per group for all its readers.
+
+        A marker is a recount from scratch (see ``_recount``), so moving it to the end of
+        the batch changes no count the batch ends with; the counts written on the way for
+        the messages before it are corrected by it. Applied one by one, markers cost a
+        group's document read twice and written once each: under a burst of reading, the
+        views fell seconds behind the log."""
         run: list[MessageSaved] = []
+        markers: dict[str, dict[str, int]] = {}
+        """Group id → reader → the highest seq they marked in this batch."""
         for fact in facts:
             if isinstance(fact, MessageSaved):
                 run.append(fact)
+                continue
+            if isinstance(fact, ReadMarked):
+                readers = markers.setdefault(fact.group_id, {})
+                readers[fact.user_id] = max(readers.get(fact.user_id, 0), fact.seq)
                 continue
             if run:
                 await self.record_messages(run)
@@ -91,6 +105,8 @@ class Projector:
             await self._apply_one(fact)
         if run:
             await self.record_messages(run)
+        for group_id, readers in markers.items():
+            await self._recount(group_id, readers)
 
     async def record_messages(self, saved: Sequence[MessageSaved]) -> None:
         """Write saved messages into their pages, and their groups' ``last_seq``."""
@@ -136,7 +152,7 @@ class Projector:
                 if user_id in fact.mentions:
                     key = f"members.{user_id}.mentions"
                     increments[key] = increments.get(key, 0) + 1
-        guard = {"counted_seq": counted} if counted is not None else {"counted_seq": None}
+        guard = {"counted_seq": counted}  # (None: a view from before counts were kept)
         update: dict[str, Any] = {"$max": {"last_seq": newest, "counted_seq": newest}}
         if increments:
             update["$inc"] = increments
@@ -146,44 +162,38 @@ class Projector:
             # its update counted these messages; ``last_seq`` still moves.
             await self.groups.update_one({"_id": group_id}, {"$max": {"last_seq": newest}})
 
-    async def _messages(self, group_id: str, first: int, last: int) -> list[dict[str, Any]]:
-        """The page slots of messages ``first`` … ``last`` (those written)."""
-        found: list[dict[str, Any]] = []
-        for page in range(page_of(first), page_of(last) + 1) if first <= last else ():
-            doc = await self.database[page_shelf(group_id, page)].find_one({"_id": page})
-            for slot in (doc or {}).get("m", {}).values():
-                if first <= int(slot["seq"]) <= last:
-                    found.append(slot)
-        return found
-
-    async def _mark_read(self, fact: ReadMarked) -> None:
-        """Move the member's marker (never back), then count what is after it again."""
-        doc = await self.groups.find_one({"_id": fact.group_id}, {"members": 1})
-        member = (doc or {}).get("members", {}).get(fact.user_id)
-        if member is not None:
-            marker = max(int(member.get("last_read_seq", 0)), fact.seq)
-            await self._recount(fact.group_id, fact.user_id, marker)
-
-    async def _recount(self, group_id: str, user_id: str, marker: int) -> None:
-        """Set the member's marker and count what is after it: the unread messages (not
-        theirs, not deleted) and those that mention them. A recount, so idempotent; it reads
-        only the pages after the marker, nothing when they have read to the end."""
+    async def _recount(self, group_id: str, markers: dict[str, int]) -> None:
+        """Move each member's marker to the seq given (never back: a higher one is kept) and
+        count what is after it: the unread messages (not theirs, not deleted) and those that
+        mention them. A recount, so idempotent; one read of the group, one of the pages
+        after the lowest marker (none when all have read to the end), one write."""
         doc = await self.groups.find_one({"_id": group_id}, {"members": 1, "counted_seq": 1})
-        if doc is None or user_id not in doc.get("members", {}):
+        members = (doc or {}).get("members", {})
+        moved = {
+            user_id: max(int(members[user_id].get("last_read_seq", 0)), seq)
+            for user_id, seq in markers.items()
+            if user_id in members
+        }
+        if doc is None or not moved:
             return
         counted = int(doc.get("counted_seq") or 0)
-        unread = mentions = 0
-        for slot in await self._messages(group_id, marker + 1, counted):
-            if slot.get("deleted") or slot.get("sender_id") == user_id:
-                continue
-            unread += 1
-            mentions += user_id in slot.get("mentions", [])
-        prefix = f"members.{user_id}"
-        await self.groups.update_one(
-            {"_id": group_id},
-            {"$set": {f"{prefix}.last_read_seq": marker, f"{prefix}.unread": unread,
-                      f"{prefix}.mentions": mentions}},
-        )  # fmt: skip
+        first = min(moved.values()) + 1
+        after = [
+            slot
+            async for slot in slots_between(self.database, group_id, first, counted)
+            if not slot.get("deleted")
+        ]
+        update: dict[str, Any] = {}
+        for user_id, marker in moved.items():
+            unread = mentions = 0
+            for slot in after:
+                if int(slot["seq"]) > marker and slot.get("sender_id") != user_id:
+                    unread += 1
+                    mentions += user_id in slot.get("mentions", [])
+            prefix = f"members.{user_id}"
+            update |= {f"{prefix}.last_read_seq": marker, f"{prefix}.unread": unread,
+                       f"{prefix}.mentions": mentions}  # fmt: skip
+        await self.groups.update_one({"_id": group_id}, {"$set": update})
 
     async def _uncount(
         self, fact: MessageEdited | MessageDeleted, slot: dict[str, Any] | None
@@ -212,15 +222,16 @@ class Projector:
             delta = (user_id in after) - (user_id in before)
             if delta > 0 or (delta < 0 and int(member.get("mentions", 0)) > 0):
                 increments[f"members.{user_id}.mentions"] = delta
-        guard = {"counted_change": counted} if counted is not None else {"counted_change": None}
+        guard = {"counted_change": counted}
         update: dict[str, Any] = {"$max": {"counted_change": fact.change}}
         if increments:
             update["$inc"] = increments
         await self.groups.update_one({"_id": fact.group_id, **guard}, update)
 
     async def _slot(self, group_id: str, seq: int) -> dict[str, Any] | None:
-        slots = await self._messages(group_id, seq, seq)
-        return slots[0] if slots else None
+        async for slot in slots_between(self.database, group_id, seq, seq):
+            return slot
+        return None
 
     async def _apply_one(self, fact: Fact) -> None:
         group = {"_id": fact.group_id}
@@ -299,7 +310,7 @@ class Projector:
                 )
                 # Projected again (a stretch of the log replayed), the messages after the join
                 # are behind ``counted_seq`` and would not be counted again: recount them.
-                await self._recount(fact.group_id, fact.user_id, fact.read_seq)
+                await self._recount(fact.group_id, {fact.user_id: fact.read_seq})
             case MemberLeft() | MemberRemoved():
                 await self.user_groups.update_one(
                     {"_id": fact.user_id}, {"$unset": {f"groups.{fact.group_id}": ""}}
@@ -315,7 +326,7 @@ class Projector:
                     group, {"$unset": {f"invited.{fact.user_id}": ""}, **_version(fact)}
                 )
             case ReadMarked():
-                await self._mark_read(fact)
+                await self._recount(fact.group_id, {fact.user_id: fact.seq})
             case MessageEdited():
                 await self._uncount(fact, await self._slot(fact.group_id, fact.seq))
                 page, slot = page_of(fact.seq), slot_of(fact.seq)

@@ -87,3 +87,67 @@ async def test_a_delete_never_takes_a_count_below_zero(database: Any) -> None:
     assert doc is not None
     bob = doc["members"]["bob"]
     assert (bob.get("unread", 0), bob.get("mentions", 0)) == (0, 0)
+
+
+def readers_story(group: str) -> list[Fact]:
+    """Two readers marking as they go, among messages, an edit and a delete."""
+    now = utcnow()
+
+    def said(seq: int, sender: str, mentions: list[str]) -> MessageSaved:
+        return MessageSaved(
+            message_id=f"{group}:{seq}", group_id=group, seq=seq, sender_id=sender,
+            sender=sender, client_msg_id=f"c{seq}", body=f"m{seq}", saved_at=now,
+            mentions=mentions,
+        )  # fmt: skip
+
+    def joined(version: int, user: str) -> MemberJoined:
+        return MemberJoined(group_id=group, version=version, occurred_at=now, user_id=user,
+                            username=user, read_seq=0)  # fmt: skip
+
+    def read(user: str, seq: int) -> ReadMarked:
+        return ReadMarked(group_id=group, occurred_at=now, user_id=user, username=user, seq=seq)
+
+    return [
+        GroupCreated(group_id=group, name="g", private=False, owner_id="ann", owner="ann",
+                     version=1),  # fmt: skip
+        joined(2, "bob"),
+        joined(3, "cat"),
+        said(1, "ann", ["bob"]),
+        said(2, "bob", ["cat"]),
+        read("bob", 2),
+        said(3, "ann", ["bob", "cat"]),
+        read("cat", 1),
+        read("bob", 1),  # an older marker arriving late: never back
+        said(4, "cat", []),
+        MessageDeleted(group_id=group, occurred_at=now, message_id=f"{group}:3", seq=3,
+                       by_id="ann", change=1),  # fmt: skip
+        said(5, "ann", ["cat"]),
+        read("cat", 4),
+        said(6, "ann", ["bob"]),
+    ]
+
+
+async def counts_of(database: Any, group: str) -> dict[str, Any]:
+    doc = await database[GROUPS].find_one({"_id": group})
+    assert doc is not None
+    return {
+        user: {k: member.get(k) for k in ("last_read_seq", "unread", "mentions")}
+        for user, member in sorted(doc["members"].items())
+    }
+
+
+async def test_a_batch_ends_with_the_counts_of_its_facts_applied_one_at_a_time(
+    database: Any,
+) -> None:
+    projector = Projector(database)
+    together, one_by_one = (f"g-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    await projector.apply(readers_story(together))
+    for fact in readers_story(one_by_one):
+        await projector.apply([fact])
+    expected = {
+        "ann": {"last_read_seq": 0, "unread": 2, "mentions": 0},  # 2 and 4 (3 deleted)
+        "bob": {"last_read_seq": 2, "unread": 3, "mentions": 1},  # 4, 5, 6; 6 names him
+        "cat": {"last_read_seq": 4, "unread": 2, "mentions": 1},  # 5, 6; 5 names her
+    }
+    assert await counts_of(database, one_by_one) == expected
+    assert await counts_of(database, together) == expected
