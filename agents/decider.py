@@ -43,7 +43,7 @@ from agents.snapshots import Snapshots
 from agents.state import PartitionState
 from records.events import Fact, utcnow
 from records.kafka import LIVE_FETCH_WAIT_MS, ensure_topics, partitions_of
-from records.operations import REQUEST_ID_HEADER, request_id
+from records.operations import REQUEST_ID_HEADER, under_request_id
 from records.requests import AnyRequest, MessageSubmitted, ReadMarkRequested, RequestAnswered
 
 log = logging.getLogger(__name__)
@@ -472,11 +472,8 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
 def _log_with_request_id(record: ConsumerRecord, message: str, *args: Any) -> None:
     """A debug line under the id the gateway gave the request (its Kafka header)."""
     headers = dict(record.headers or ())
-    token = request_id.set(headers.get(REQUEST_ID_HEADER, b"").decode() or None)
-    try:
+    with under_request_id(headers.get(REQUEST_ID_HEADER, b"").decode() or None):
         log.debug(message, *args)
-    finally:
-        request_id.reset(token)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -493,12 +490,9 @@ def is_transient(exc: BaseException) -> bool:
 def _log_answer(answered: RequestAnswered) -> None:
     """One line per answered request (accepted sends need no answer, so none for them), under
     its request id: the gateway's lines about it carry the same."""
-    token = request_id.set(answered.request_id)
-    try:
-        outcome = "accepted" if answered.ok else f"refused ({answered.code})"
+    outcome = "accepted" if answered.ok else f"refused ({answered.code})"
+    with under_request_id(answered.request_id):
         log.info("%s of group %s %s", answered.request_type, answered.group_id, outcome)
-    finally:
-        request_id.reset(token)
 
 
 async def _stop(owned: Owned) -> None:

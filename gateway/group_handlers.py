@@ -201,6 +201,9 @@ class GroupHandlers(NamespaceBase):
             "seq": max(group.last_seq if group else 0, self.gate.head(group_id, "seq")),
             "change": max(group.last_change if group else 0, self.gate.head(group_id, "change")),
         }
+        def departed() -> bool:
+            return member is not None and self.gate.departed_after(member[0], group_id, member[1])
+
         # A client cannot have seen past the newest position: a cursor beyond it (another
         # deployment's, say) would hide the messages to come.
         seq = newest["seq"] if since_seq is None else min(since_seq, newest["seq"])
@@ -210,8 +213,7 @@ class GroupHandlers(NamespaceBase):
             deadline = time.monotonic() + self.settings.gap_timeout
             try:
                 async for message in self.reads.messages_between(group_id, seq + 1, last):
-                    departed = self.gate.departed_after
-                    if member is not None and departed(member[0], group_id, member[1]):
+                    if departed():
                         raise _no_longer_member()
                     await self.delivery.paced(sid, deadline)
                     await self.emit("message", message, to=sid, ignore_queue=True)
@@ -224,7 +226,7 @@ class GroupHandlers(NamespaceBase):
             return seq, change, True
         stream = self.gate.follow(sid, group_id, seq, change, hold=True)
         await self.enter_room(sid, group_room(group_id))
-        if member is not None and self.gate.departed_after(member[0], group_id, member[1]):
+        if departed():
             # Removed (or left on another device) between the agents' answer and entering the
             # room: this node handled the removal before the socket was in the room, so undo
             # it here, before anything of the group is sent to it.

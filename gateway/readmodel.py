@@ -25,10 +25,9 @@ from records.views import (
     change_shelf,
     change_to_client,
     invitation_to_client,
-    page_of,
-    page_shelf,
     position_id,
     slot_to_client,
+    slots_between,
     words_query,
 )
 
@@ -145,10 +144,5 @@ class ReadModel:
         self, group_id: str, first: int, last: int
     ) -> AsyncIterator[dict[str, Any]]:
         """Messages with ``first <= seq <= last``, oldest first, as clients receive them."""
-        for page in range(page_of(first), page_of(last) + 1):
-            doc = await self.database[page_shelf(group_id, page)].find_one({"_id": page})
-            slots = (doc or {}).get("m", {})
-            for slot in sorted(slots, key=int):
-                view = slots[slot]
-                if first <= int(view["seq"]) <= last:
-                    yield slot_to_client(group_id, view)
+        async for slot in slots_between(self.database, group_id, first, last):
+            yield slot_to_client(group_id, slot)

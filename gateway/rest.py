@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.commands import CommandError, History, parse
-from gateway.revocations import revoked_before
+from gateway.revocations import is_revoked
 from gateway.typedefs import DELIVERY, LIMITS, READS, REDIS, SETTINGS
 from records.tokens import InvalidToken, TokenClaims, verify_token
 
@@ -41,9 +41,7 @@ async def _reader(request: web.Request) -> TokenClaims:
     connect) and a read taken from their allowance."""
     claims = _claims(request)
     channel = request.app[SETTINGS].revocations_channel
-    if claims.issued_at.timestamp() < await revoked_before(
-        request.app[REDIS], channel, claims.user_id
-    ):
+    if await is_revoked(request.app[REDIS], channel, claims.user_id, claims.issued_at.timestamp()):
         raise CommandError("token_revoked", "this session was revoked: sign in again")
     await request.app[LIMITS].spend(claims.user_id, "read")
     return claims

@@ -27,6 +27,11 @@ async def revoked_before(redis: Redis, channel: str, user_id: str) -> float:
     return float(value) if value else 0.0
 
 
+async def is_revoked(redis: Redis, channel: str, user_id: str, issued_at: float) -> bool:
+    """True if a token of the person issued at ``issued_at`` (a timestamp) is revoked."""
+    return issued_at < await revoked_before(redis, channel, user_id)
+
+
 async def revocations_of(redis: Redis, channel: str, user_ids: list[str]) -> list[SessionsRevoked]:
     """The revocations in force for these people, read in chunks (one MGET a few hundred)."""
     found: list[SessionsRevoked] = []

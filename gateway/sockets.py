@@ -32,7 +32,7 @@ from gateway.commands import (
 from gateway.delivery import group_room, user_room
 from gateway.group_handlers import GroupHandlers
 from gateway.handling import Reply, acknowledged
-from gateway.revocations import revoked_before
+from gateway.revocations import is_revoked
 from records.events import split_message_id
 from records.requests import (
     DeletionRequested,
@@ -71,14 +71,12 @@ class ChatNamespace(GroupHandlers):
                 exc.message, {"code": exc.code}
             ) from None
         channel = self.settings.revocations_channel
-        if claims.issued_at.timestamp() < await revoked_before(
-            self.presence.redis, channel, claims.user_id
-        ):
+        issued_at = claims.issued_at.timestamp()
+        if await is_revoked(self.presence.redis, channel, claims.user_id, issued_at):
             raise socketio.exceptions.ConnectionRefusedError(
                 "this session was revoked: sign in again", {"code": "token_revoked"}
             )
         await self._check_socket_count(claims.user_id)
-        issued_at = claims.issued_at.timestamp()
         await self.save_session(
             sid, {"user_id": claims.user_id, "username": claims.username, "issued_at": issued_at}
         )

@@ -18,7 +18,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -32,6 +33,16 @@ REQUEST_ID_HEADER = "request_id"
 """The Kafka header that carries a request's id from the gateway to the agents."""
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 """The id of the request being handled here, for the log lines it causes."""
+
+
+@contextmanager
+def under_request_id(current: str | None) -> Iterator[None]:
+    """Log lines written inside carry ``current`` as their request id."""
+    token = request_id.set(current)
+    try:
+        yield
+    finally:
+        request_id.reset(token)
 
 Check = Callable[[], Awaitable[None]]
 """A dependency check for ``/readyz``: returns if the dependency answers, raises if not."""

@@ -25,9 +25,12 @@ through this module, so the two can never drift apart.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
 
 from records.events import MessageDeleted, MessageEdited, MessageSaved
 
@@ -103,6 +106,18 @@ def message_slot(fact: MessageSaved) -> dict[str, Any]:
         "deleted": False,
         "deleted_at": None,
     }
+
+
+async def slots_between(
+    database: AsyncDatabase[dict[str, Any]], group_id: str, first: int, last: int
+) -> AsyncIterator[dict[str, Any]]:
+    """The page slots of messages ``first <= seq <= last`` that are written, oldest first."""
+    for page in range(page_of(first), page_of(last) + 1) if first <= last else ():
+        doc = await database[page_shelf(group_id, page)].find_one({"_id": page})
+        slots = (doc or {}).get("m", {})
+        for slot in sorted(slots, key=int):
+            if first <= int(slots[slot]["seq"]) <= last:
+                yield slots[slot]
 
 
 def slot_to_client(group_id: str, slot: dict[str, Any]) -> dict[str, Any]:
