@@ -60,10 +60,17 @@ async def publish(settings: Settings, facts: list[Fact]) -> None:
 
 
 async def page(database: Any, group: str, slots: int) -> dict[str, Any]:
+    """The group's first page once it holds messages 1 … ``slots`` and the group's view has
+    moved to them (its ``last_seq`` is written after the page)."""
     async with asyncio.timeout(30):
         while True:
             doc = await database[page_shelf(group, 0)].find_one({"_id": 0})
-            if doc is not None and len(doc["m"]) >= slots:
+            counted = await database.groups.find_one({"_id": group}, {"last_seq": 1})
+            if (
+                doc is not None
+                and len(doc["m"]) >= slots
+                and (counted or {}).get("last_seq", 0) >= slots
+            ):
                 return dict(doc["m"])
             await asyncio.sleep(0.05)
 
