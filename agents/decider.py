@@ -37,6 +37,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from agents.decisions import Decision, decide
 from agents.intake import Rejected, sort_batch
+from agents.keys import KeyRecord, sealed
 from agents.metrics import AgentsMetrics, PartitionLag
 from agents.settings import Settings
 from agents.snapshots import Snapshots
@@ -45,6 +46,7 @@ from records.events import Fact, utcnow
 from records.kafka import LIVE_FETCH_WAIT_MS, ensure_topics, partitions_of
 from records.operations import REQUEST_ID_HEADER, under_request_id
 from records.requests import AnyRequest, MessageSubmitted, ReadMarkRequested, RequestAnswered
+from records.sealing import KEY_NO_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ class Outcome:
     facts: list[Fact] = field(default_factory=list)
     answers: list[RequestAnswered] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    keys: list[KeyRecord] = field(default_factory=list)
+    """The keys of the sealed bodies among the facts, and tombstones of deleted ones."""
 
 
 @dataclass
@@ -135,8 +139,10 @@ def decide_batch(state: PartitionState, records: list[bytes]) -> Outcome:
         group = state.group(request.group_id)
         decision = decide(group, request, utcnow())
         for fact in decision.facts:
+            fact, keys = sealed(state, group, fact)
             state.apply(fact)
-        outcome.facts.extend(decision.facts)
+            outcome.facts.append(fact)
+            outcome.keys.extend(keys)
         outcome.answers.extend(answer(request, decision, group.version))
     return outcome
 
@@ -432,6 +438,17 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         async with producer.transaction():
             sent = [
                 await producer.send(
+                    self.topics.keys,
+                    value=k.key,
+                    key=k.key_id.encode(),
+                    partition=tp.partition,
+                    headers=[(KEY_NO_HEADER, str(k.key_no).encode())],
+                )
+                for k in outcome.keys
+            ]
+            facts_from = len(sent)
+            sent += [
+                await producer.send(
                     self.topics.events,
                     value=fact.to_bytes(),
                     key=fact.group_id.encode(),
@@ -460,7 +477,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
             )
         for rejected in outcome.rejected:
             log.warning("dead-lettered an incoming record: %s", rejected.reason)
-        return written[len(outcome.facts) - 1].offset + 1 if outcome.facts else None
+        return written[facts_from + len(outcome.facts) - 1].offset + 1 if outcome.facts else None
 
     async def _reset(self, owned: Owned) -> None:
         """Forget the partition's state and producer: the next batch reloads both, so what

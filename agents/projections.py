@@ -64,19 +64,27 @@ class Projector:
             if is_view(name):
                 await self.database.drop_collection(name)
 
-    async def positions_of(self, partitions: Iterable[int]) -> dict[int, int]:
-        """The next offset to apply of each partition that has a recorded position."""
+    async def positions_of(
+        self, partitions: Iterable[int]
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        """The next offset to apply of each partition that has a recorded position, and of
+        the keys partition beside it (``records.sealing``) where one is recorded."""
         wanted = {position_id(p): p for p in partitions}
         found: dict[int, int] = {}
+        keys: dict[int, int] = {}
         async for doc in self.positions.find({}):
             if doc["_id"] in wanted:
                 found[wanted[doc["_id"]]] = int(doc["offset"])
-        return found
+                if doc.get("keys") is not None:
+                    keys[wanted[doc["_id"]]] = int(doc["keys"])
+        return found, keys
 
-    async def record_position(self, partition: int, offset: int) -> None:
-        """Record that the log of ``partition`` is applied up to ``offset`` (exclusive)."""
+    async def record_position(self, partition: int, offset: int, keys: int | None = None) -> None:
+        """Record that the log of ``partition`` is applied up to ``offset`` (exclusive), and
+        its keys read up to ``keys``."""
+        moved = {"offset": offset} | ({"keys": keys} if keys is not None else {})
         await self.positions.update_one(
-            {"_id": position_id(partition)}, {"$max": {"offset": offset}}, upsert=True
+            {"_id": position_id(partition)}, {"$max": moved}, upsert=True
         )
 
     async def apply(self, facts: Sequence[Fact]) -> None:

@@ -27,8 +27,9 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from agents.metrics import AgentsMetrics, PartitionLag
 from agents.projections import Projector
 from agents.settings import Settings
-from records.events import Fact, read_fact
+from records.events import Fact, MessageEdited, MessageSaved, read_fact
 from records.kafka import ensure_topics
+from records.sealing import Keyring
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         self._positions: dict[int, int] = {}
         """Partition → the next offset to apply, as recorded."""
         self._consumer: AIOKafkaConsumer | None = None
+        self._keyring: Keyring | None = None
         self._projector: Projector | None = None
         self._lag = PartitionLag(
             self.metrics.projection_lag, lambda: self._consumer, self._positions.get, markers=1
@@ -56,6 +58,8 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         )
         self._projector = projector = Projector(client[self.settings.mongodb_database])
         await self._until_written(projector.create_indexes)
+        self._keyring = keyring = Keyring(self.settings)
+        await keyring.start()
         consumer = self._consumer = AIOKafkaConsumer(**self.settings.group_consumer("projector"))
         consumer.subscribe([self.settings.topics.events], listener=self)
         await consumer.start()
@@ -78,6 +82,7 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         finally:
             ends.cancel()
             await consumer.stop()
+            await keyring.stop()
             await client.close()
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
@@ -87,10 +92,14 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         assert self._consumer is not None and self._projector is not None
+        assert self._keyring is not None
         projector = self._projector
-        positions = await self._until_written(
+        positions, keys = await self._until_written(
             lambda: projector.positions_of(tp.partition for tp in assigned)
         )
+        # The keys from where the bodies of the next facts are (from the start for views
+        # recorded before bodies were sealed: keys passed are read and forgotten).
+        await self._keyring.follow({tp.partition: keys.get(tp.partition, 0) for tp in assigned})
         for tp in assigned:
             # Records fetched before the seek below are dropped in ``_project``.
             self._positions[tp.partition] = positions.get(tp.partition, 0)
@@ -104,20 +113,25 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         records = [record for record in records if record.offset >= start]
         if not records:
             return
+        assert self._keyring is not None
         facts: list[Fact] = []
         for record in records:
             try:
-                facts.append(read_fact(record.value or b""))
+                fact = read_fact(record.value or b"")
             except ValidationError as exc:
                 self.skipped += 1
                 log.error("skipping unreadable fact at %s@%d: %s", tp, record.offset, exc)
+                continue
+            if isinstance(fact, MessageSaved | MessageEdited):
+                fact = await self._keyring.open(tp.partition, fact)
+            facts.append(fact)
         projector = self._projector
         try:
             await self._until_written(lambda: projector.apply(facts))
         except PyMongoError:
             await self._one_by_one(tp, facts)
-        position = records[-1].offset + 1
-        await self._until_written(lambda: projector.record_position(tp.partition, position))
+        position, keys = records[-1].offset + 1, self._keyring.positions.get(tp.partition)
+        await self._until_written(lambda: projector.record_position(tp.partition, position, keys))
         self._positions[tp.partition] = position
         self.projected += len(facts)
         self.metrics.projected.inc(len(facts))

@@ -18,8 +18,9 @@ from pymongo import AsyncMongoClient
 
 from agents.projections import Projector
 from agents.settings import Settings
-from records.events import Fact, read_fact
+from records.events import Fact, MessageEdited, MessageSaved, read_fact
 from records.kafka import partitions_of
+from records.sealing import Keyring
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +42,30 @@ async def replay(settings: Settings) -> ReplayReport:
         auto_offset_reset="earliest",
         isolation_level="read_committed",
     )
+    keyring = Keyring(settings)
     await consumer.start()
+    await keyring.start()
     try:
         projector = Projector(client[settings.mongodb_database])
         await projector.drop()
         topic = settings.topics.events
         partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
-        return await _apply_log(consumer, projector, partitions)
+        await keyring.follow({tp.partition: 0 for tp in partitions})
+        return await _apply_log(consumer, keyring, projector, partitions)
     finally:
+        await keyring.stop()
         await consumer.stop()
         await client.close()
 
 
 async def _apply_log(
-    consumer: AIOKafkaConsumer, projector: Projector, partitions: list[TopicPartition]
+    consumer: AIOKafkaConsumer,
+    keyring: Keyring,
+    projector: Projector,
+    partitions: list[TopicPartition],
 ) -> ReplayReport:
+    """Apply each partition's facts up to the end it had at the start, their bodies opened
+    with the keys still there: a deleted message's are erased, so it comes back deleted."""
     consumer.assign(partitions)
     await consumer.seek_to_beginning(*partitions)
     end = await consumer.end_offsets(partitions)
@@ -69,14 +79,18 @@ async def _apply_log(
                 if record.offset >= end[tp]:
                     break
                 try:
-                    batch.append(read_fact(record.value or b""))
+                    fact = read_fact(record.value or b"")
                 except ValidationError as exc:
                     unreadable += 1
                     log.warning("skipping unreadable fact at %s@%d: %s", tp, record.offset, exc)
+                    continue
+                if isinstance(fact, MessageSaved | MessageEdited):
+                    fact = await keyring.open(tp.partition, fact)
+                batch.append(fact)
             await projector.apply(batch)
             facts += len(batch)
             if await consumer.position(tp) >= end[tp]:
                 remaining.discard(tp)
     for tp in partitions:
-        await projector.record_position(tp.partition, end[tp])
+        await projector.record_position(tp.partition, end[tp], keyring.positions.get(tp.partition))
     return ReplayReport(facts=facts, unreadable=unreadable)

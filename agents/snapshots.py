@@ -27,13 +27,14 @@ from records.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
-FORMAT = 4
+FORMAT = 5
 """Raised when the state gains a field: an older snapshot is ignored and the log folded."""
 
 
 def encode(state: PartitionState, offset: int) -> bytes:
     groups = [_group_to_dict(group) for group in state.groups.values()]
-    body = {"format": FORMAT, "partition": state.partition, "offset": offset, "groups": groups}
+    body = {"format": FORMAT, "partition": state.partition, "offset": offset, "groups": groups,
+            "keys_issued": state.keys_issued}  # fmt: skip
     return zlib.compress(orjson.dumps(body), 3)
 
 
@@ -44,6 +45,7 @@ def decode(raw: bytes, dedupe_window: int) -> tuple[PartitionState, int]:
         if body.get("format") != FORMAT:
             raise ValueError(f"snapshot format {body.get('format')!r}")
         state = PartitionState(int(body["partition"]), dedupe_window)
+        state.keys_issued = int(body["keys_issued"])
         for data in body["groups"]:
             group = _group_from_dict(data, dedupe_window)
             state.groups[group.group_id] = group
@@ -73,6 +75,7 @@ def _group_to_dict(group: GroupState) -> dict[str, Any]:
         "senders": senders,
         "authors": base64.b64encode(authors.tobytes()).decode(),
         "deleted": sorted(group.deleted),
+        "edits": [[seq, changes] for seq, changes in group.edits.items()],
         "recent": list(group.recent.items()),
     }
 
@@ -98,6 +101,7 @@ def _group_from_dict(data: dict[str, Any], dedupe_window: int) -> GroupState:
         version=int(data["version"]),
         authors=[senders[n] for n in authors],
         deleted=set(data["deleted"]),
+        edits={int(seq): [int(c) for c in changes] for seq, changes in data["edits"]},
         recent=recent,
         dedupe_window=dedupe_window,
     )

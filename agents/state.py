@@ -61,6 +61,9 @@ class GroupState:
     """The sender of message ``seq`` is ``authors[seq - 1]`` (interned strings: one pointer
     a message)."""
     deleted: set[int] = field(default_factory=set)
+    edits: dict[int, list[int]] = field(default_factory=dict)
+    """Message ``seq`` → the changes that edited it, while it is not deleted: each edit's body
+    has a key of its own (``records.sealing``), which the delete erases with the first."""
     recent: OrderedDict[str, int] = field(default_factory=OrderedDict)
     """Dedupe key of a recent submission → the seq it was saved at."""
     dedupe_window: int = DEFAULT_DEDUPE_WINDOW
@@ -95,6 +98,9 @@ class GroupState:
                 self.last_change = max(self.last_change, fact.change)
                 if isinstance(fact, MessageDeleted):
                     self.deleted.add(fact.seq)
+                    self.edits.pop(fact.seq, None)
+                elif fact.change and fact.change not in self.edits.get(fact.seq, ()):
+                    self.edits.setdefault(fact.seq, []).append(fact.change)
         if isinstance(fact, MembershipFact):
             self.version = max(self.version, fact.version)
 
@@ -122,6 +128,8 @@ class PartitionState:
         self.partition = partition
         self.dedupe_window = dedupe_window
         self.groups: dict[str, GroupState] = {}
+        self.keys_issued = 0
+        """The number of the newest key of a sealed body in this partition of the log."""
         self.folded = 0
         self.unreadable = 0
 
@@ -133,7 +141,14 @@ class PartitionState:
 
     def apply(self, fact: Fact) -> None:
         self.group(fact.group_id).apply(fact)
+        if isinstance(fact, MessageSaved | MessageEdited | MessageDeleted) and fact.key_no:
+            self.keys_issued = max(self.keys_issued, fact.key_no)
         self.folded += 1
+
+    def next_key_no(self) -> int:
+        """The number of a new key: the facts that use them are folded (``apply``) in the
+        order they are numbered, so a fold of the log gives the same count."""
+        return self.keys_issued + 1
 
     def fold_raw(self, raw: bytes | None) -> None:
         """Fold one record of the log. Saved messages, nearly all of it, take a fast path
@@ -144,6 +159,8 @@ class PartitionState:
                 self.group(data["group_id"]).saved(
                     int(data["seq"]), data["sender_id"], data["client_msg_id"]
                 )
+                if (key_no := data.get("key_no")) is not None:
+                    self.keys_issued = max(self.keys_issued, int(key_no))
                 self.folded += 1
                 return
             self.apply(read_fact(raw or b""))

@@ -36,6 +36,7 @@ from records.events import (
     read_fact,
 )
 from records.kafka import LIVE_FETCH_WAIT_MS, partitions_of
+from records.sealing import Keyring
 from records.views import change_document, change_to_client, message_to_client
 
 log = logging.getLogger(__name__)
@@ -88,20 +89,26 @@ async def follow_log(
     """Read the log until cancelled; a consumer that fails is replaced, resuming where it
     stopped, so this node misses nothing it has begun to read."""
     positions = delivery.log_positions
-    while True:
-        try:
-            await _read_log(settings, sio, delivery, positions, started, metrics)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("reading the event log failed; resuming in 1 s")
-            await asyncio.sleep(1.0)
+    keyring = Keyring(settings)
+    await keyring.start()
+    try:
+        while True:
+            try:
+                await _read_log(settings, sio, delivery, keyring, positions, started, metrics)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reading the event log failed; resuming in 1 s")
+                await asyncio.sleep(1.0)
+    finally:
+        await keyring.stop()
 
 
 async def _read_log(
     settings: Settings,
     sio: socketio.AsyncServer,
     delivery: Delivery,
+    keyring: Keyring,
     positions: dict[TopicPartition, int],
     started: asyncio.Event,
     metrics: GatewayMetrics,
@@ -117,6 +124,10 @@ async def _read_log(
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
+        if not positions:
+            # The keys' end before the log's: every fact after this node's start in the log
+            # then has its key after the start in the keys (``records.sealing``).
+            await keyring.follow({tp.partition: None for tp in partitions})
         consumer.assign(partitions)
         for tp in partitions:
             if tp in positions:
@@ -129,7 +140,7 @@ async def _read_log(
             batches = await consumer.getmany(timeout_ms=1000, max_records=1000)
             for tp, records in batches.items():
                 for record in records:
-                    await _deliver(sio, delivery, record.value, metrics)
+                    await _deliver(sio, delivery, keyring, tp.partition, record.value, metrics)
                     positions[tp] = record.offset + 1
             for tp in partitions:
                 end = consumer.last_stable_offset(tp) or consumer.highwater(tp)
@@ -142,7 +153,12 @@ async def _read_log(
 
 
 async def _deliver(
-    sio: socketio.AsyncServer, delivery: Delivery, raw: bytes | None, metrics: GatewayMetrics
+    sio: socketio.AsyncServer,
+    delivery: Delivery,
+    keyring: Keyring,
+    partition: int,
+    raw: bytes | None,
+    metrics: GatewayMetrics,
 ) -> None:
     try:
         fact = read_fact(raw or b"")
@@ -150,6 +166,8 @@ async def _deliver(
         log.error("skipping an unreadable fact: %s", exc)
         metrics.facts.labels(type="unreadable").inc()
         return
+    if isinstance(fact, MessageSaved | MessageEdited):
+        fact = await keyring.open(partition, fact)
     metrics.facts.labels(type=fact.type).inc()
     if isinstance(fact, MembershipFact):
         delivery.gate.saw(fact.group_id, "version", fact.version)

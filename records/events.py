@@ -185,6 +185,12 @@ class MessageSaved(Event):
     saved_at: datetime
     mentions: list[str] = Field(default_factory=list)
     """Members named in the body as ``@username``, by user id (never the sender)."""
+    sealed: str | None = None
+    """The body, sealed (``records.sealing``): then ``body`` is empty in the log, and a
+    reader opens it with the key numbered ``key_no``."""
+    key_no: int | None = None
+    erased: bool = Field(default=False, exclude=True)
+    """Set by a reader, never in the log: the body's key is gone (the message was deleted)."""
 
     @property
     def dedupe_key(self) -> str:
@@ -202,6 +208,12 @@ class MessageEdited(GroupFact):
     change: int = Field(default=0, ge=0)
     """Position among the group's edits and deletes (1, 2, 3 …), so a client that was away
     can ask for every change after the last it saw."""
+    sealed: str | None = None
+    """The body, sealed (``records.sealing``): then ``body`` is empty in the log, and a
+    reader opens it with the key numbered ``key_no``."""
+    key_no: int | None = None
+    erased: bool = Field(default=False, exclude=True)
+    """Set by a reader, never in the log: the body's key is gone (the message was deleted)."""
 
 
 class MessageDeleted(GroupFact):
@@ -210,6 +222,9 @@ class MessageDeleted(GroupFact):
     seq: int = Field(ge=1)
     by_id: str
     change: int = Field(default=0, ge=0)
+    key_no: int | None = None
+    """The number of the last of the tombstones it wrote for the message's keys (one for
+    each body: ``records.sealing``)."""
 
 
 class ReadMarked(GroupFact):

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 KEEP_A_DAY = {"retention.ms": str(24 * 3600 * 1000)}
+KEEP_TOMBSTONES_MS = 100 * 365 * 24 * 3600 * 1000
 LIVE_FETCH_WAIT_MS = 20
 """Longest a consumer on the message path lets the broker hold an empty fetch: read-committed
 fetches are not always answered the moment a transaction commits, so a long wait (aiokafka's
@@ -38,16 +39,27 @@ class TopicSpec:
 
 
 def chat_topics(settings: KafkaSettings) -> list[TopicSpec]:
-    """Every topic of the chat. The event log is the source of truth: kept forever; requests
-    and dead letters for ``requests_retention_hours`` (they hold message bodies a delete must
-    not leave behind for ever); replies matter only for seconds. Requests
-    and events are co-partitioned: the facts of requests partition ``p`` go to events
-    partition ``p``, and snapshots of its decision state to snapshots partition ``p``."""
+    """Every topic of the chat. The event log is the source of truth: kept forever, its bodies
+    sealed, their keys on a compacted topic of their own that a delete erases them from within
+    ``erase_within_hours``; requests and dead letters for ``requests_retention_hours`` (they
+    hold message bodies a delete must not leave behind for ever); replies matter only for
+    seconds. Requests, events and keys are co-partitioned: the facts of requests partition
+    ``p`` go to events partition ``p`` with their keys to keys partition ``p``, and snapshots
+    of its decision state to snapshots partition ``p``."""
     topics = settings.topics
     bounded = {"retention.ms": str(int(settings.requests_retention_hours * 3600 * 1000))}
+    erase_ms = str(int(settings.erase_within_hours * 3600 * 1000))
+    keys = {
+        "cleanup.policy": "compact",
+        "max.compaction.lag.ms": erase_ms,  # rolls the segment and cleans it by then
+        "min.cleanable.dirty.ratio": "0.01",
+        # Tombstones stay: each tells a reader that the key it waits for is erased.
+        "delete.retention.ms": str(KEEP_TOMBSTONES_MS),
+    }
     return [
         TopicSpec(topics.incoming, settings.topic_partitions, bounded),
         TopicSpec(topics.events, settings.topic_partitions, KEEP_FOREVER),
+        TopicSpec(topics.keys, settings.topic_partitions, keys),
         TopicSpec(topics.replies, settings.topic_partitions, KEEP_A_DAY),
         TopicSpec(topics.dead_letter, 1, bounded),
         TopicSpec(topics.snapshots, settings.topic_partitions, COMPACTED),
@@ -109,8 +121,21 @@ async def topic_configs(
     return found
 
 
-async def _align_configs(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
-    current = await topic_configs(admin, [spec.name for spec in specs if spec.config])
+async def _align_configs(
+    admin: AIOKafkaAdminClient, specs: list[TopicSpec], within: float = 15.0
+) -> None:
+    names = [spec.name for spec in specs if spec.config]
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        try:
+            current = await topic_configs(admin, names)
+            break
+        except RuntimeError:
+            # A topic another service created a moment ago is not described by every broker
+            # yet (its creation answered "already exists" here): wait for it.
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
     stale = [
         spec
         for spec in specs

@@ -43,6 +43,13 @@ class KafkaSettings(ServiceSettings):
         "created: a deleted message's body must not outlive it there (the event log is kept "
         "forever)",
     )
+    erase_within_hours: float = Field(
+        default=24,
+        gt=0,
+        description="How long a deleted message's keys may stay in the keys topic before "
+        "compaction removes them (its max.compaction.lag.ms): after that, nothing can open the "
+        "message's bodies in the event log",
+    )
 
     @property
     def bootstrap_servers(self) -> str:

@@ -30,6 +30,12 @@ class Topics:
         return f"{self.prefix}chat.dead-letter"
 
     @property
+    def keys(self) -> str:
+        """The keys of the sealed bodies in the event log (``records.sealing``), compacted and
+        co-partitioned with it: a delete's tombstones erase a message's keys for good."""
+        return f"{self.prefix}chat.message-keys"
+
+    @property
     def snapshots(self) -> str:
         """The agents' decision state per partition, at an offset of the event log, compacted
         (a cache of the log's fold: losing it costs a longer fold, nothing else)."""

@@ -44,12 +44,13 @@ def story() -> list[AnyRequest]:
 
 
 def comparable(state: PartitionState) -> dict[str, Any]:
-    return {
+    groups = {
         group_id: {
             key: value for key, value in vars(group).items() if key not in ("dedupe_window",)
         }
         for group_id, group in state.groups.items()
     }
+    return {"keys_issued": state.keys_issued, "groups": groups}
 
 
 def test_a_batch_is_decided_in_order_with_each_fact_folded_in() -> None:
@@ -77,14 +78,20 @@ def test_folding_the_log_rebuilds_the_state_the_decisions_left() -> None:
 
 def test_deciding_the_same_requests_again_from_the_same_state_decides_the_same() -> None:
     """A worker killed before its transaction committed: the next one folds the committed
-    log and decides the same requests again, to the same facts."""
+    log and decides the same requests again, to the same facts (their bodies sealed with
+    fresh keys, numbered the same)."""
     requests = [r.to_bytes() for r in story()]
     first = decide_batch(PartitionState(0), requests)
     second = decide_batch(PartitionState(0), requests)
     strip = lambda facts: [  # noqa: E731
-        f.model_dump(exclude={"saved_at", "occurred_at"}) for f in facts
+        f.model_dump(exclude={"saved_at", "occurred_at", "sealed"}) for f in facts
     ]
     assert strip(first.facts) == strip(second.facts)
+    assert [(k.key_id, k.key_no) for k in first.keys] == [
+        (k.key_id, k.key_no) for k in second.keys
+    ]
+    fresh = [(k.key, s.key) for k, s in zip(first.keys, second.keys, strict=True) if k.key]
+    assert fresh and all(a != b for a, b in fresh)
 
 
 def test_unreadable_requests_are_set_aside_with_their_reason() -> None:
