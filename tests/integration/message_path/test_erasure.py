@@ -1,0 +1,156 @@
+"""Deleting means deleting, in the event log too: a message's bodies (the first and each
+edit's) are in the log only sealed; the delete tombstones their keys, compaction removes the
+keys, and from then on a replay rebuilds the message deleted while every other message comes
+back whole. Nothing in the log or the views holds the deleted words any more."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from pymongo import AsyncMongoClient
+
+from agents.replay import replay
+from agents.settings import Settings as AgentSettings
+from infra.services import start_agents_worker
+from records.kafka import partitions_of
+from records.requests import (
+    AnyRequest,
+    DeletionRequested,
+    EditRequested,
+    GroupCreationRequested,
+    MessageSubmitted,
+)
+from records.views import is_view, page_shelf
+from tests.integration.servers import Servers
+
+ERASE_HOURS = 2 / 3600
+"""Two seconds: the keys topic's ``max.compaction.lag.ms`` for this test's deployment."""
+
+
+async def read_to_end(settings: AgentSettings, topic: str) -> list[Any]:
+    """Every committed record of ``topic`` now, from its first."""
+    partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        found: list[Any] = []
+        async with asyncio.timeout(30):
+            while any([await consumer.position(tp) < end[tp] for tp in partitions]):
+                batches = await consumer.getmany(timeout_ms=500)
+                found += [r for records in batches.values() for r in records]
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def views_text(database: Any) -> str:
+    """Everything the views hold, as one text to search."""
+    docs = [
+        repr(doc)
+        for name in await database.list_collection_names()
+        if is_view(name)
+        async for doc in database[name].find()
+    ]
+    return "\n".join(docs)
+
+
+async def test_a_deleted_message_cannot_come_back_from_the_log(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    run = uuid.uuid4().hex[:10]
+    settings = AgentSettings(
+        kafka_url=servers.kafka_url,
+        mongodb_uri=servers.mongodb_uri,
+        mongodb_database=f"erasure_{run}",
+        topic_prefix=f"erasure-{run}.",
+        app_id=f"chat-agents-erasure-{run}",
+        erase_within_hours=ERASE_HOURS,
+    )
+    env = {
+        **os.environ,
+        "KAFKA_URL": settings.kafka_url,
+        "MONGODB_URI": settings.mongodb_uri,
+        "MONGODB_DATABASE": settings.mongodb_database,
+        "TOPIC_PREFIX": settings.topic_prefix,
+        "AGENTS_APP_ID": settings.app_id,
+        "ERASE_WITHIN_HOURS": str(ERASE_HOURS),
+    }
+    group = f"g-{run}"
+    secret, second, kept = f"first-secret-{run}", f"second-secret-{run}", f"kept-{run}"
+    ann: dict[str, Any] = {"actor_id": "ann", "actor": "Ann"}
+
+    def say(n: int, body: str) -> MessageSubmitted:
+        return MessageSubmitted(group_id=group, client_msg_id=f"m{n}", body=body, **ann)
+
+    story: list[AnyRequest] = [
+        GroupCreationRequested(group_id=group, name="g", private=False, **ann),
+        say(1, secret),
+        EditRequested(group_id=group, message_id=f"{group}:1", body=second, **ann),
+        say(2, kept),
+        DeletionRequested(group_id=group, message_id=f"{group}:1", **ann),
+    ]
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb_uri, tz_aware=True)
+    database = client[settings.mongodb_database]
+    worker = await asyncio.to_thread(
+        start_agents_worker, env, tmp_path_factory.mktemp("erasure") / "agents.log"
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    await producer.start()
+    try:
+        for request in story:
+            await producer.send_and_wait(
+                settings.topics.incoming, request.to_bytes(), key=group.encode()
+            )
+        # Decided and projected: two messages, the first edited then deleted.
+        async with asyncio.timeout(30):
+            while (await database.groups.find_one({"_id": group}) or {}).get("last_change") != 2:
+                await asyncio.sleep(0.1)
+
+        log = b"".join(r.value or b"" for r in await read_to_end(settings, settings.topics.events))
+        assert group.encode() in log, "the facts are there"
+        for body in (secret, second, kept):
+            assert body.encode() not in log, f"{body!r} is in the event log in clear"
+
+        # Compaction runs on segments older than the window: more messages roll them.
+        keys_of = {f"{group}:1", f"{group}:1/1"}
+        async with asyncio.timeout(120):
+            for n in range(3, 10_000):
+                records = await read_to_end(settings, settings.topics.keys)
+                live = {r.key.decode() for r in records if r.value is not None}
+                if not live & keys_of:
+                    break
+                await producer.send_and_wait(
+                    settings.topics.incoming, say(n, f"filler {n}").to_bytes(), key=group.encode()
+                )
+                await asyncio.sleep(1)
+        assert f"{group}:2" in live, "the kept message's key stays"
+        tombstones = {r.key.decode() for r in records if r.value is None}
+        assert keys_of <= tombstones, "the tombstones stay, each telling its key erased"
+    finally:
+        await producer.stop()
+        await asyncio.to_thread(worker.stop)
+
+    try:
+        report = await replay(settings)
+        assert report.unreadable == 0
+        page = (await database[page_shelf(group, 0)].find_one({"_id": 0}) or {})["m"]
+        assert (page["0"]["deleted"], page["0"]["body"]) == (True, "")
+        assert page["1"]["body"] == kept, "every other message comes back whole"
+        text = await views_text(database)
+        assert secret not in text and second not in text
+    finally:
+        await client.drop_database(settings.mongodb_database)
+        await client.close()
