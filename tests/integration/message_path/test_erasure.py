@@ -119,7 +119,8 @@ async def test_a_deleted_message_cannot_come_back_from_the_log(
             while (await database.groups.find_one({"_id": group}) or {}).get("last_change") != 2:
                 await asyncio.sleep(0.1)
 
-        log = b"".join(r.value or b"" for r in await read_to_end(settings, settings.topics.events))
+        events = await read_to_end(settings, settings.topics.events)
+        log = b"".join(r.value or b"" for r in events)
         assert group.encode() in log, "the facts are there"
         for body in (secret, second, kept):
             assert body.encode() not in log, f"{body!r} is in the event log in clear"
