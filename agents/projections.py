@@ -7,6 +7,7 @@ projector and a replay build identical documents. Runs of saved messages are wri
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -48,9 +49,17 @@ from records.views import (
 )
 
 
+REMEMBERED_GROUPS = 10_000
+"""Groups whose members' markers the projector keeps in memory (the busiest, newest kept)."""
+
+
 class Projector:
     def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
         self.database = database
+        self._readers: OrderedDict[str, tuple[int | None, dict[str, int]]] = OrderedDict()
+        """Group id → its ``counted_seq`` and each member's marker, as this projector last
+        wrote them: counting a round of messages then needs no read of the group. Dropped
+        for a group by any fact but a saved message, and for all by ``forget``."""
         self.groups = database[GROUPS]
         self.user_groups = database[USER_GROUPS]
         self.positions = database[POSITIONS]
@@ -110,10 +119,12 @@ class Projector:
             if run:
                 await self.record_messages(run)
                 run = []
+            self._readers.pop(fact.group_id, None)  # its members or markers may change
             await self._apply_one(fact)
         if run:
             await self.record_messages(run)
         for group_id, readers in markers.items():
+            self._readers.pop(group_id, None)
             await self._recount(group_id, readers)
 
     async def record_messages(self, saved: Sequence[MessageSaved]) -> None:
@@ -138,22 +149,35 @@ class Projector:
         for group_id in last_seq:
             await self._count_unread(group_id, [f for f in saved if f.group_id == group_id])
 
+    def forget(self) -> None:
+        """Drop what is remembered of the groups: another projector may have written them
+        (a partition that moved between workers)."""
+        self._readers.clear()
+
     async def _count_unread(self, group_id: str, saved: Sequence[MessageSaved]) -> None:
         """Add the new messages to each member's ``unread`` and ``mentions`` (those behind
         their marker, not their own), and move ``last_seq``. ``counted_seq`` makes it
         idempotent: a message is counted once, however often its stretch of the log is
         projected."""
-        doc = await self.groups.find_one({"_id": group_id}, {"members": 1, "counted_seq": 1})
         newest = max(fact.seq for fact in saved)
-        if doc is None:
-            return
-        counted = doc.get("counted_seq")
+        if (known := self._readers.get(group_id)) is not None:
+            counted, readers = known
+            self._readers.move_to_end(group_id)
+        else:
+            doc = await self.groups.find_one({"_id": group_id}, {"members": 1, "counted_seq": 1})
+            if doc is None:
+                return
+            counted = doc.get("counted_seq")
+            readers = {
+                user_id: int(member.get("last_read_seq", 0))
+                for user_id, member in doc.get("members", {}).items()
+            }
         increments: dict[str, int] = {}
         for fact in saved:
             if counted is not None and fact.seq <= counted:
                 continue
-            for user_id, member in doc.get("members", {}).items():
-                if user_id == fact.sender_id or member.get("last_read_seq", 0) >= fact.seq:
+            for user_id, marker in readers.items():
+                if user_id == fact.sender_id or marker >= fact.seq:
                     continue
                 key = f"members.{user_id}.unread"
                 increments[key] = increments.get(key, 0) + 1
@@ -168,7 +192,12 @@ class Projector:
         if result.matched_count == 0:
             # Another writer got there first (a projector of the same partition, briefly):
             # its update counted these messages; ``last_seq`` still moves.
+            self._readers.pop(group_id, None)
             await self.groups.update_one({"_id": group_id}, {"$max": {"last_seq": newest}})
+            return
+        self._readers[group_id] = (max(counted or 0, newest), readers)
+        while len(self._readers) > REMEMBERED_GROUPS:
+            self._readers.popitem(last=False)
 
     async def _recount(self, group_id: str, markers: dict[str, int]) -> None:
         """Move each member's marker to the seq given (never back: a higher one is kept) and

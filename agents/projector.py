@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
@@ -34,6 +35,34 @@ from records.sealing import Keyring
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class RoundStats:
+    """How many rounds of view writes, of how many records, and how much of the time they
+    took, logged now and then: the figures that say whether the views keep up."""
+
+    every: float = 30.0
+    rounds: int = 0
+    records: int = 0
+    writing: float = 0.0
+    since: float = field(default_factory=time.monotonic)
+
+    def add(self, seconds: float, records: int) -> None:
+        self.rounds += 1
+        self.records += records
+        self.writing += seconds
+        if (elapsed := time.monotonic() - self.since) >= self.every:
+            log.info(
+                "projected %d records in %d rounds (%.1f each); writing took %.0f%% of %.0fs",
+                self.records,
+                self.rounds,
+                self.records / self.rounds,
+                100 * self.writing / elapsed,
+                elapsed,
+            )
+            self.rounds, self.records, self.writing = 0, 0, 0.0
+            self.since = time.monotonic()
+
+
 class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, settings: Settings, metrics: AgentsMetrics | None = None) -> None:
         self.settings = settings
@@ -46,6 +75,7 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer: AIOKafkaConsumer | None = None
         self._keyring: Keyring | None = None
         self._projector: Projector | None = None
+        self._rounds = RoundStats()
         self._lag = PartitionLag(
             self.metrics.projection_lag, lambda: self._consumer, self._positions.get, markers=1
         )
@@ -68,17 +98,21 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         ends = asyncio.create_task(self._lag.follow_ends())
         try:
             while True:
-                started = time.monotonic()
                 batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+                started = time.monotonic()
                 async with self._busy:
                     for tp, records in batches.items():
                         await self._project(tp, records)
                 if batches:
-                    # Rounds at most every ``projection_interval``: a busy group's page is then
-                    # rewritten once for many messages, not once for each (FerretDB rewrites
-                    # the whole document); the views trail the log by that much more.
-                    rest = self.settings.projection_interval - (time.monotonic() - started)
-                    await asyncio.sleep(max(rest, 0))
+                    # Rounds at most every ``projection_interval``, and a pause after each in
+                    # proportion to its length (``projection_share``): a busy group's page is
+                    # then rewritten once for many messages, not once for each (FerretDB
+                    # rewrites the whole document); the views trail the log by that much more.
+                    took = time.monotonic() - started
+                    self._rounds.add(took, sum(len(r) for r in batches.values()))
+                    share = self.settings.projection_share
+                    rest = max(self.settings.projection_interval - took, took * (1 / share - 1))
+                    await asyncio.sleep(rest)
         finally:
             ends.cancel()
             await consumer.stop()
@@ -94,6 +128,7 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         assert self._consumer is not None and self._projector is not None
         assert self._keyring is not None
         projector = self._projector
+        projector.forget()
         positions, keys = await self._until_written(
             lambda: projector.positions_of(tp.partition for tp in assigned)
         )

@@ -37,6 +37,16 @@ class Settings(KafkaSettings, MongoSettings):
         validation_alias="AGENTS_PROJECTION_INTERVAL",
         description="Shortest time between two rounds of view writes, in seconds",
     )
+    projection_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        validation_alias="AGENTS_PROJECTION_SHARE",
+        description="Most of its time the projector spends writing views: a round that took "
+        "t seconds is followed by a pause of t * (1 / share - 1) at least, so under load the "
+        "rounds grow (a page rewritten once for more messages) instead of taking MongoDB's "
+        "every cycle from the live path",
+    )
     max_attempts: int = Field(
         default=5,
         ge=1,

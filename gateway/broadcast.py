@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import socketio
@@ -166,6 +167,8 @@ async def _deliver(
         log.error("skipping an unreadable fact: %s", exc)
         metrics.facts.labels(type="unreadable").inc()
         return
+    if isinstance(fact, MessageSaved):
+        metrics.message_age.observe(max(0.0, time.time() - fact.saved_at.timestamp()))
     if isinstance(fact, MessageSaved | MessageEdited):
         fact = await keyring.open(partition, fact)
     metrics.facts.labels(type=fact.type).inc()

@@ -36,6 +36,13 @@ class GatewayMetrics:
             ["type"],
             registry=registry,
         )
+        self.message_age = Histogram(
+            "chat_gateway_message_age_seconds",
+            "From a message's decision (its saved_at) to this node reading it in the log, just "
+            "before it is sent to the group's sockets here: the commit and the log's delay",
+            buckets=ACK_BUCKETS,
+            registry=registry,
+        )
         self.log_lag = Gauge(
             "chat_gateway_log_lag",
             "Committed records of the event log this node has not read yet, by partition",
