@@ -8,7 +8,7 @@ projector and a replay build identical documents. Runs of saved messages are wri
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -39,15 +39,17 @@ from records.views import (
     change_document,
     change_shelf,
     is_view,
+    iso,
     message_slot,
     name_words,
     page_of,
     page_shelf,
     position_id,
+    read_slot,
     slot_of,
+    slot_value,
     slots_between,
 )
-
 
 REMEMBERED_GROUPS = 10_000
 """Groups whose members' markers the projector keeps in memory (the busiest, newest kept)."""
@@ -136,7 +138,7 @@ class Projector:
         for fact in saved:
             page = page_of(fact.seq)
             fields = shelves.setdefault(page_shelf(fact.group_id, page), {}).setdefault(page, {})
-            fields[f"m.{slot_of(fact.seq)}"] = message_slot(fact)
+            fields[f"m.{slot_of(fact.seq)}"] = slot_value(message_slot(fact))
             last_seq[fact.group_id] = max(last_seq.get(fact.group_id, 0), fact.seq)
         for shelf, pages in shelves.items():
             await self.database[shelf].bulk_write(
@@ -270,6 +272,37 @@ class Projector:
             return slot
         return None
 
+    async def _change_slot(
+        self,
+        fact: MessageEdited | MessageDeleted,
+        change: Callable[[dict[str, Any]], dict[str, Any] | None],
+    ) -> None:
+        """Take the change out of the counts, then rewrite the message's slot as ``change``
+        makes it (None: leave it). The write is conditional on the slot being as read, so a
+        change another projector of the partition wrote meanwhile (briefly, while the
+        partition moves) is read again and not overwritten."""
+        pages = self.database[page_shelf(fact.group_id, page_of(fact.seq))]
+        page, key = page_of(fact.seq), f"m.{slot_of(fact.seq)}"
+        uncounted = False
+        for _ in range(10):
+            doc = await pages.find_one({"_id": page}, {key: 1})
+            stored = (doc or {}).get("m", {}).get(slot_of(fact.seq))
+            if stored is None:
+                return  # not projected: nothing to change (a log that starts after it)
+            slot = read_slot(stored)
+            if not uncounted:
+                await self._uncount(fact, slot)
+                uncounted = True
+            changed = change(slot)
+            if changed is None:
+                return
+            written = await pages.update_one(
+                {"_id": page, key: stored}, {"$set": {key: slot_value(changed)}}
+            )
+            if written.matched_count:
+                return
+        raise RuntimeError(f"the slot of {fact.message_id} keeps changing under this projector")
+
     async def _apply_one(self, fact: Fact) -> None:
         group = {"_id": fact.group_id}
         match fact:
@@ -365,33 +398,21 @@ class Projector:
             case ReadMarked():
                 await self._recount(fact.group_id, {fact.user_id: fact.seq})
             case MessageEdited():
-                await self._uncount(fact, await self._slot(fact.group_id, fact.seq))
-                page, slot = page_of(fact.seq), slot_of(fact.seq)
                 # Never onto a deleted message: an edit applied again after its delete (a
                 # stretch of the log projected twice) must not bring the body back.
-                await self.database[page_shelf(fact.group_id, page)].update_one(
-                    {"_id": page, f"m.{slot}.deleted": {"$ne": True}},
-                    {
-                        "$set": {
-                            f"m.{slot}.body": fact.body,
-                            f"m.{slot}.edited_at": fact.occurred_at,
-                            f"m.{slot}.mentions": fact.mentions,
-                        }
+                await self._change_slot(
+                    fact,
+                    lambda slot, f=fact: None if slot.get("deleted") else slot | {
+                        "body": f.body, "edited_at": iso(f.occurred_at), "mentions": f.mentions,
                     },
-                )
+                )  # fmt: skip
             case MessageDeleted():
-                await self._uncount(fact, await self._slot(fact.group_id, fact.seq))
-                page, slot = page_of(fact.seq), slot_of(fact.seq)
-                await self.database[page_shelf(fact.group_id, page)].update_one(
-                    {"_id": page},
-                    {
-                        "$set": {
-                            f"m.{slot}.body": "",
-                            f"m.{slot}.deleted": True,
-                            f"m.{slot}.deleted_at": fact.occurred_at,
-                        }
+                await self._change_slot(
+                    fact,
+                    lambda slot, f=fact: slot | {
+                        "body": "", "deleted": True, "deleted_at": iso(f.occurred_at),
                     },
-                )
+                )  # fmt: skip
         if isinstance(fact, MessageDeleted):
             # Before the delete is recorded: a reader that sees it sees the bodies gone.
             await self._erase_earlier_versions(fact)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pymongo.asynchronous.database import AsyncDatabase
 
 from records.events import MessageDeleted, MessageEdited, MessageSaved
@@ -108,6 +109,21 @@ def message_slot(fact: MessageSaved) -> dict[str, Any]:
     }
 
 
+def slot_value(slot: dict[str, Any]) -> str:
+    """A slot as a page stores it: one JSON string, its times as clients get them. FerretDB
+    reads and rewrites a document field by field (a page of 50 messages as nested documents
+    is 550 fields: 6 ms a read, 11 ms a write of ten slots, against 2.5 and 3.6 ms as 50
+    strings), and a page is only ever read whole, never queried inside."""
+    return orjson.dumps(
+        {key: iso(value) if isinstance(value, datetime) else value for key, value in slot.items()}
+    ).decode()
+
+
+def read_slot(value: str | dict[str, Any]) -> dict[str, Any]:
+    """A slot as stored: a JSON string, or (pages written before) a nested document."""
+    return orjson.loads(value) if isinstance(value, str) else dict(value)
+
+
 async def slots_between(
     database: AsyncDatabase[dict[str, Any]], group_id: str, first: int, last: int
 ) -> AsyncIterator[dict[str, Any]]:
@@ -115,9 +131,10 @@ async def slots_between(
     for page in range(page_of(first), page_of(last) + 1) if first <= last else ():
         doc = await database[page_shelf(group_id, page)].find_one({"_id": page})
         slots = (doc or {}).get("m", {})
-        for slot in sorted(slots, key=int):
-            if first <= int(slots[slot]["seq"]) <= last:
-                yield slots[slot]
+        for key in sorted(slots, key=int):
+            slot = read_slot(slots[key])
+            if first <= int(slot["seq"]) <= last:
+                yield slot
 
 
 def slot_to_client(group_id: str, slot: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,15 @@ from pymongo import AsyncMongoClient
 from gateway.readmodel import ReadModel
 from infra.stack import InfraPorts, start_infra
 from records.events import MessageSaved, message_id, utcnow
-from records.views import GROUPS, PAGE_SIZE, message_slot, page_of, page_shelf, slot_of
+from records.views import (
+    GROUPS,
+    PAGE_SIZE,
+    message_slot,
+    page_of,
+    page_shelf,
+    slot_of,
+    slot_value,
+)
 
 
 async def seed_group(database: Any, group: str, count: int) -> None:
@@ -38,7 +46,7 @@ async def seed_group(database: Any, group: str, count: int) -> None:
         )  # fmt: skip
         page = page_of(seq)
         doc = shelves.setdefault(page_shelf(group, page), {}).setdefault(page, {"_id": page})
-        doc.setdefault("m", {})[slot_of(seq)] = message_slot(saved)
+        doc.setdefault("m", {})[slot_of(seq)] = slot_value(message_slot(saved))
     for shelf, pages in shelves.items():
         await database[shelf].insert_many(list(pages.values()))
     await database[GROUPS].insert_one(

@@ -16,7 +16,7 @@ from agents.projector import Projection
 from agents.settings import Settings
 from records.events import Fact, GroupCreated, MemberInvited, MessageSaved, utcnow
 from records.kafka import ensure_topics
-from records.views import page_shelf
+from records.views import page_shelf, read_slot
 from tests.integration.servers import Servers
 
 
@@ -71,7 +71,7 @@ async def page(database: Any, group: str, slots: int) -> dict[str, Any]:
                 and len(doc["m"]) >= slots
                 and (counted or {}).get("last_seq", 0) >= slots
             ):
-                return dict(doc["m"])
+                return {key: read_slot(value) for key, value in doc["m"].items()}
             await asyncio.sleep(0.05)
 
 

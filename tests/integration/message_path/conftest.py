@@ -29,7 +29,7 @@ from gateway.settings import Settings
 from infra.paths import free_port
 from infra.services import start_agents_worker
 from records.tokens import issue_token
-from records.views import PAGES_PREFIX
+from records.views import PAGES_PREFIX, read_slot
 from tests.integration.servers import Servers
 
 
@@ -310,7 +310,7 @@ async def stored_messages(
                 if name.startswith(f"{PAGES_PREFIX}{group_id}.")
             ]
             slots = [
-                slot
+                read_slot(slot)
                 for shelf in shelves
                 async for page in database[shelf].find()
                 for slot in page["m"].values()

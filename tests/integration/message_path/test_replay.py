@@ -26,7 +26,7 @@ from records.requests import (
     ReadMarkRequested,
     RemovalRequested,
 )
-from records.views import POSITIONS, is_view, page_shelf
+from records.views import POSITIONS, is_view, page_shelf, read_slot
 from tests.integration.message_path.conftest import read_topic
 from tests.integration.servers import Servers
 
@@ -152,7 +152,7 @@ async def test_a_replay_rebuilds_the_projections_exactly(
     assert groups[group]["last_seq"] == 6 and groups[private]["last_seq"] == 2
     # The mentions are rebuilt as they were (the counts with them: ``after == before``).
     assert pages_mentions(before, group) == {5: ["cat", "bob"]}
-    pages = before[page_shelf(group, 0)][0]["m"]
+    pages = {k: read_slot(v) for k, v in before[page_shelf(group, 0)][0]["m"].items()}
     assert (pages["0"]["body"], pages["1"]["deleted"], pages["3"]["body"]) == (
         "#1 edited", True, "#4 edited"
     )  # fmt: skip
@@ -161,5 +161,5 @@ async def test_a_replay_rebuilds_the_projections_exactly(
 
 
 def pages_mentions(views: dict[str, dict[str, Any]], group: str) -> dict[int, list[str]]:
-    slots = views[page_shelf(group, 0)][0]["m"].values()
+    slots = [read_slot(slot) for slot in views[page_shelf(group, 0)][0]["m"].values()]
     return {int(slot["seq"]): slot["mentions"] for slot in slots if slot.get("mentions")}
