@@ -90,19 +90,15 @@ async def follow_log(
     """Read the log until cancelled; a consumer that fails is replaced, resuming where it
     stopped, so this node misses nothing it has begun to read."""
     positions = delivery.log_positions
-    keyring = Keyring(settings)
-    await keyring.start()
-    try:
-        while True:
-            try:
-                await _read_log(settings, sio, delivery, keyring, positions, started, metrics)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("reading the event log failed; resuming in 1 s")
-                await asyncio.sleep(1.0)
-    finally:
-        await keyring.stop()
+    keyring = Keyring(settings)  # shares the log's consumer (``_read_log``)
+    while True:
+        try:
+            await _read_log(settings, sio, delivery, keyring, positions, started, metrics)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("reading the event log failed; resuming in 1 s")
+            await asyncio.sleep(1.0)
 
 
 async def _read_log(
@@ -125,11 +121,14 @@ async def _read_log(
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
-        if not positions:
-            # The keys' end before the log's: every fact after this node's start in the log
-            # then has its key after the start in the keys (``records.sealing``).
-            await keyring.follow({tp.partition: None for tp in partitions})
-        consumer.assign(partitions)
+        numbers = [tp.partition for tp in partitions]
+        # One consumer for the facts and their keys (``records.sealing``): one fetch each.
+        consumer.assign(partitions + keyring.partitions(numbers))
+        keyring.share(consumer)
+        # Resuming, the keys from after the last one used; starting, the keys' end before the
+        # log's: every fact after this node's start then has its key after the keys' start.
+        resume = bool(positions)
+        await keyring.follow({p: keyring.positions.get(p) if resume else None for p in numbers})
         for tp in partitions:
             if tp in positions:
                 consumer.seek(tp, positions[tp])
@@ -138,7 +137,7 @@ async def _read_log(
                 positions[tp] = await consumer.position(tp)
         started.set()
         while True:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=1000)
+            batches = await consumer.getmany(*partitions, timeout_ms=1000, max_records=1000)
             for tp, records in batches.items():
                 for record in records:
                     await _deliver(sio, delivery, keyring, tp.partition, record.value, metrics)

@@ -92,37 +92,64 @@ class Keyring:
     resumes both in step.
     """
 
-    def __init__(self, settings: KafkaSettings, *, patience: float = 10.0) -> None:
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        *,
+        fetch_wait_ms: int = LIVE_FETCH_WAIT_MS,
+        patience: float = 10.0,
+    ) -> None:
         self.topic = settings.topics.keys
         self.patience = patience
         """Seconds between two warnings while a key is waited for (Kafka away, say). A key
         is never given up on by time: it is either read or passed by a higher number (every
         erased key is followed by its own tombstone, kept for good)."""
         self.positions: dict[int, int] = {}
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
-            group_id=None,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            fetch_max_wait_ms=LIVE_FETCH_WAIT_MS,
-        )
+        self._settings = settings
+        self._fetch_wait_ms = fetch_wait_ms
+        self._consumer: AIOKafkaConsumer | None = None
+        self._own = False
         self._ahead: dict[int, dict[int, tuple[bytes, int]]] = {}
         """Partition → key number → (key, offset), read and not used yet."""
         self._highest: dict[int, int] = {}
         """Partition → the highest key number read (a key or a tombstone)."""
 
+    def partitions(self, partitions: list[int]) -> list[TopicPartition]:
+        return [TopicPartition(self.topic, p) for p in partitions]
+
+    def share(self, consumer: AIOKafkaConsumer) -> None:
+        """Read the keys with a consumer of the reader's own (started, with the keys'
+        ``partitions`` among those it is assigned), so that one fetch brings facts and keys:
+        a consumer of their own would poll the broker as often again. Instead of ``start``."""
+        self._consumer, self._own = consumer, False
+
     async def start(self) -> None:
+        """Read the keys with a consumer of the keyring's own."""
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            fetch_max_wait_ms=self._fetch_wait_ms,
+        )
         await self._consumer.start()
+        self._own = True
 
     async def stop(self) -> None:
-        await self._consumer.stop()
+        if self._own and self._consumer is not None:
+            await self._consumer.stop()
 
     async def follow(self, starts: dict[int, int | None]) -> None:
-        """Read these partitions (only these), each from the offset given, or from its end
-        (None: a reader that starts reading the log from its end, having read the keys' end
-        first, so that no fact after its start has its key before it)."""
-        tps = {p: TopicPartition(self.topic, p) for p in starts}
-        self._consumer.assign(list(tps.values()))
+        """Read these partitions, each from the offset given, or from its end (None: a
+        reader that starts reading the log from its end, having read the keys' end first, so
+        that no fact after its start has its key before it). A keyring with its own consumer
+        reads only these; a shared consumer must be assigned them already."""
+        assert self._consumer is not None, "start or share first"
+        tps = dict(zip(starts, self.partitions(list(starts)), strict=True))
+        if self._own:
+            self._consumer.assign(list(tps.values()))
+        self._ahead.clear()
+        self._highest.clear()
         for partition, tp in tps.items():
             if starts[partition] is None:
                 await self._consumer.seek_to_end(tp)
@@ -140,7 +167,7 @@ class Keyring:
         return unseal(fact, await self._key(partition, fact.key_no))
 
     async def _key(self, partition: int, key_no: int) -> bytes | None:
-        if partition not in self._ahead:
+        if partition not in self._ahead or self._consumer is None:
             raise LookupError(f"the keys of partition {partition} are not read here")
         tp = TopicPartition(self.topic, partition)
         ahead = self._ahead[partition]
