@@ -28,7 +28,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from agents.metrics import AgentsMetrics, PartitionLag
 from agents.projections import Projector
 from agents.settings import Settings
-from records.events import Fact, MessageEdited, MessageSaved, read_fact
+from records.events import Fact, read_fact
 from records.kafka import ensure_topics
 from records.sealing import Keyring
 
@@ -159,9 +159,7 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
                 self.skipped += 1
                 log.error("skipping unreadable fact at %s@%d: %s", tp, record.offset, exc)
                 continue
-            if isinstance(fact, MessageSaved | MessageEdited):
-                fact = await self._keyring.open(tp.partition, fact)
-            facts.append(fact)
+            facts.append(await self._keyring.open(tp.partition, fact))
         projector = self._projector
         try:
             await self._until_written(lambda: projector.apply(facts))

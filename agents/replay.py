@@ -18,7 +18,7 @@ from pymongo import AsyncMongoClient
 
 from agents.projections import Projector
 from agents.settings import Settings
-from records.events import Fact, MessageEdited, MessageSaved, read_fact
+from records.events import Fact, read_fact
 from records.kafka import partitions_of
 from records.sealing import Keyring
 
@@ -84,9 +84,7 @@ async def _apply_log(
                     unreadable += 1
                     log.warning("skipping unreadable fact at %s@%d: %s", tp, record.offset, exc)
                     continue
-                if isinstance(fact, MessageSaved | MessageEdited):
-                    fact = await keyring.open(tp.partition, fact)
-                batch.append(fact)
+                batch.append(await keyring.open(tp.partition, fact))
             await projector.apply(batch)
             facts += len(batch)
             if await consumer.position(tp) >= end[tp]:

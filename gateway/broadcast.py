@@ -168,8 +168,7 @@ async def _deliver(
         return
     if isinstance(fact, MessageSaved):
         metrics.message_age.observe(max(0.0, time.time() - fact.saved_at.timestamp()))
-    if isinstance(fact, MessageSaved | MessageEdited):
-        fact = await keyring.open(partition, fact)
+    fact = await keyring.open(partition, fact)
     metrics.facts.labels(type=fact.type).inc()
     if isinstance(fact, MembershipFact):
         delivery.gate.saw(fact.group_id, "version", fact.version)

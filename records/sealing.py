@@ -22,13 +22,13 @@ import base64
 import logging
 import os
 import time
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from records.events import MessageEdited, MessageSaved
+from records.events import Fact, MessageEdited, MessageSaved
 from records.kafka import LIVE_FETCH_WAIT_MS
 from records.settings import KafkaSettings
 
@@ -38,6 +38,7 @@ KEY_NO_HEADER = "key_no"
 NONCE_BYTES = 12
 
 Sealable = TypeVar("Sealable", MessageSaved, MessageEdited)
+AnyFact = TypeVar("AnyFact", bound=Fact)
 
 
 def key_id(fact: MessageSaved | MessageEdited) -> str:
@@ -156,15 +157,19 @@ class Keyring:
                 self.positions[partition] = await self._consumer.position(tp)
             else:
                 self._consumer.seek(tp, starts[partition])
-                self.positions[partition] = int(starts[partition] or 0)
+                self.positions[partition] = int(starts[partition])
             self._ahead[partition] = {}
             self._highest[partition] = 0
 
-    async def open(self, partition: int, fact: Sealable) -> Sealable:
-        """``fact`` with its body in clear (``erased`` if its key is gone)."""
+    async def open(self, partition: int, fact: AnyFact) -> AnyFact:
+        """``fact`` with its body in clear (``erased`` if its key is gone); any other fact
+        as it is."""
+        if not isinstance(fact, MessageSaved | MessageEdited):
+            return fact
         if fact.sealed is None or fact.key_no is None:
             return fact
-        return unseal(fact, await self._key(partition, fact.key_no))
+        opened = unseal(fact, await self._key(partition, fact.key_no))
+        return cast(AnyFact, opened)
 
     async def _key(self, partition: int, key_no: int) -> bytes | None:
         if partition not in self._ahead or self._consumer is None:
