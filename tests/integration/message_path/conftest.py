@@ -18,16 +18,19 @@ import aiohttp
 import pytest
 import socketio
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
+from agents.settings import Settings as AgentSettings
 from auth.app import create_app as create_auth_app
 from auth.settings import Settings as AuthSettings
 from gateway.app import create_app
 from gateway.settings import Settings
 from infra.paths import free_port
 from infra.services import start_agents_worker
+from records.kafka import partitions_of
+from records.settings import KafkaSettings
 from records.tokens import issue_token
 from records.views import PAGES_PREFIX, read_slot
 from tests.integration.servers import Servers
@@ -267,6 +270,55 @@ async def producer(servers: Servers) -> AsyncIterator[AIOKafkaProducer]:
     await kafka.start()
     yield kafka
     await kafka.stop()
+
+
+async def whole_topic(settings: KafkaSettings, topic: str) -> list[Any]:
+    """Every committed record of ``topic`` up to its end now, from its first."""
+    partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        found: list[Any] = []
+        async with asyncio.timeout(30):
+            while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+                batches = await consumer.getmany(timeout_ms=500)
+                found.extend(r for records in batches.values() for r in records)
+        return found
+    finally:
+        await consumer.stop()
+
+
+def own_agents(
+    servers: Servers, name: str, **settings: Any
+) -> tuple[AgentSettings, dict[str, str]]:
+    """Settings of an agents deployment of a test's own (its topics, database and consumer
+    groups), and the environment that starts a worker of it."""
+    run = uuid.uuid4().hex[:10]
+    own = AgentSettings(
+        kafka_url=servers.kafka_url,
+        mongodb_uri=servers.mongodb_uri,
+        mongodb_database=f"{name}_{run}",
+        topic_prefix=f"{name}-{run}.",
+        app_id=f"chat-agents-{name}-{run}",
+        **settings,
+    )
+    env = {
+        **os.environ,
+        "KAFKA_URL": own.kafka_url,
+        "MONGODB_URI": own.mongodb_uri,
+        "MONGODB_DATABASE": own.mongodb_database,
+        "TOPIC_PREFIX": own.topic_prefix,
+        "AGENTS_APP_ID": own.app_id,
+        "ERASE_WITHIN_HOURS": str(own.erase_within_hours),
+    }
+    return own, env
 
 
 async def read_topic(

@@ -6,18 +6,14 @@ back whole. Nothing in the log or the views holds the deleted words any more."""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from agents.replay import replay
-from agents.settings import Settings as AgentSettings
 from infra.services import start_agents_worker
-from records.kafka import partitions_of
 from records.requests import (
     AnyRequest,
     DeletionRequested,
@@ -26,34 +22,11 @@ from records.requests import (
     MessageSubmitted,
 )
 from records.views import is_view, page_shelf, read_slot
+from tests.integration.message_path.conftest import own_agents, whole_topic
 from tests.integration.servers import Servers
 
 ERASE_HOURS = 2 / 3600
 """Two seconds: the keys topic's ``max.compaction.lag.ms`` for this test's deployment."""
-
-
-async def read_to_end(settings: AgentSettings, topic: str) -> list[Any]:
-    """Every committed record of ``topic`` now, from its first."""
-    partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
-        found: list[Any] = []
-        async with asyncio.timeout(30):
-            while any([await consumer.position(tp) < end[tp] for tp in partitions]):
-                batches = await consumer.getmany(timeout_ms=500)
-                found += [r for records in batches.values() for r in records]
-        return found
-    finally:
-        await consumer.stop()
 
 
 async def views_text(database: Any) -> str:
@@ -70,24 +43,8 @@ async def views_text(database: Any) -> str:
 async def test_a_deleted_message_cannot_come_back_from_the_log(
     servers: Servers, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    run = uuid.uuid4().hex[:10]
-    settings = AgentSettings(
-        kafka_url=servers.kafka_url,
-        mongodb_uri=servers.mongodb_uri,
-        mongodb_database=f"erasure_{run}",
-        topic_prefix=f"erasure-{run}.",
-        app_id=f"chat-agents-erasure-{run}",
-        erase_within_hours=ERASE_HOURS,
-    )
-    env = {
-        **os.environ,
-        "KAFKA_URL": settings.kafka_url,
-        "MONGODB_URI": settings.mongodb_uri,
-        "MONGODB_DATABASE": settings.mongodb_database,
-        "TOPIC_PREFIX": settings.topic_prefix,
-        "AGENTS_APP_ID": settings.app_id,
-        "ERASE_WITHIN_HOURS": str(ERASE_HOURS),
-    }
+    settings, env = own_agents(servers, "erasure", erase_within_hours=ERASE_HOURS)
+    run = settings.app_id.rsplit("-", 1)[-1]
     group = f"g-{run}"
     secret, second, kept = f"first-secret-{run}", f"second-secret-{run}", f"kept-{run}"
     ann: dict[str, Any] = {"actor_id": "ann", "actor": "Ann"}
@@ -119,7 +76,7 @@ async def test_a_deleted_message_cannot_come_back_from_the_log(
             while (await database.groups.find_one({"_id": group}) or {}).get("last_change") != 2:
                 await asyncio.sleep(0.1)
 
-        events = await read_to_end(settings, settings.topics.events)
+        events = await whole_topic(settings, settings.topics.events)
         log = b"".join(r.value or b"" for r in events)
         assert group.encode() in log, "the facts are there"
         for body in (secret, second, kept):
@@ -129,7 +86,7 @@ async def test_a_deleted_message_cannot_come_back_from_the_log(
         keys_of = {f"{group}:1", f"{group}:1/1"}
         async with asyncio.timeout(120):
             for n in range(3, 10_000):
-                records = await read_to_end(settings, settings.topics.keys)
+                records = await whole_topic(settings, settings.topics.keys)
                 live = {r.key.decode() for r in records if r.value is not None}
                 if not live & keys_of:
                     break

@@ -7,18 +7,15 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from gateway.settings import Settings
-from records.kafka import partitions_of
 from records.requests import read_request
-from records.settings import KafkaSettings
 from tests.integration.message_path.conftest import (
     ChatClient,
     NewClient,
     Start,
     connected,
     create_group,
+    whole_topic,
 )
 
 
@@ -132,24 +129,3 @@ async def test_a_burst_of_reads_reaches_kafka_coalesced_and_the_last_one_wins(
     markers = [read_request(r.value) for r in requests if is_marker(r)]
     seqs = [getattr(marker, "seq", None) for marker in markers]
     assert len(seqs) <= 2 and max(seqs) == 10, seqs
-
-
-async def whole_topic(settings: KafkaSettings, topic: str) -> list[Any]:
-    """Every record of ``topic`` up to its end now."""
-    partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
-        found: list[Any] = []
-        async with asyncio.timeout(30):
-            while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-                batches = await consumer.getmany(timeout_ms=500)
-                found.extend(r for records in batches.values() for r in records)
-        return found
-    finally:
-        await consumer.stop()

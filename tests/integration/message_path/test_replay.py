@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from typing import Any
 
 import pytest
@@ -12,7 +10,6 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from agents.replay import replay
-from agents.settings import Settings as AgentSettings
 from infra.services import start_agents_worker
 from records.requests import (
     AnyRequest,
@@ -27,7 +24,7 @@ from records.requests import (
     RemovalRequested,
 )
 from records.views import POSITIONS, is_view, page_shelf, read_slot
-from tests.integration.message_path.conftest import read_topic
+from tests.integration.message_path.conftest import own_agents, read_topic
 from tests.integration.servers import Servers
 
 
@@ -87,22 +84,8 @@ async def projected(database: Any, expected: dict[str, dict[str, int]]) -> None:
 async def test_a_replay_rebuilds_the_projections_exactly(
     servers: Servers, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    run = uuid.uuid4().hex[:10]
-    settings = AgentSettings(
-        kafka_url=servers.kafka_url,
-        mongodb_uri=servers.mongodb_uri,
-        mongodb_database=f"replay_{run}",
-        topic_prefix=f"replay-{run}.",
-        app_id=f"chat-agents-replay-{run}",
-    )
-    env = {
-        **os.environ,
-        "KAFKA_URL": settings.kafka_url,
-        "MONGODB_URI": settings.mongodb_uri,
-        "MONGODB_DATABASE": settings.mongodb_database,
-        "TOPIC_PREFIX": settings.topic_prefix,
-        "AGENTS_APP_ID": settings.app_id,
-    }
+    settings, env = own_agents(servers, "replay")
+    run = settings.app_id.rsplit("-", 1)[-1]
     group, private = f"open-{run}", f"closed-{run}"
     requests = story(group, private)
     expected_facts = (
