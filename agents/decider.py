@@ -218,6 +218,8 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         self.owned: dict[int, Owned] = {}
         self.snapshots = Snapshots(settings, settings.dedupe_window)
         self.stats = CommitStats()
+        self._commits = asyncio.Semaphore(settings.commits_in_flight)
+        """Taken by a partition's loop before it picks its batch (see ``commits_in_flight``)."""
         self._consumer: AIOKafkaConsumer | None = None
         self._lag = PartitionLag(self.metrics.request_lag, lambda: self._consumer, self._decided_to)
 
@@ -322,14 +324,17 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
                 await asyncio.sleep(1.0)
             return
         attempts = self.settings.max_attempts
-        # After repeated failures, one request at a time, to find the one that cannot be
-        # committed; after twice as many, it is set aside.
-        records = owned.pending[: 1 if owned.failures >= attempts else self.settings.batch_size]
         try:
-            if owned.failures >= 2 * attempts:
-                await self._set_aside(tp, owned, records[0])
-            else:
-                await self._commit(tp, owned, records)
+            async with self._commits:
+                # After repeated failures, one request at a time, to find the one that cannot
+                # be committed; after twice as many, it is set aside. The batch is picked once
+                # the turn comes: what arrived while other partitions committed goes in it.
+                size = 1 if owned.failures >= attempts else self.settings.batch_size
+                records = owned.pending[:size]
+                if owned.failures >= 2 * attempts:
+                    await self._set_aside(tp, owned, records[0])
+                else:
+                    await self._commit(tp, owned, records)
             owned.failures = owned.retries = 0
             del owned.pending[: len(records)]
         except Exception as exc:
@@ -457,9 +462,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
                 for fact in outcome.facts
             ]
             sent += [
-                await producer.send(
-                    self.topics.replies, value=a.to_bytes(), key=a.origin.encode()
-                )
+                await producer.send(self.topics.replies, value=a.to_bytes(), key=a.origin.encode())
                 for a in outcome.answers
             ]
             sent += [

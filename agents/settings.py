@@ -12,6 +12,16 @@ from records.settings import KafkaSettings, MongoSettings
 class Settings(KafkaSettings, MongoSettings):
     app_id: str = Field(default="chat-agents", validation_alias="AGENTS_APP_ID")
     batch_size: int = Field(default=500, ge=1, validation_alias="AGENTS_BATCH_SIZE")
+    commits_in_flight: int = Field(
+        default=1,
+        ge=1,
+        validation_alias="AGENTS_COMMITS_IN_FLIGHT",
+        description="Transactions a worker has open at once, whatever the partitions it owns: "
+        "the others' requests gather meanwhile and go in their partition's next, fuller one. "
+        "A transaction costs the broker the same for one request as for fifty (measured on 2 "
+        "cores, 20x10 at 300 msg/s, 4 partitions: p50 0.6-2 s with one in flight per "
+        "partition, the broker's core full)",
+    )
     retry_backoff_max: float = Field(default=5.0, gt=0)
     instance_id: str = Field(
         default="",

@@ -84,6 +84,8 @@ def up(argv: Sequence[str]) -> int:
         infra = start_infra(DATA_DIR, LOG_DIR, InfraPorts.from_env(environ), environ)
         say(f"infrastructure ready in {time.monotonic() - started:.1f}s")
         env = {**environ, **infra.env, "JWT_SECRET": jwt_secret(environ, DATA_DIR)}
+        # A partition for each worker, when the topics are first made (they keep their count).
+        env.setdefault("TOPIC_PARTITIONS", str(args.workers))
         # The page the gateway serves calls auth from the gateway's origin.
         env.setdefault(
             "AUTH_CORS_ORIGINS",

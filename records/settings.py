@@ -28,12 +28,13 @@ class KafkaSettings(ServiceSettings):
     kafka_url: str = Field(description="Kafka bootstrap servers: host:port[,host:port]")
     topic_prefix: str = ""
     topic_partitions: int = Field(
-        default=4,
+        default=1,
         ge=1,
-        description="Partitions of the requests and events topics, when they are created: the "
-        "most agent workers that can share the work. Each partition's decisions commit in "
-        "transactions of their own, so more partitions than workers need costs the broker "
-        "(measured on 2 cores, 20x10 at 300 msg/s: p50 90 ms with 2, 104 with 4, 170-220 with 8)",
+        description="Partitions of the requests and events topics, when they are created (they "
+        "cannot change after): the most agent workers that can share the work, so a deployment "
+        "that will grow sets it to the workers it may ever run. Each partition costs the broker "
+        "even when one worker owns them all (measured on 2 cores, 20x10 at 300 msg/s: p50 61 ms "
+        "with 1, 0.25-0.7 s with 2, 0.4-2 s with 4): one for a single machine",
     )
     topic_replication: int = Field(default=1, ge=1)
     requests_retention_hours: float = Field(

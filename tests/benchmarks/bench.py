@@ -105,6 +105,8 @@ class Targets:
             "TOPIC_PREFIX": self.names["prefix"],
             "MONGODB_DATABASE": self.names["database"],
             "AGENTS_APP_ID": self.names["app"],
+            # A partition for each worker (unless set): a worker with none would only wait.
+            "TOPIC_PARTITIONS": environ.get("TOPIC_PARTITIONS", str(self.workers)),
             "GATEWAY_CONSUMER_GROUP": f"bench-{run}",
             **{f"{kind}_{bound}": LIMITLESS for kind in LIMITED for bound in ("RATE", "BURST")},
             "MAX_SOCKETS_PER_USER": LIMITLESS,
@@ -325,15 +327,15 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def start(targets: Targets) -> None:
+def start(targets: Targets, warm_up: float) -> None:
     say(
         f"starting the servers, {targets.gateways} gateway(s), {targets.workers} worker(s);"
         f" logs {targets.work}"
     )
     targets.start()
-    # A first short run warms every part up (broker, JIT, the views' first collections); its
-    # figures are not kept.
-    warm = Workload("warmup", 20, 10, 100, 5)
+    # A first run warms every part up, its figures not kept: the broker's JIT (C2) compiles
+    # its hot paths for minutes under load on two cores, FerretDB makes its first collections.
+    warm = Workload("warmup", 20, 10, 300, warm_up)
     warm_tokens = [[targets.token(f"w-g{g}m{m}") for m in range(10)] for g in range(20)]
     for urls in (targets.gateway_urls, [targets.bare_url]):
         run_loadgen(urls, warm_tokens, warm)
@@ -380,9 +382,16 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, help="how long each workload sends")
     parser.add_argument("--idle-sockets", type=int, default=5000, help="0 to skip")
+    parser.add_argument(
+        "--warm-up", type=float, metavar="SECONDS",
+        help="how long the first run (20x10 at 300/s, not kept) warms the stack up "
+        "(30 s; 5 s with --quick)",
+    )
     parser.add_argument("--gateways", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
+    if args.warm_up is None:
+        args.warm_up = 5.0 if args.quick else 30.0
     workloads = QUICK if args.quick else WORKLOADS
     if args.only:
         workloads = [w for w in WORKLOADS if f"{w.name}@{w.rate:g}" in args.only]
@@ -392,7 +401,7 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     targets = Targets(work / "single", args.gateways, args.workers)
     try:
-        start(targets)
+        start(targets, args.warm_up)
         results += run_workloads(targets, workloads, "chat", with_bare=True)
         if args.idle_sockets and not args.quick:
             say(f"{args.idle_sockets} idle sockets on one gateway node")
@@ -406,7 +415,7 @@ def main() -> None:
         # the load generator's sockets alternate between the nodes.
         targets = Targets(work / "pairs", 2, 2)
         try:
-            start(targets)
+            start(targets, args.warm_up)
             results += run_workloads(targets, SCALED, "chat2", with_bare=False)
         finally:
             targets.stop()

@@ -89,3 +89,73 @@ async def test_a_request_that_can_never_be_committed_goes_to_the_dead_letters(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_a_worker_has_one_transaction_open_at_a_time_across_its_partitions(
+    servers: Servers,
+) -> None:
+    """With ``commits_in_flight=1`` the partitions' loops take turns: never two transactions
+    open at once, and every request of every partition is decided, in order."""
+    run = uuid.uuid4().hex[:10]
+    settings = Settings(
+        kafka_url=servers.kafka_url,
+        mongodb_uri=servers.mongodb_uri,
+        topic_prefix=f"inflight-{run}.",
+        app_id=f"inflight-{run}",
+        topic_partitions=4,
+        commits_in_flight=1,
+        session_timeout=6,
+    )
+    await ensure_topics(settings)
+    decider = Decider(settings)
+    publish, open_now, most_open = decider._publish, 0, 0
+
+    async def counted(*args: Any, **kwargs: Any) -> int | None:
+        nonlocal open_now, most_open
+        open_now += 1
+        most_open = max(most_open, open_now)
+        try:
+            return await publish(*args, **kwargs)
+        finally:
+            open_now -= 1
+
+    decider._publish = counted  # type: ignore[method-assign]
+    groups = [f"g{n}" for n in range(8)]
+    per_group = 25
+    task = asyncio.create_task(decider.run())
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5)
+    await producer.start()
+    try:
+        for group_id in groups:
+            actor = {"actor_id": "ann", "actor": "Ann", "group_id": group_id}
+            await producer.send(
+                settings.topics.incoming,
+                GroupCreationRequested(name=group_id, private=False, **actor).to_bytes(),
+                key=group_id.encode(),
+            )
+        sends = [
+            await producer.send(
+                settings.topics.incoming,
+                MessageSubmitted(
+                    client_msg_id=f"{g}-{n}", body=f"{n}", actor_id="ann", actor="Ann", group_id=g
+                ).to_bytes(),  # fmt: skip
+                key=g.encode(),
+            )
+            for n in range(per_group)
+            for g in groups
+        ]
+        partitions = {(await sent).partition for sent in sends}
+        records = await read_all(settings, settings.topics.events, len(groups) * (per_group + 1))
+        facts = [read_fact(record.value) for record in records]
+        saved: dict[str, list[int]] = {}
+        for fact in facts:
+            if fact.type == "MessageSaved":
+                saved.setdefault(fact.group_id, []).append(fact.seq)
+        assert len(partitions) > 1  # the groups are spread over several partitions
+        assert saved == {g: list(range(1, per_group + 1)) for g in groups}
+        assert most_open == 1
+    finally:
+        await producer.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
