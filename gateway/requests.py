@@ -79,15 +79,14 @@ class RequestBus:
         request_id.set(request.event_id)
         log.debug("submitting %s to group %s", request.type, request.group_id)
         try:
-            await asyncio.wait_for(
-                self.producer.send_and_wait(
+            # A timeout scope, not ``wait_for``: no task of its own for each send.
+            async with asyncio.timeout(self.settings.send_timeout):
+                await self.producer.send_and_wait(
                     self.settings.topics.incoming,
                     value=request.to_bytes(),
                     key=request.group_id.encode(),
                     headers=[(REQUEST_ID_HEADER, request.event_id.encode())],
-                ),
-                timeout=self.settings.send_timeout,
-            )
+                )
         except (KafkaError, TimeoutError) as exc:
             log.error("could not publish %s %s: %r", request.type, request.event_id, exc)
             raise CommandError(
@@ -100,7 +99,8 @@ class RequestBus:
         self._pending[request.event_id] = future
         try:
             await self.submit(request)
-            return await asyncio.wait_for(future, timeout=self.settings.request_timeout)
+            async with asyncio.timeout(self.settings.request_timeout):
+                return await future
         except TimeoutError:
             raise CommandError(
                 "timeout", "no answer in time; the request may still take effect"
