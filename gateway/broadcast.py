@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import socketio
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from gateway.delivery import ORDERED, Delivery, group_room, user_room
@@ -140,7 +140,7 @@ async def _read_log(
             batches = await consumer.getmany(*partitions, timeout_ms=1000, max_records=1000)
             for tp, records in batches.items():
                 for record in records:
-                    await _deliver(sio, delivery, keyring, tp.partition, record.value, metrics)
+                    await _deliver(sio, delivery, keyring, record, metrics)
                     positions[tp] = record.offset + 1
             for tp in partitions:
                 end = consumer.last_stable_offset(tp) or consumer.highwater(tp)
@@ -156,12 +156,12 @@ async def _deliver(
     sio: socketio.AsyncServer,
     delivery: Delivery,
     keyring: Keyring,
-    partition: int,
-    raw: bytes | None,
+    record: ConsumerRecord[bytes, bytes],
     metrics: GatewayMetrics,
 ) -> None:
+    partition = record.partition
     try:
-        fact = read_fact(raw or b"")
+        fact = read_fact(record.value or b"")
     except ValidationError as exc:
         log.error("skipping an unreadable fact: %s", exc)
         metrics.facts.labels(type="unreadable").inc()
@@ -169,6 +169,7 @@ async def _deliver(
     if isinstance(fact, MessageSaved):
         metrics.message_age.observe(max(0.0, time.time() - fact.saved_at.timestamp()))
     fact = await keyring.open(partition, fact)
+    delivery.gate.read_at(fact.group_id, partition, record.offset)
     metrics.facts.labels(type=fact.type).inc()
     if isinstance(fact, MembershipFact):
         delivery.gate.saw(fact.group_id, "version", fact.version)

@@ -86,6 +86,9 @@ class DeliveryGate:
     streams: dict[tuple[str, str], Stream] = field(default_factory=dict)
     heads: dict[str, dict[str, int]] = field(default_factory=dict)
     """Group id → the newest ``seq``, ``change`` and ``version`` this node read in the log."""
+    placed: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Group id → the partition of the log and the offset after the newest fact of the group
+    this node read: once the projector has applied that far, the group's view holds it."""
     memberships: dict[str, dict[str, int]] = field(default_factory=dict)
     """User id → group id → the group's version after the newest fact about the user there
     (joined, left, invited …), so the user's reads can wait for the views to show it."""
@@ -132,6 +135,10 @@ class DeliveryGate:
     def saw(self, group_id: str, kind: str, position: int) -> None:
         head = self.heads.setdefault(group_id, {"seq": 0, "change": 0, "version": 0})
         head[kind] = max(head[kind], position)
+
+    def read_at(self, group_id: str, partition: int, offset: int) -> None:
+        """A fact of the group was read at ``offset`` of ``partition``."""
+        self.placed[group_id] = (partition, offset + 1)
 
     def concerns(self, user_id: str, group_id: str, version: int) -> None:
         groups = self.memberships.setdefault(user_id, {})
@@ -211,12 +218,21 @@ class Delivery:
     async def current_group(self, group_id: str) -> Group | None:
         """The group's view once it holds every fact of the group this node has read in the
         log (a socket's own join among them): a read after a change sees the change."""
-        head = self.gate.head
+        head, wait = self.gate.head, None
+        if (placed := self.gate.placed.get(group_id)) is not None:
+            # The positions first (one poll for all the node's waiting reads), then the group
+            # once; waited for in vain, the group is read as it is, after one more look.
+            try:
+                async with asyncio.timeout(self.reads.wait):
+                    await self.reads.applied.until(*placed)
+            except TimeoutError:
+                wait = 0.0
         return await self.reads.group(
             group_id,
             seq=head(group_id, "seq"),
             change=head(group_id, "change"),
             version=head(group_id, "version"),
+            wait=wait,
         )
 
     async def views_caught_up(self) -> None:
@@ -226,6 +242,7 @@ class Delivery:
     async def close(self) -> None:
         for task in list(self._fills):
             task.cancel()
+        await self.reads.applied.close()
 
     async def fill(self, sid: str, group_id: str) -> None:
         """Send ``sid`` what it has not had of the group, from the views, up to what it holds

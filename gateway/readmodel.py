@@ -10,11 +10,15 @@ messages a document).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 
 from records.views import (
     GROUPS,
@@ -33,6 +37,57 @@ from records.views import (
 
 CATCH_UP_POLL = 0.02
 
+log = logging.getLogger(__name__)
+
+
+class AppliedPositions:
+    """How far the projector has applied each partition of the log, read by one poller for
+    every read of this node that waits on it, and only while one does.
+
+    Each waiting read polling its own group's document instead cost the server a read of the
+    groups per poll and per read (FerretDB scans the collection for an ``_id``): a storm of
+    joins kept it busy for tens of seconds, and the projector it waited on with it. The
+    positions are one small document a partition."""
+
+    def __init__(self, positions: AsyncCollection[dict[str, Any]], poll: float = CATCH_UP_POLL):
+        self._positions = positions
+        self._poll = poll
+        self.applied: dict[str, int] = {}
+        """Position id (``records.views.position_id``) → the next offset to apply."""
+        self._waiting = 0
+        self._moved = asyncio.Event()
+        self._poller: asyncio.Task[None] | None = None
+
+    async def until(self, partition: int, offset: int) -> None:
+        """Return once the projector has applied ``partition`` of the log up to ``offset``
+        (exclusive); bounded by the caller (``asyncio.timeout``)."""
+        key = position_id(partition)
+        if self.applied.get(key, 0) >= offset:
+            return
+        self._waiting += 1
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.create_task(self._poll_while_waited())
+        try:
+            while self.applied.get(key, 0) < offset:
+                await self._moved.wait()
+        finally:
+            self._waiting -= 1
+
+    async def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+
+    async def _poll_while_waited(self) -> None:
+        while self._waiting:
+            try:
+                async for doc in self._positions.find({}):
+                    self.applied[doc["_id"]] = int(doc["offset"])
+            except PyMongoError as exc:
+                log.warning("could not read the projector's positions: %r", exc)
+            moved, self._moved = self._moved, asyncio.Event()
+            moved.set()  # every waiter looks again, then waits for the next poll
+            await asyncio.sleep(self._poll)
+
 
 class ReadModel:
     def __init__(self, database: AsyncDatabase[dict[str, Any]], wait: float = 2.0) -> None:
@@ -43,13 +98,20 @@ class ReadModel:
         self.public_groups_view = database[PUBLIC_GROUPS]
         self.wait = wait
         """Longest a read waits for the projector to reach a position this node has seen."""
+        self.applied = AppliedPositions(self.positions)
 
     async def group(
-        self, group_id: str, *, seq: int = 0, change: int = 0, version: int = 0
+        self,
+        group_id: str,
+        *,
+        seq: int = 0,
+        change: int = 0,
+        version: int = 0,
+        wait: float | None = None,
     ) -> Group | None:
-        """The group, once its view holds at least the given positions (or after ``wait``:
-        then as it is)."""
-        deadline = time.monotonic() + self.wait
+        """The group, once its view holds at least the given positions (or after ``wait``,
+        ``self.wait`` unless given: then as it is)."""
+        deadline = time.monotonic() + (self.wait if wait is None else wait)
         while True:
             doc = await self.groups.find_one({"_id": group_id})
             group = Group.from_document(doc) if doc is not None else None
@@ -63,14 +125,10 @@ class ReadModel:
     async def reached(self, positions: dict[int, int]) -> None:
         """Wait, up to ``wait``, until the projector has applied each partition of the log up
         to the given offset."""
-        deadline = time.monotonic() + self.wait
-        while time.monotonic() < deadline:
-            applied = {
-                doc["_id"]: int(doc["offset"]) async for doc in self.positions.find({})
-            }
-            if all(applied.get(position_id(p), 0) >= n for p, n in positions.items()):
-                return
-            await asyncio.sleep(CATCH_UP_POLL)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.wait):
+                for partition, offset in positions.items():
+                    await self.applied.until(partition, offset)
 
     async def group_ids_of(self, user_id: str) -> list[str]:
         doc = await self.user_groups.find_one({"_id": user_id})
