@@ -43,7 +43,7 @@ from agents.settings import Settings
 from agents.snapshots import Snapshots
 from agents.state import PartitionState
 from records.events import Fact, utcnow
-from records.kafka import LIVE_FETCH_WAIT_MS, ensure_topics, partitions_of
+from records.kafka import BATCH_BYTES, LIVE_FETCH_WAIT_MS, ensure_topics, partitions_of
 from records.operations import REQUEST_ID_HEADER, under_request_id
 from records.requests import AnyRequest, MessageSubmitted, ReadMarkRequested, RequestAnswered
 from records.sealing import KEY_NO_HEADER
@@ -366,6 +366,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
                 # commit, while it writes the markers; the default 100 ms before retrying was
                 # the commits' p99.
                 retry_backoff_ms=TRANSACTION_RETRY_MS,
+                max_batch_size=BATCH_BYTES,  # a transaction's records in one batch a partition
             )
             await producer.start()  # fences the partition's previous owner
             owned.producer = producer

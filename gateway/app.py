@@ -45,7 +45,7 @@ from gateway.typedefs import (
     TASKS,
 )
 from gateway.web import web_routes
-from records.kafka import ensure_topics
+from records.kafka import BATCH_BYTES, ensure_topics
 from records.operations import BackgroundTasks, operations_routes
 from records.requests import RequestAnswered
 
@@ -131,6 +131,9 @@ async def kafka_producer_ctx(app: web.Application) -> AsyncIterator[None]:
         acks="all",
         enable_idempotence=True,
         linger_ms=2,
+        # One batch in flight per partition (idempotence): under load, what gathers behind it
+        # goes in the next one whole, not in 16 KiB pieces one round trip each.
+        max_batch_size=BATCH_BYTES,
     )
     await producer.start()
     app[PRODUCER] = producer

@@ -26,6 +26,10 @@ LIVE_FETCH_WAIT_MS = 20
 """Longest a consumer on the message path lets the broker hold an empty fetch: read-committed
 fetches are not always answered the moment a transaction commits, so a long wait (aiokafka's
 default is 500 ms) shows up as latency."""
+BATCH_BYTES = 256 * 1024
+"""Largest batch a producer on the message path sends to one partition (aiokafka's default is
+16 KiB): with one batch in flight per partition, small batches cap a partition's throughput
+at a few hundred records a round trip."""
 SNAPSHOT_BYTES = 64 * 1024 * 1024
 """Largest snapshot of one partition's decision state (compressed)."""
 COMPACTED = {"cleanup.policy": "compact", "max.message.bytes": str(SNAPSHOT_BYTES)}
