@@ -190,8 +190,10 @@ class Keyring:
                 log.warning("still waiting for key %d of partition %d", key_no, partition)
                 waited_since = time.monotonic()
         found = ahead.pop(key_no, None)
-        for passed in [n for n in ahead if n < key_no]:
-            del ahead[passed]
+        # Keys are read in number order, so those passed are at the front: dropping them is
+        # a look at the first few, not a scan of all read ahead for every key used.
+        while ahead and (first := next(iter(ahead))) < key_no:
+            del ahead[first]
         if found is None:
             return None  # a higher number came first: this key was erased
         self.positions[partition] = found[1] + 1
