@@ -222,10 +222,8 @@ class Delivery:
         if (placed := self.gate.placed.get(group_id)) is not None:
             # The positions first (one poll for all the node's waiting reads), then the group
             # once; waited for in vain, the group is read as it is, after one more look.
-            try:
-                async with asyncio.timeout(self.reads.wait):
-                    await self.reads.applied.until(*placed)
-            except TimeoutError:
+            partition, offset = placed
+            if not await self.reads.reached({partition: offset}):
                 wait = 0.0
         return await self.reads.group(
             group_id,

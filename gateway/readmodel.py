@@ -10,7 +10,6 @@ messages a document).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -122,13 +121,16 @@ class ReadModel:
                 return group
             await asyncio.sleep(CATCH_UP_POLL)
 
-    async def reached(self, positions: dict[int, int]) -> None:
+    async def reached(self, positions: dict[int, int]) -> bool:
         """Wait, up to ``wait``, until the projector has applied each partition of the log up
-        to the given offset."""
-        with contextlib.suppress(TimeoutError):
+        to the given offset; False if it has not by then."""
+        try:
             async with asyncio.timeout(self.wait):
                 for partition, offset in positions.items():
                     await self.applied.until(partition, offset)
+        except TimeoutError:
+            return False
+        return True
 
     async def group_ids_of(self, user_id: str) -> list[str]:
         doc = await self.user_groups.find_one({"_id": user_id})
