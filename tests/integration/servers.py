@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
+
+from agents.settings import Settings as AgentSettings
 
 VARIABLES = {"kafka": "KAFKA_URL", "mongodb": "MONGODB_URI", "redis": "REDIS_URL"}
 HOW_TO = (
@@ -31,6 +35,22 @@ class Servers:
     kafka_url: str
     mongodb_uri: str
     redis_url: str
+
+
+def agent_settings(servers: Servers, name: str, **overrides: Any) -> AgentSettings:
+    """Settings of an agents deployment of a test's own on ``servers``: its topics, consumer
+    groups and database named for ``name`` and a fresh run id, so no two tests share them."""
+    run = uuid.uuid4().hex[:10]
+    return AgentSettings(
+        kafka_url=servers.kafka_url,
+        mongodb_uri=servers.mongodb_uri,
+        **{
+            "mongodb_database": f"{name}_{run}",
+            "topic_prefix": f"{name}-{run}.",
+            "app_id": f"{name}-{run}",
+            **overrides,
+        },
+    )
 
 
 class ServersMissing(RuntimeError):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -16,7 +15,7 @@ from agents.settings import Settings
 from records.events import read_fact
 from records.kafka import ensure_topics
 from records.requests import GroupCreationRequested, MessageSubmitted
-from tests.integration.servers import Servers
+from tests.integration.servers import Servers, agent_settings
 
 
 async def read_all(settings: Settings, topic: str, count: int) -> list[Any]:
@@ -42,12 +41,9 @@ async def read_all(settings: Settings, topic: str, count: int) -> list[Any]:
 async def test_a_request_that_can_never_be_committed_goes_to_the_dead_letters(
     servers: Servers,
 ) -> None:
-    run = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_url=servers.kafka_url,
-        mongodb_uri=servers.mongodb_uri,
-        topic_prefix=f"decider-{run}.",
-        app_id=f"decider-{run}",
+    settings = agent_settings(
+        servers,
+        "decider",
         topic_partitions=1,
         max_attempts=2,
         retry_backoff_max=0.2,
@@ -96,15 +92,8 @@ async def test_a_worker_has_one_transaction_open_at_a_time_across_its_partitions
 ) -> None:
     """With ``commits_in_flight=1`` the partitions' loops take turns: never two transactions
     open at once, and every request of every partition is decided, in order."""
-    run = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_url=servers.kafka_url,
-        mongodb_uri=servers.mongodb_uri,
-        topic_prefix=f"inflight-{run}.",
-        app_id=f"inflight-{run}",
-        topic_partitions=4,
-        commits_in_flight=1,
-        session_timeout=6,
+    settings = agent_settings(
+        servers, "inflight", topic_partitions=4, commits_in_flight=1, session_timeout=6
     )
     await ensure_topics(settings)
     decider = Decider(settings)

@@ -17,17 +17,14 @@ from agents.settings import Settings
 from records.events import Fact, GroupCreated, MemberInvited, MessageSaved, utcnow
 from records.kafka import ensure_topics
 from records.views import page_shelf, read_slot
-from tests.integration.servers import Servers
+from tests.integration.servers import Servers, agent_settings
 
 
 def settings_for(servers: Servers, database: Any) -> Settings:
-    run = uuid.uuid4().hex[:10]
-    return Settings(
-        kafka_url=servers.kafka_url,
-        mongodb_uri=servers.mongodb_uri,
+    return agent_settings(
+        servers,
+        "projection",
         mongodb_database=database.name,
-        topic_prefix=f"projection-{run}.",
-        app_id=f"projection-{run}",
         max_attempts=2,
         retry_backoff_max=0.2,
         session_timeout=6,

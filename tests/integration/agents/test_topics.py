@@ -5,24 +5,15 @@ stay in it for ever."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from agents.settings import Settings
 from records.kafka import KEEP_FOREVER, ensure_topics, topic_configs
-from tests.integration.servers import Servers
+from tests.integration.servers import Servers, agent_settings
 
 
 async def test_existing_topics_get_the_declared_retention(servers: Servers) -> None:
-    run = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_url=servers.kafka_url,
-        mongodb_uri=servers.mongodb_uri,
-        topic_prefix=f"topics-{run}.",
-        app_id=f"topics-{run}",
-        requests_retention_hours=2,
-    )
+    settings = agent_settings(servers, "topics", requests_retention_hours=2)
     topics = settings.topics
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()

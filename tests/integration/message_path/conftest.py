@@ -33,7 +33,7 @@ from records.kafka import partitions_of
 from records.settings import KafkaSettings
 from records.tokens import issue_token
 from records.views import PAGES_PREFIX, read_slot
-from tests.integration.servers import Servers
+from tests.integration.servers import Servers, agent_settings
 
 
 @pytest.fixture(scope="session")
@@ -300,15 +300,7 @@ def own_agents(
 ) -> tuple[AgentSettings, dict[str, str]]:
     """Settings of an agents deployment of a test's own (its topics, database and consumer
     groups), and the environment that starts a worker of it."""
-    run = uuid.uuid4().hex[:10]
-    own = AgentSettings(
-        kafka_url=servers.kafka_url,
-        mongodb_uri=servers.mongodb_uri,
-        mongodb_database=f"{name}_{run}",
-        topic_prefix=f"{name}-{run}.",
-        app_id=f"chat-agents-{name}-{run}",
-        **settings,
-    )
+    own = agent_settings(servers, name, **settings)
     env = {
         **os.environ,
         "KAFKA_URL": own.kafka_url,
