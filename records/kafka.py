@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 from records.settings import KafkaSettings
 
@@ -107,39 +107,44 @@ DYNAMIC_TOPIC_CONFIG = 1
 
 
 async def topic_configs(
-    admin: AIOKafkaAdminClient, names: list[str], *, overrides_only: bool = False
+    admin: AIOKafkaAdminClient,
+    names: list[str],
+    *,
+    overrides_only: bool = False,
+    within: float = 15.0,
 ) -> dict[str, dict[str, str]]:
     """Each topic's current settings (every key the broker reports), or only those set on
-    the topic itself."""
+    the topic itself. A topic created a moment ago (here or by another service) is not
+    described by every broker at once: one the broker does not know yet is waited for, up to
+    ``within`` seconds; any other error is raised at once."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
     found: dict[str, dict[str, str]] = {}
-    resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
-    for response in await admin.describe_configs(resources) if names else []:
-        for code, message, _, name, entries in response.resources:
-            if code != 0:
-                raise RuntimeError(f"could not read the settings of {name!r}: {message}")
-            found[name] = {
-                entry[0]: entry[1]
-                for entry in entries
-                if not overrides_only or entry[3] == DYNAMIC_TOPIC_CONFIG
-            }
+    pending = list(names)
+    while pending:
+        unknown: list[str] = []
+        resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in pending]
+        for response in await admin.describe_configs(resources):
+            for code, message, _, name, entries in response.resources:
+                if code == UnknownTopicOrPartitionError.errno and loop.time() < deadline:
+                    unknown.append(name)
+                elif code != 0:
+                    raise RuntimeError(f"could not read the settings of {name!r}: {message}")
+                else:
+                    found[name] = {
+                        entry[0]: entry[1]
+                        for entry in entries
+                        if not overrides_only or entry[3] == DYNAMIC_TOPIC_CONFIG
+                    }
+        pending = unknown
+        if pending:
+            await asyncio.sleep(0.2)
     return found
 
 
-async def _align_configs(
-    admin: AIOKafkaAdminClient, specs: list[TopicSpec], within: float = 15.0
-) -> None:
+async def _align_configs(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
     names = [spec.name for spec in specs if spec.config]
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        try:
-            current = await topic_configs(admin, names)
-            break
-        except RuntimeError:
-            # A topic another service created a moment ago is not described by every broker
-            # yet (its creation answered "already exists" here): wait for it.
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
+    current = await topic_configs(admin, names)
     stale = [
         spec
         for spec in specs

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from records.kafka import KEEP_FOREVER, ensure_topics, topic_configs
@@ -39,5 +40,19 @@ async def test_existing_topics_get_the_declared_retention(servers: Servers) -> N
         assert after[topics.incoming]["max.message.bytes"] == "200000"
         assert after[topics.events]["retention.ms"] == "-1"  # the log: for ever, as created
         await ensure_topics(settings)  # nothing left to change: a no-op
+    finally:
+        await admin.close()
+
+
+async def test_reading_the_settings_of_a_topic_that_never_appears_fails(servers: Servers) -> None:
+    settings = agent_settings(servers, "no-topic")
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(RuntimeError, match="could not read the settings"):
+            await topic_configs(admin, [settings.topics.incoming], within=1.0)
+        # It waited for the topic to appear (as one made a moment ago does) before giving up.
+        assert asyncio.get_running_loop().time() - started >= 1.0
     finally:
         await admin.close()
