@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from gateway import wire
 from gateway.backpressure import shed_slow_sockets
 from gateway.broadcast import follow_log
 from gateway.delivery import Delivery, DeliveryGate, group_room
@@ -45,7 +46,7 @@ from gateway.typedefs import (
     TASKS,
 )
 from gateway.web import web_routes
-from records.kafka import BATCH_BYTES, ensure_topics
+from records.kafka import BATCH_BYTES, KeyPartitioner, ensure_topics
 from records.operations import BackgroundTasks, operations_routes
 from records.requests import RequestAnswered
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> web.Application:
         client_manager=manager,
         cors_allowed_origins=settings.cors_origins or None,
         max_http_buffer_size=MAX_PACKET_BYTES,
+        json=wire,
     )
     sio.attach(app)
     app[SIO], app[MANAGER] = sio, manager
@@ -134,6 +136,7 @@ async def kafka_producer_ctx(app: web.Application) -> AsyncIterator[None]:
         # One batch in flight per partition (idempotence): under load, what gathers behind it
         # goes in the next one whole, not in 16 KiB pieces one round trip each.
         max_batch_size=BATCH_BYTES,
+        partitioner=KeyPartitioner(),
     )
     await producer.start()
     app[PRODUCER] = producer

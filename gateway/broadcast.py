@@ -170,7 +170,7 @@ async def _deliver(
         metrics.message_age.observe(max(0.0, time.time() - fact.saved_at.timestamp()))
     fact = await keyring.open(partition, fact)
     delivery.gate.read_at(fact.group_id, partition, record.offset)
-    metrics.facts.labels(type=fact.type).inc()
+    metrics.fact_read(fact.type).inc()
     if isinstance(fact, MembershipFact):
         delivery.gate.saw(fact.group_id, "version", fact.version)
         user_id = fact.owner_id if isinstance(fact, GroupCreated) else fact.user_id

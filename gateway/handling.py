@@ -42,7 +42,8 @@ def acknowledged(handler: Handler) -> Handler:
     @wraps(handler)
     async def wrapper(self: NamespaceBase, sid: str, data: Any = None) -> Reply:
         started = time.perf_counter()
-        self.metrics.events.labels(event=event).inc()
+        handled, ack_seconds = self.metrics.handled(event)
+        handled.inc()
         try:
             user = await self.get_session(sid)
             await self.limits.spend(user["user_id"], kind)
@@ -58,7 +59,7 @@ def acknowledged(handler: Handler) -> Handler:
             self.metrics.refusals.labels(event=event, code="unavailable").inc()
             return CommandError("unavailable", "the service is unavailable, try again").reply()
         finally:
-            self.metrics.ack_seconds.labels(event=event).observe(time.perf_counter() - started)
+            ack_seconds.observe(time.perf_counter() - started)
 
     return wrapper
 

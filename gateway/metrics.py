@@ -3,6 +3,8 @@ nodes in one process, as in the tests, each count their own)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -54,3 +56,23 @@ class GatewayMetrics:
             "1 while the Socket.IO Redis manager listens for other nodes' broadcasts",
             registry=registry,
         )
+        self._handled: dict[str, tuple[Any, Any]] = {}
+        self._facts: dict[str, Any] = {}
+
+    def handled(self, event: str) -> tuple[Any, Any]:
+        """The event's count and acknowledgement-time series, looked up once: ``labels()``
+        on every event was a thirtieth of a busy node's CPU."""
+        series = self._handled.get(event)
+        if series is None:
+            series = self._handled[event] = (
+                self.events.labels(event=event),
+                self.ack_seconds.labels(event=event),
+            )
+        return series
+
+    def fact_read(self, fact_type: str) -> Any:
+        """The count of facts of the type read from the log (looked up once, as ``handled``)."""
+        series = self._facts.get(fact_type)
+        if series is None:
+            series = self._facts[fact_type] = self.facts.labels(type=fact_type)
+        return series
