@@ -72,6 +72,9 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         self._busy = asyncio.Lock()
         self._positions: dict[int, int] = {}
         """Partition → the next offset to apply, as recorded."""
+        self._ready: set[int] = set()
+        """Partitions whose position and keys are set up (``on_partitions_assigned``): a
+        record of any other is not applied (it is fetched again after the seek)."""
         self._consumer: AIOKafkaConsumer | None = None
         self._keyring: Keyring | None = None
         self._projector: Projector | None = None
@@ -124,9 +127,16 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         async with self._busy:  # the batch in flight is written and its position recorded
             for tp in revoked:
+                self._ready.discard(tp.partition)
                 self._lag.released(tp)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        # Under the batch lock: a batch fetched meanwhile (records of a partition whose
+        # keys are not followed yet) waits until the partitions are set up.
+        async with self._busy:
+            await self._set_up(assigned)
+
+    async def _set_up(self, assigned: list[TopicPartition]) -> None:
         assert self._consumer is not None and self._projector is not None
         assert self._keyring is not None
         projector = self._projector
@@ -138,14 +148,20 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         # recorded before bodies were sealed: keys passed are read and forgotten).
         await self._keyring.follow({tp.partition: keys.get(tp.partition, 0) for tp in assigned})
         for tp in assigned:
-            # Records fetched before the seek below are dropped in ``_project``.
+            # Records fetched before the seek below are dropped in ``_project`` (those of a
+            # partition not set up yet too): the seek fetches them again.
             self._positions[tp.partition] = positions.get(tp.partition, 0)
             if tp.partition in positions:
                 self._consumer.seek(tp, positions[tp.partition])
+            else:
+                await self._consumer.seek_to_beginning(tp)
+            self._ready.add(tp.partition)
             self._lag.owned(tp)
 
     async def _project(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         assert self._projector is not None
+        if tp.partition not in self._ready:
+            return
         start = self._positions.get(tp.partition, 0)
         records = [record for record in records if record.offset >= start]
         if not records:
