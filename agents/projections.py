@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from records.events import (
@@ -32,12 +33,11 @@ from records.events import (
 )
 from records.views import (
     CHANGES_PER_SHELF,
-    GROUPS,
     POSITIONS,
     PUBLIC_GROUPS,
-    USER_GROUPS,
     change_document,
     change_shelf,
+    group_shelf,
     is_view,
     iso,
     message_slot,
@@ -49,6 +49,7 @@ from records.views import (
     slot_of,
     slot_value,
     slots_between,
+    user_shelf,
 )
 
 REMEMBERED_GROUPS = 10_000
@@ -62,10 +63,14 @@ class Projector:
         """Group id → its ``counted_seq`` and each member's marker, as this projector last
         wrote them: counting a round of messages then needs no read of the group. Dropped
         for a group by any fact but a saved message, and for all by ``forget``."""
-        self.groups = database[GROUPS]
-        self.user_groups = database[USER_GROUPS]
         self.positions = database[POSITIONS]
         self.public_groups = database[PUBLIC_GROUPS]
+
+    def group_view(self, group_id: str) -> AsyncCollection[dict[str, Any]]:
+        return self.database[group_shelf(group_id)]
+
+    def user_view(self, user_id: str) -> AsyncCollection[dict[str, Any]]:
+        return self.database[user_shelf(user_id)]
 
     async def create_indexes(self) -> None:
         await self.public_groups.create_index("words", name="words")
@@ -166,7 +171,9 @@ class Projector:
             counted, readers = known
             self._readers.move_to_end(group_id)
         else:
-            doc = await self.groups.find_one({"_id": group_id}, {"members": 1, "counted_seq": 1})
+            doc = await self.group_view(group_id).find_one(
+                {"_id": group_id}, {"members": 1, "counted_seq": 1}
+            )
             if doc is None:
                 return
             counted = doc.get("counted_seq")
@@ -190,12 +197,14 @@ class Projector:
         update: dict[str, Any] = {"$max": {"last_seq": newest, "counted_seq": newest}}
         if increments:
             update["$inc"] = increments
-        result = await self.groups.update_one({"_id": group_id, **guard}, update)
+        result = await self.group_view(group_id).update_one({"_id": group_id, **guard}, update)
         if result.matched_count == 0:
             # Another writer got there first (a projector of the same partition, briefly):
             # its update counted these messages; ``last_seq`` still moves.
             self._readers.pop(group_id, None)
-            await self.groups.update_one({"_id": group_id}, {"$max": {"last_seq": newest}})
+            await self.group_view(group_id).update_one(
+                {"_id": group_id}, {"$max": {"last_seq": newest}}
+            )
             return
         self._readers[group_id] = (max(counted or 0, newest), readers)
         while len(self._readers) > REMEMBERED_GROUPS:
@@ -206,7 +215,9 @@ class Projector:
         count what is after it: the unread messages (not theirs, not deleted) and those that
         mention them. A recount, so idempotent; one read of the group, one of the pages
         after the lowest marker (none when all have read to the end), one write."""
-        doc = await self.groups.find_one({"_id": group_id}, {"members": 1, "counted_seq": 1})
+        doc = await self.group_view(group_id).find_one(
+            {"_id": group_id}, {"members": 1, "counted_seq": 1}
+        )
         members = (doc or {}).get("members", {})
         moved = {
             user_id: max(int(members[user_id].get("last_read_seq", 0)), seq)
@@ -232,7 +243,7 @@ class Projector:
             prefix = f"members.{user_id}"
             update |= {f"{prefix}.last_read_seq": marker, f"{prefix}.unread": unread,
                        f"{prefix}.mentions": mentions}  # fmt: skip
-        await self.groups.update_one({"_id": group_id}, {"$set": update})
+        await self.group_view(group_id).update_one({"_id": group_id}, {"$set": update})
 
     async def _uncount(
         self, fact: MessageEdited | MessageDeleted, slot: dict[str, Any] | None
@@ -240,7 +251,7 @@ class Projector:
         """A delete takes the message out of the counts of those who had it unread; an edit
         moves the mention counts to the members its new body names. ``counted_change`` makes
         it idempotent."""
-        doc = await self.groups.find_one(
+        doc = await self.group_view(fact.group_id).find_one(
             {"_id": fact.group_id}, {"members": 1, "counted_change": 1}
         )
         if doc is None or slot is None or slot.get("deleted"):
@@ -265,7 +276,7 @@ class Projector:
         update: dict[str, Any] = {"$max": {"counted_change": fact.change}}
         if increments:
             update["$inc"] = increments
-        await self.groups.update_one({"_id": fact.group_id, **guard}, update)
+        await self.group_view(fact.group_id).update_one({"_id": fact.group_id, **guard}, update)
 
     async def _slot(self, group_id: str, seq: int) -> dict[str, Any] | None:
         async for slot in slots_between(self.database, group_id, seq, seq):
@@ -314,7 +325,7 @@ class Projector:
                     "username": fact.owner, "role": "owner", "joined_at": fact.occurred_at,
                     "last_read_seq": 0, "unread": 0, "mentions": 0,
                 }  # fmt: skip
-                await self.groups.update_one(
+                await self.group_view(fact.group_id).update_one(
                     group,
                     {
                         "$setOnInsert": {
@@ -346,7 +357,7 @@ class Projector:
                     "by": fact.by,
                     "at": fact.occurred_at,
                 }
-                await self.user_groups.update_one(
+                await self.user_view(fact.user_id).update_one(
                     {"_id": fact.user_id},
                     {"$set": {f"invited.{fact.group_id}": pending}},
                     upsert=True,
@@ -356,7 +367,7 @@ class Projector:
                     "by_id": fact.by_id,
                     "at": fact.occurred_at,
                 }
-                await self.groups.update_one(
+                await self.group_view(fact.group_id).update_one(
                     group,
                     {"$set": {f"invited.{fact.user_id}": invitation}, **_version(fact)},
                 )
@@ -370,7 +381,7 @@ class Projector:
                     "unread": 0,
                     "mentions": 0,
                 }
-                await self.groups.update_one(
+                await self.group_view(fact.group_id).update_one(
                     group,
                     {
                         "$set": {f"members.{fact.user_id}": member},
@@ -382,17 +393,17 @@ class Projector:
                 # are behind ``counted_seq`` and would not be counted again: recount them.
                 await self._recount(fact.group_id, {fact.user_id: fact.read_seq})
             case MemberLeft() | MemberRemoved():
-                await self.user_groups.update_one(
+                await self.user_view(fact.user_id).update_one(
                     {"_id": fact.user_id}, {"$unset": {f"groups.{fact.group_id}": ""}}
                 )
-                await self.groups.update_one(
+                await self.group_view(fact.group_id).update_one(
                     group, {"$unset": {f"members.{fact.user_id}": ""}, **_version(fact)}
                 )
             case InvitationDeclined() | InvitationRevoked():
-                await self.user_groups.update_one(
+                await self.user_view(fact.user_id).update_one(
                     {"_id": fact.user_id}, {"$unset": {f"invited.{fact.group_id}": ""}}
                 )
-                await self.groups.update_one(
+                await self.group_view(fact.group_id).update_one(
                     group, {"$unset": {f"invited.{fact.user_id}": ""}, **_version(fact)}
                 )
             case ReadMarked():
@@ -429,7 +440,9 @@ class Projector:
             {"$set": document, "$setOnInsert": {"body": body}},
             upsert=True,
         )
-        await self.groups.update_one({"_id": fact.group_id}, {"$max": {"last_change": fact.change}})
+        await self.group_view(fact.group_id).update_one(
+            {"_id": fact.group_id}, {"$max": {"last_change": fact.change}}
+        )
 
     async def _erase_earlier_versions(self, fact: MessageDeleted) -> None:
         """A delete erases the bodies of the message's edits too, on every shelf of changes
@@ -442,7 +455,7 @@ class Projector:
             )
 
     async def _link(self, user_id: str, group_id: str, at: datetime) -> None:
-        await self.user_groups.update_one(
+        await self.user_view(user_id).update_one(
             {"_id": user_id},
             {
                 "$set": {f"groups.{group_id}": {"joined_at": at}},

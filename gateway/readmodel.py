@@ -20,17 +20,17 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from records.views import (
-    GROUPS,
     POSITIONS,
     PUBLIC_GROUPS,
-    USER_GROUPS,
     Group,
     change_shelf,
     change_to_client,
+    group_shelf,
     invitation_to_client,
     position_id,
     slot_to_client,
     slots_between,
+    user_shelf,
     words_query,
 )
 
@@ -91,8 +91,6 @@ class AppliedPositions:
 class ReadModel:
     def __init__(self, database: AsyncDatabase[dict[str, Any]], wait: float = 2.0) -> None:
         self.database = database
-        self.groups = database[GROUPS]
-        self.user_groups = database[USER_GROUPS]
         self.positions = database[POSITIONS]
         self.public_groups_view = database[PUBLIC_GROUPS]
         self.wait = wait
@@ -112,7 +110,7 @@ class ReadModel:
         ``self.wait`` unless given: then as it is)."""
         deadline = time.monotonic() + (self.wait if wait is None else wait)
         while True:
-            doc = await self.groups.find_one({"_id": group_id})
+            doc = await self.database[group_shelf(group_id)].find_one({"_id": group_id})
             group = Group.from_document(doc) if doc is not None else None
             caught_up = group is not None and (
                 group.last_seq >= seq and group.last_change >= change and group.version >= version
@@ -133,17 +131,17 @@ class ReadModel:
         return True
 
     async def group_ids_of(self, user_id: str) -> list[str]:
-        doc = await self.user_groups.find_one({"_id": user_id})
+        doc = await self.database[user_shelf(user_id)].find_one({"_id": user_id})
         return sorted((doc or {}).get("groups", {}))
 
     async def invitations_of(self, user_id: str) -> list[dict[str, Any]]:
         """Pending invitations: to private groups the user may now join."""
-        doc = await self.user_groups.find_one({"_id": user_id})
+        doc = await self.database[user_shelf(user_id)].find_one({"_id": user_id})
         invited = (doc or {}).get("invited", {})
         return [invitation_to_client(group_id, i) for group_id, i in sorted(invited.items())]
 
     async def pending_invitations(self, user_id: str) -> int:
-        doc = await self.user_groups.find_one({"_id": user_id}, {"invited": 1})
+        doc = await self.database[user_shelf(user_id)].find_one({"_id": user_id}, {"invited": 1})
         return len((doc or {}).get("invited", {}))
 
     async def groups_of(self, user_id: str) -> list[Group]:
@@ -154,9 +152,14 @@ class ReadModel:
         """Public groups with a word of their name starting with each word of ``query``
         (all of them when it has none), at most ``limit``, by name."""
         cursor = self.public_groups_view.find(words_query(query), {"_id": 1}).limit(limit)
-        ids = [doc["_id"] async for doc in cursor]
-        docs = self.groups.find({"_id": {"$in": ids}}) if ids else None
-        found = [Group.from_document(doc) async for doc in docs] if docs is not None else []
+        shelves: dict[str, list[str]] = {}
+        async for doc in cursor:
+            shelves.setdefault(group_shelf(doc["_id"]), []).append(doc["_id"])
+        found = [
+            Group.from_document(doc)
+            for shelf, ids in shelves.items()
+            async for doc in self.database[shelf].find({"_id": {"$in": ids}})
+        ]
         return sorted(found, key=lambda g: (g.name.casefold(), g.group_id))
 
     async def history(

@@ -26,8 +26,8 @@ from gateway.readmodel import ReadModel
 from infra.stack import InfraPorts, start_infra
 from records.events import MessageSaved, message_id, utcnow
 from records.views import (
-    GROUPS,
     PAGE_SIZE,
+    group_shelf,
     message_slot,
     page_of,
     page_shelf,
@@ -49,7 +49,7 @@ async def seed_group(database: Any, group: str, count: int) -> None:
         doc.setdefault("m", {})[slot_of(seq)] = slot_value(message_slot(saved))
     for shelf, pages in shelves.items():
         await database[shelf].insert_many(list(pages.values()))
-    await database[GROUPS].insert_one(
+    await database[group_shelf(group)].insert_one(
         {"_id": group, "name": group, "private": False, "owner_id": "ann", "last_seq": count,
          "last_change": 0, "version": 1, "members": {"ann": {"username": "Ann", "role": "owner"}},
          "invited": {}}

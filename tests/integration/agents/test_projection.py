@@ -15,8 +15,8 @@ from aiokafka import AIOKafkaProducer
 from agents.projector import Projection
 from agents.settings import Settings
 from records.events import Fact, GroupCreated, MemberInvited, MessageSaved, utcnow
-from records.kafka import ensure_topics
-from records.views import page_shelf, read_slot
+from records.kafka import ensure_topics, partitions_of
+from records.views import POSITIONS, group_shelf, page_shelf, position_id, read_slot
 from tests.integration.servers import Servers, agent_settings
 
 
@@ -62,7 +62,7 @@ async def page(database: Any, group: str, slots: int) -> dict[str, Any]:
     async with asyncio.timeout(30):
         while True:
             doc = await database[page_shelf(group, 0)].find_one({"_id": 0})
-            counted = await database.groups.find_one({"_id": group}, {"last_seq": 1})
+            counted = await database[group_shelf(group)].find_one({"_id": group}, {"last_seq": 1})
             if (
                 doc is not None
                 and len(doc["m"]) >= slots
@@ -99,7 +99,7 @@ async def test_a_fact_mongodb_refuses_is_skipped_and_the_next_ones_are_projected
         slots = await page(database, group, 2)
     assert [slots[k]["body"] for k in sorted(slots, key=int)] == ["#1", "#2"]
     assert projection.skipped == 1
-    doc = await database.groups.find_one({"_id": group})
+    doc = await database[group_shelf(group)].find_one({"_id": group})
     assert doc["last_seq"] == 2 and doc["invited"] == {}
 
 
@@ -117,3 +117,27 @@ async def test_the_projector_resumes_from_its_recorded_position(
         # The second run applies only what came after the first one's position.
         assert projection.projected == (2 if expected == 1 else 1)
         await publish(settings, [saved(group, 2)])
+
+
+async def test_views_recorded_under_an_earlier_layout_are_built_again_from_the_start(
+    servers: Servers, database: Any
+) -> None:
+    settings = settings_for(servers, database)
+    await ensure_topics(settings)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    await publish(settings, [created(group), saved(group, 1), saved(group, 2)])
+    # A projector of the earlier layout (every group in one collection) had applied it all.
+    partitions = await partitions_of(settings, settings.topics.events)
+    await database[POSITIONS].insert_many(
+        [{"_id": f"events:{p}", "offset": 1_000_000} for p in partitions]
+    )
+    await database["groups"].insert_one({"_id": group, "last_seq": 2})
+
+    async with running(settings) as projection:
+        slots = await page(database, group, 2)
+    assert [slots[k]["body"] for k in sorted(slots, key=int)] == ["#1", "#2"]
+    assert projection.projected == 3
+    doc = await database[group_shelf(group)].find_one({"_id": group})
+    assert doc["last_seq"] == 2 and set(doc["members"]) == {"ann"}
+    recorded = {doc["_id"] async for doc in database[POSITIONS].find()}
+    assert {position_id(p) for p in partitions} <= recorded

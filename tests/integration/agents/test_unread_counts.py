@@ -19,7 +19,7 @@ from records.events import (
     ReadMarked,
     utcnow,
 )
-from records.views import GROUPS
+from records.views import group_shelf
 
 
 def story(group: str, marker: bool) -> list[Fact]:
@@ -46,7 +46,7 @@ def story(group: str, marker: bool) -> list[Fact]:
 
 
 async def bob_in(database: Any, group: str) -> dict[str, Any]:
-    doc = await database[GROUPS].find_one({"_id": group})
+    doc = await database[group_shelf(group)].find_one({"_id": group})
     assert doc is not None
     member: dict[str, Any] = doc["members"]["bob"]
     return {k: member[k] for k in ("last_read_seq", "unread", "mentions")}
@@ -77,13 +77,13 @@ async def test_a_delete_never_takes_a_count_below_zero(database: Any) -> None:
     projector = Projector(database)
     await projector.apply(facts)
     # As a view made before counts were kept shows him: nothing counted.
-    await database[GROUPS].update_one(
+    await database[group_shelf(group)].update_one(
         {"_id": group}, {"$unset": {"members.bob.unread": "", "members.bob.mentions": ""}}
     )
     deleted = MessageDeleted(group_id=group, occurred_at=utcnow(), message_id=f"{group}:4",
                              seq=4, by_id="ann", change=1)  # fmt: skip
     await projector.apply([deleted])
-    doc = await database[GROUPS].find_one({"_id": group})
+    doc = await database[group_shelf(group)].find_one({"_id": group})
     assert doc is not None
     bob = doc["members"]["bob"]
     assert (bob.get("unread", 0), bob.get("mentions", 0)) == (0, 0)
@@ -128,7 +128,7 @@ def readers_story(group: str) -> list[Fact]:
 
 
 async def counts_of(database: Any, group: str) -> dict[str, Any]:
-    doc = await database[GROUPS].find_one({"_id": group})
+    doc = await database[group_shelf(group)].find_one({"_id": group})
     assert doc is not None
     return {
         user: {k: member.get(k) for k in ("last_read_seq", "unread", "mentions")}

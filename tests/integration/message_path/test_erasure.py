@@ -21,7 +21,7 @@ from records.requests import (
     GroupCreationRequested,
     MessageSubmitted,
 )
-from records.views import is_view, page_shelf, read_slot
+from records.views import group_shelf, is_view, page_shelf, read_slot
 from tests.integration.message_path.conftest import own_agents, whole_topic
 from tests.integration.servers import Servers
 
@@ -72,8 +72,9 @@ async def test_a_deleted_message_cannot_come_back_from_the_log(
                 settings.topics.incoming, request.to_bytes(), key=group.encode()
             )
         # Decided and projected: two messages, the first edited then deleted.
+        view = database[group_shelf(group)]
         async with asyncio.timeout(30):
-            while (await database.groups.find_one({"_id": group}) or {}).get("last_change") != 2:
+            while (await view.find_one({"_id": group}) or {}).get("last_change") != 2:
                 await asyncio.sleep(0.1)
 
         events = await whole_topic(settings, settings.topics.events)

@@ -23,7 +23,7 @@ from records.requests import (
     ReadMarkRequested,
     RemovalRequested,
 )
-from records.views import POSITIONS, is_view, page_shelf, read_slot
+from records.views import POSITIONS, group_shelf, is_view, page_shelf, read_slot
 from tests.integration.message_path.conftest import own_agents, read_topic
 from tests.integration.servers import Servers
 
@@ -72,7 +72,10 @@ async def projected(database: Any, expected: dict[str, dict[str, int]]) -> None:
     """Wait until the live projector has written the whole story: each group's positions."""
     async with asyncio.timeout(30):
         while True:
-            docs = {doc["_id"]: doc async for doc in database.groups.find()}
+            docs = {
+                group: await database[group_shelf(group)].find_one({"_id": group}) or {}
+                for group in expected
+            }
             if all(
                 all(docs.get(group, {}).get(key) == value for key, value in positions.items())
                 for group, positions in expected.items()
@@ -129,7 +132,7 @@ async def test_a_replay_rebuilds_the_projections_exactly(
 
     assert (report.facts, report.unreadable) == (expected_facts, 0)
     assert after == before
-    groups = before["groups"]
+    groups = {g: before[group_shelf(g)][g] for g in (group, private)}
     assert set(groups[group]["members"]) == {"ann"}
     assert set(groups[private]["members"]) == {"bob", "ann"}
     assert groups[group]["last_seq"] == 6 and groups[private]["last_seq"] == 2
