@@ -236,6 +236,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         """Taken by a partition's loop before it picks its batch (see ``commits_in_flight``)."""
         self._consumer: AIOKafkaConsumer | None = None
         self._lag = PartitionLag(self.metrics.request_lag, lambda: self._consumer, self._decided_to)
+        retry_concurrent_transactions_after(NEXT_TRANSACTION_RETRY)
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         """Decide until cancelled."""
@@ -370,7 +371,6 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         assert self._consumer is not None
         started = time.monotonic()
         if owned.producer is None:
-            retry_concurrent_transactions_after(NEXT_TRANSACTION_RETRY)
             producer = AIOKafkaProducer(
                 bootstrap_servers=self.settings.bootstrap_servers,
                 transactional_id=f"{self.settings.app_id}-decider-{tp.partition}",

@@ -38,7 +38,7 @@ from records.views import (
     PUBLIC_GROUPS,
     change_document,
     change_shelf,
-    group_shelf,
+    group_view,
     is_view,
     iso,
     message_slot,
@@ -50,7 +50,7 @@ from records.views import (
     slot_of,
     slot_value,
     slots_between,
-    user_shelf,
+    user_view,
 )
 
 REMEMBERED_GROUPS = 10_000
@@ -73,10 +73,10 @@ class Projector:
         self.public_groups = database[PUBLIC_GROUPS]
 
     def group_view(self, group_id: str) -> AsyncCollection[dict[str, Any]]:
-        return self.database[group_shelf(group_id)]
+        return group_view(self.database, group_id)
 
     def user_view(self, user_id: str) -> AsyncCollection[dict[str, Any]]:
-        return self.database[user_shelf(user_id)]
+        return user_view(self.database, user_id)
 
     async def create_indexes(self) -> None:
         await self.public_groups.create_index("words", name="words")

@@ -26,11 +26,12 @@ from records.views import (
     change_shelf,
     change_to_client,
     group_shelf,
+    group_view,
     invitation_to_client,
     position_id,
     slot_to_client,
     slots_between,
-    user_shelf,
+    user_view,
     words_query,
 )
 
@@ -110,7 +111,7 @@ class ReadModel:
         ``self.wait`` unless given: then as it is)."""
         deadline = time.monotonic() + (self.wait if wait is None else wait)
         while True:
-            doc = await self.database[group_shelf(group_id)].find_one({"_id": group_id})
+            doc = await group_view(self.database, group_id).find_one({"_id": group_id})
             group = Group.from_document(doc) if doc is not None else None
             caught_up = group is not None and (
                 group.last_seq >= seq and group.last_change >= change and group.version >= version
@@ -131,17 +132,17 @@ class ReadModel:
         return True
 
     async def group_ids_of(self, user_id: str) -> list[str]:
-        doc = await self.database[user_shelf(user_id)].find_one({"_id": user_id})
+        doc = await user_view(self.database, user_id).find_one({"_id": user_id})
         return sorted((doc or {}).get("groups", {}))
 
     async def invitations_of(self, user_id: str) -> list[dict[str, Any]]:
         """Pending invitations: to private groups the user may now join."""
-        doc = await self.database[user_shelf(user_id)].find_one({"_id": user_id})
+        doc = await user_view(self.database, user_id).find_one({"_id": user_id})
         invited = (doc or {}).get("invited", {})
         return [invitation_to_client(group_id, i) for group_id, i in sorted(invited.items())]
 
     async def pending_invitations(self, user_id: str) -> int:
-        doc = await self.database[user_shelf(user_id)].find_one({"_id": user_id}, {"invited": 1})
+        doc = await user_view(self.database, user_id).find_one({"_id": user_id}, {"invited": 1})
         return len((doc or {}).get("invited", {}))
 
     async def groups_of(self, user_id: str) -> list[Group]:

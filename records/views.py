@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from records.events import MessageDeleted, MessageEdited, MessageSaved
@@ -99,6 +100,20 @@ def group_shelf(group_id: str) -> str:
 def user_shelf(user_id: str) -> str:
     """The collection that holds a user's groups and invitations."""
     return f"{USER_GROUPS_PREFIX}{_shelf_of(user_id)}"
+
+
+def group_view(
+    database: AsyncDatabase[dict[str, Any]], group_id: str
+) -> AsyncCollection[dict[str, Any]]:
+    """The collection of ``database`` that holds a group's document."""
+    return database[group_shelf(group_id)]
+
+
+def user_view(
+    database: AsyncDatabase[dict[str, Any]], user_id: str
+) -> AsyncCollection[dict[str, Any]]:
+    """The collection of ``database`` that holds a user's groups and invitations."""
+    return database[user_shelf(user_id)]
 
 
 def page_of(seq: int) -> int:
