@@ -333,8 +333,8 @@ def start(targets: Targets, warm_up: float) -> None:
         f" logs {targets.work}"
     )
     targets.start()
-    # A first run warms every part up, its figures not kept: the broker's JIT (C2) compiles
-    # its hot paths for minutes under load on two cores, FerretDB makes its first collections.
+    # A first run warms every part up, its figures not kept: the broker's JIT compiles its
+    # hot paths (C1 only here, seconds; C2 took minutes), FerretDB makes its first collections.
     warm = Workload("warmup", 20, 10, 300, warm_up)
     warm_tokens = [[targets.token(f"w-g{g}m{m}") for m in range(10)] for g in range(20)]
     for urls in (targets.gateway_urls, [targets.bare_url]):
