@@ -8,7 +8,7 @@ Uses the servers named by ``KAFKA_URL`` and ``MONGODB_URI`` (e.g. a running ``./
 starts Kafka and FerretDB as processes on free ports. Seeds the log of a fresh topic prefix
 with ``--groups`` groups and ``--messages`` saved messages spread over them (straight onto the
 events topic, as the decider would have written them), starts a worker, sends one message
-request to each partition and prints when the first and the last were answered, measured from
+request to each partition and prints when the first and the last were decided, measured from
 the worker's process start, and the fold rate the worker logged.
 """
 
@@ -29,9 +29,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from agents.settings import Settings
 from infra.services import agents_worker
 from infra.stack import InfraPorts, start_infra
-from records.events import GroupCreated, MessageSaved, message_id, utcnow
+from records.events import GroupCreated, MessageSaved, message_id, read_fact, utcnow
 from records.kafka import ensure_topics
-from records.requests import MessageSubmitted, RequestAnswered
+from records.requests import MessageSubmitted
 
 
 async def seed(settings: Settings, groups: list[str], messages: int) -> None:
@@ -65,37 +65,39 @@ async def seed(settings: Settings, groups: list[str], messages: int) -> None:
 
 
 async def first_answers(settings: Settings, groups: list[str], started: float) -> list[float]:
-    """Send one message to every group; seconds after ``started`` at which each was answered."""
-    node = uuid.uuid4().hex
-    replies = AIOKafkaConsumer(
-        settings.topics.replies,
+    """Send one message to every group; seconds after ``started`` at which each was decided:
+    its ``MessageSaved`` committed to the event log (a saved message has no answer of its
+    own, the gateway acknowledged the send when Kafka had it)."""
+    probe = f"probe-{uuid.uuid4().hex}"
+    facts = AIOKafkaConsumer(
+        settings.topics.events,
         bootstrap_servers=settings.bootstrap_servers,
-        auto_offset_reset="earliest",
+        auto_offset_reset="latest",
         isolation_level="read_committed",
     )
-    await replies.start()
+    await facts.start()
+    await facts.seek_to_end()
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
     await producer.start()
     try:
         for group in groups:
             request = MessageSubmitted(
-                group_id=group, actor_id="ann", actor="Ann", client_msg_id=f"probe-{node}",
-                body="probe", origin=node,
+                group_id=group, actor_id="ann", actor="Ann", client_msg_id=probe,
+                body="probe", origin=uuid.uuid4().hex,
             )  # fmt: skip
             await producer.send_and_wait(
                 settings.topics.incoming, request.to_bytes(), key=group.encode()
             )
-        answered: list[float] = []
-        async for record in replies:
-            answer = RequestAnswered.model_validate_json(record.value or b"")
-            if answer.origin == node:
-                assert answer.ok, answer
-                answered.append(time.monotonic() - started)
-                if len(answered) == len(groups):
-                    return answered
+        decided: dict[str, float] = {}
+        async for record in facts:
+            fact = read_fact(record.value or b"")
+            if isinstance(fact, MessageSaved) and fact.client_msg_id == probe:
+                decided.setdefault(fact.group_id, time.monotonic() - started)
+                if len(decided) == len(groups):
+                    return sorted(decided.values())
     finally:
         await producer.stop()
-        await replies.stop()
+        await facts.stop()
     return []
 
 
