@@ -31,7 +31,7 @@ from infra.services import agents_worker
 from infra.stack import InfraPorts, start_infra
 from records.events import GroupCreated, MessageSaved, message_id, read_fact, utcnow
 from records.kafka import ensure_topics
-from records.requests import MessageSubmitted
+from records.requests import MessageSubmitted, RequestAnswered
 
 
 async def seed(settings: Settings, groups: list[str], messages: int) -> None:
@@ -41,7 +41,7 @@ async def seed(settings: Settings, groups: list[str], messages: int) -> None:
     await producer.start()
     now = utcnow()
     try:
-        for number, group in enumerate(groups, start=1):
+        for group in groups:
             created = GroupCreated(
                 group_id=group, name=group, private=False, owner_id="ann", owner="Ann", version=1
             )
@@ -64,32 +64,39 @@ async def seed(settings: Settings, groups: list[str], messages: int) -> None:
         await producer.stop()
 
 
-async def first_answers(settings: Settings, groups: list[str], started: float) -> list[float]:
+async def first_decisions(settings: Settings, groups: list[str], started: float) -> list[float]:
     """Send one message to every group; seconds after ``started`` at which each was decided:
     its ``MessageSaved`` committed to the event log (a saved message has no answer of its
-    own, the gateway acknowledged the send when Kafka had it)."""
+    own, the gateway acknowledged the send when Kafka had it). A probe refused on the
+    replies topic fails the run instead of leaving it waiting."""
     probe = f"probe-{uuid.uuid4().hex}"
+    origin = uuid.uuid4().hex
     facts = AIOKafkaConsumer(
         settings.topics.events,
+        settings.topics.replies,
         bootstrap_servers=settings.bootstrap_servers,
-        auto_offset_reset="latest",
         isolation_level="read_committed",
     )
     await facts.start()
-    await facts.seek_to_end()
+    await facts.seek_to_end()  # before the probes go out: every answer to them comes after
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
     await producer.start()
     try:
         for group in groups:
             request = MessageSubmitted(
                 group_id=group, actor_id="ann", actor="Ann", client_msg_id=probe,
-                body="probe", origin=uuid.uuid4().hex,
+                body="probe", origin=origin,
             )  # fmt: skip
             await producer.send_and_wait(
                 settings.topics.incoming, request.to_bytes(), key=group.encode()
             )
         decided: dict[str, float] = {}
         async for record in facts:
+            if record.topic == settings.topics.replies:
+                answer = RequestAnswered.model_validate_json(record.value or b"")
+                if answer.origin == origin and not answer.ok:
+                    raise RuntimeError(f"probe refused in {answer.group_id}: {answer.message}")
+                continue
             fact = read_fact(record.value or b"")
             if isinstance(fact, MessageSaved) and fact.client_msg_id == probe:
                 decided.setdefault(fact.group_id, time.monotonic() - started)
@@ -136,7 +143,7 @@ async def main() -> None:
             worker = agents_worker(
                 log_path, env={**environ, "AGENTS_INSTANCE_ID": "bench-1"}, ready_timeout=300
             ).start()
-            answered = await first_answers(settings, groups, started)
+            answered = await first_decisions(settings, groups, started)
             print(f"{run_name}:")
             print(f"  first request decided {answered[0]:.1f} s after the process started")
             print(f"  last of {len(groups)} groups decided at {answered[-1]:.1f} s")
