@@ -94,9 +94,7 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         )
         self._projector = projector = Projector(client[self.settings.mongodb_database])
         await self._until_written(projector.create_indexes)
-        # Keys wanted for views, not for live delivery: a longer wait at the broker costs a
-        # round a moment now and then, and the broker ten polls a second, not fifty.
-        self._keyring = keyring = Keyring(self.settings, fetch_wait_ms=100)
+        self._keyring = keyring = Keyring(self.settings)
         await keyring.start()
         consumer = self._consumer = AIOKafkaConsumer(**self.settings.group_consumer("projector"))
         consumer.subscribe([self.settings.topics.events], listener=self)

@@ -97,7 +97,6 @@ class Keyring:
         self,
         settings: KafkaSettings,
         *,
-        fetch_wait_ms: int = LIVE_FETCH_WAIT_MS,
         patience: float = 10.0,
     ) -> None:
         self.topic = settings.topics.keys
@@ -107,7 +106,6 @@ class Keyring:
         erased key is followed by its own tombstone, kept for good)."""
         self.positions: dict[int, int] = {}
         self._settings = settings
-        self._fetch_wait_ms = fetch_wait_ms
         self._consumer: AIOKafkaConsumer | None = None
         self._own = False
         self._ahead: dict[int, dict[int, tuple[bytes, int]]] = {}
@@ -131,7 +129,7 @@ class Keyring:
             group_id=None,
             enable_auto_commit=False,
             isolation_level="read_committed",
-            fetch_max_wait_ms=self._fetch_wait_ms,
+            fetch_max_wait_ms=LIVE_FETCH_WAIT_MS,
         )
         await self._consumer.start()
         self._own = True

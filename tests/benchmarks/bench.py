@@ -172,14 +172,15 @@ def cpu_seconds(pids: list[int | None]) -> float:
 
 
 def settle(targets: Targets, within: float = 120.0) -> float:
-    """Wait until the chat's services are idle again (under 10% of a core for a second): the
-    backlog of a run past capacity must not slow the next one down. Returns seconds waited."""
+    """Wait until the chat's services are idle again (under 5% of a core each for a second):
+    the backlog of a run past capacity must not slow the next one down. Returns seconds
+    waited."""
     pids = [p.pid for p in targets.processes if p.name != "bare"]
     started = time.monotonic()
     while time.monotonic() - started < within:
         before = cpu_seconds(pids)
         time.sleep(1.0)
-        if cpu_seconds(pids) - before < 0.1:
+        if cpu_seconds(pids) - before < 0.05 * len(pids):
             break
     return time.monotonic() - started
 
