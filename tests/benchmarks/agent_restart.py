@@ -71,14 +71,14 @@ async def first_decisions(settings: Settings, groups: list[str], started: float)
     replies topic fails the run instead of leaving it waiting."""
     probe = f"probe-{uuid.uuid4().hex}"
     origin = uuid.uuid4().hex
-    facts = AIOKafkaConsumer(
+    log = AIOKafkaConsumer(
         settings.topics.events,
         settings.topics.replies,
         bootstrap_servers=settings.bootstrap_servers,
         isolation_level="read_committed",
     )
-    await facts.start()
-    await facts.seek_to_end()  # before the probes go out: every answer to them comes after
+    await log.start()
+    await log.seek_to_end()  # before the probes go out: every answer to them comes after
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
     await producer.start()
     try:
@@ -91,7 +91,7 @@ async def first_decisions(settings: Settings, groups: list[str], started: float)
                 settings.topics.incoming, request.to_bytes(), key=group.encode()
             )
         decided: dict[str, float] = {}
-        async for record in facts:
+        async for record in log:
             if record.topic == settings.topics.replies:
                 answer = RequestAnswered.model_validate_json(record.value or b"")
                 if answer.origin == origin and not answer.ok:
@@ -104,7 +104,7 @@ async def first_decisions(settings: Settings, groups: list[str], started: float)
                     return sorted(decided.values())
     finally:
         await producer.stop()
-        await facts.stop()
+        await log.stop()
     return []
 
 
@@ -143,10 +143,10 @@ async def main() -> None:
             worker = agents_worker(
                 log_path, env={**environ, "AGENTS_INSTANCE_ID": "bench-1"}, ready_timeout=300
             ).start()
-            answered = await first_decisions(settings, groups, started)
+            decided = await first_decisions(settings, groups, started)
             print(f"{run_name}:")
-            print(f"  first request decided {answered[0]:.1f} s after the process started")
-            print(f"  last of {len(groups)} groups decided at {answered[-1]:.1f} s")
+            print(f"  first request decided {decided[0]:.1f} s after the process started")
+            print(f"  last of {len(groups)} groups decided at {decided[-1]:.1f} s")
             for line in log_path.read_text().splitlines():
                 if match := re.search(r"partition \d+ ready in .*", line):
                     print("    " + match.group(0))

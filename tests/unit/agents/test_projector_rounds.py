@@ -3,8 +3,6 @@ the partition was sought back meanwhile, and no more than ``ROUND_RECORDS``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
@@ -51,6 +49,6 @@ async def test_a_round_keeps_every_offset_once_after_a_seek_back() -> None:
 async def test_a_round_stops_at_its_record_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(agents.projector, "ROUND_RECORDS", 4)
     consumer = Consumer([0, 1, 2], [3, 4, 5], [6])
-    batches: dict[Any, Any] = await Projection(SETTINGS)._collect(consumer, 5.0)  # type: ignore[arg-type]
+    batches = await Projection(SETTINGS)._collect(consumer, 5.0)  # type: ignore[arg-type]
     assert [r.offset for r in batches[LOG]] == [0, 1, 2, 3]
     assert consumer.asked == [4, 1]  # it asked only for what the round could still hold
