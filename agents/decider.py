@@ -37,16 +37,17 @@ from aiokafka.producer import sender as aiokafka_sender
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from agents.decisions import Decision, decide
-from agents.intake import Rejected, sort_batch
+from agents.intake import Rejected, split_batch
 from agents.keys import KeyRecord, sealed
 from agents.metrics import AgentsMetrics, PartitionLag
 from agents.settings import Settings
 from agents.snapshots import Snapshots
 from agents.state import PartitionState
-from records.events import Fact, utcnow
+from records.base import utcnow
+from records.facts import Fact
 from records.kafka import BATCH_BYTES, LIVE_FETCH_WAIT_MS, ensure_topics, partitions_of
 from records.operations import REQUEST_ID_HEADER, under_request_id
-from records.requests import AnyRequest, MessageSubmitted, ReadMarkRequested, RequestAnswered
+from records.requests import AnyRequest, MarkRead, RequestAnswered, SendMessage
 from records.sealing import KEY_NO_HEADER
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class Owned:
 def decide_batch(state: PartitionState, records: list[bytes]) -> Outcome:
     """Decide records in order against ``state``, folding each fact in as it is decided, so
     a request sees every fact decided before it. Pure but for the clock."""
-    intake = sort_batch(records)
+    intake = split_batch(records)
     outcome = Outcome(rejected=intake.rejected)
     for request in intake.accepted:
         group = state.group(request.group_id)
@@ -166,7 +167,7 @@ def answer(request: AnyRequest, decision: Decision, version: int) -> list[Reques
     needs none (the send was acknowledged when Kafka had it; the message itself is the
     answer), so only a refused one is answered: half the records of a busy transaction."""
     refusal = decision.refusal
-    submitted = isinstance(request, MessageSubmitted | ReadMarkRequested)  # acked at Kafka
+    submitted = isinstance(request, SendMessage | MarkRead)  # acked at Kafka
     if request.origin is None or (submitted and refusal is None):
         return []
     return [
@@ -245,7 +246,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         consumer = self._consumer = AIOKafkaConsumer(
             **self.settings.group_consumer("decider"), fetch_max_wait_ms=LIVE_FETCH_WAIT_MS
         )
-        consumer.subscribe([self.topics.incoming], listener=self)
+        consumer.subscribe([self.topics.requests], listener=self)
         await self.snapshots.start()
         await consumer.start()
         if ready is not None:
@@ -271,11 +272,11 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
             await self.snapshots.stop()
 
     async def _check_copartitioned(self) -> None:
-        requests = await partitions_of(self.settings, self.topics.incoming)
+        requests = await partitions_of(self.settings, self.topics.requests)
         events = await partitions_of(self.settings, self.topics.events)
         if requests != events:
             raise RuntimeError(
-                f"{self.topics.incoming} has {len(requests)} partitions and {self.topics.events} "
+                f"{self.topics.requests} has {len(requests)} partitions and {self.topics.events} "
                 f"{len(events)}: they must be co-partitioned (same count, keyed by group)"
             )
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from agents.state import GroupState
-from records.events import (
+from records.base import dedupe_key, message_id, split_message_id
+from records.facts import (
     Fact,
     GroupCreated,
     InvitationDeclined,
@@ -26,23 +27,20 @@ from records.events import (
     MessageEdited,
     MessageSaved,
     ReadMarked,
-    dedupe_key,
-    message_id,
-    split_message_id,
 )
 from records.requests import (
     AnyRequest,
-    DeclineRequested,
-    DeletionRequested,
-    EditRequested,
-    GroupCreationRequested,
-    InvitationRequested,
-    JoinRequested,
-    LeaveRequested,
-    MessageSubmitted,
-    ReadMarkRequested,
-    RemovalRequested,
-    RevocationRequested,
+    CreateGroup,
+    DeclineInvitation,
+    DeleteMessage,
+    EditMessage,
+    InviteMember,
+    JoinGroup,
+    LeaveGroup,
+    MarkRead,
+    RemoveMember,
+    RevokeInvitation,
+    SendMessage,
 )
 
 MAX_PENDING_INVITATIONS = 1000
@@ -69,33 +67,33 @@ def refuse(code: str, message: str) -> Decision:
 
 def decide(state: GroupState, request: AnyRequest, now: datetime) -> Decision:
     """Decide one request against its group's state; ``now`` stamps a saved message."""
-    if isinstance(request, GroupCreationRequested):
+    if isinstance(request, CreateGroup):
         return _create(state, request)
     if not state.exists:
         return refuse("group_not_found", f"there is no group {state.group_id!r}")
     match request:
-        case MessageSubmitted():
+        case SendMessage():
             return _submit(state, request, now)
-        case JoinRequested():
+        case JoinGroup():
             return _join(state, request)
-        case InvitationRequested():
+        case InviteMember():
             return _invite(state, request)
-        case DeclineRequested():
+        case DeclineInvitation():
             return _decline(state, request)
-        case RevocationRequested():
+        case RevokeInvitation():
             return _revoke(state, request)
-        case LeaveRequested():
+        case LeaveGroup():
             return _leave(state, request)
-        case RemovalRequested():
+        case RemoveMember():
             return _remove(state, request)
-        case EditRequested() | DeletionRequested():
+        case EditMessage() | DeleteMessage():
             return _change_message(state, request)
-        case ReadMarkRequested():
+        case MarkRead():
             return _mark_read(state, request)
     raise TypeError(f"cannot decide {type(request).__name__}")
 
 
-def _submit(state: GroupState, request: MessageSubmitted, now: datetime) -> Decision:
+def _submit(state: GroupState, request: SendMessage, now: datetime) -> Decision:
     key = dedupe_key(state.group_id, request.actor_id, request.client_msg_id)
     if (seq := state.recent.get(key)) is not None:
         return Decision(seq=seq)  # sent again: answered with the message already saved
@@ -116,7 +114,7 @@ def _submit(state: GroupState, request: MessageSubmitted, now: datetime) -> Deci
     return Decision([saved], seq=seq)
 
 
-def _create(state: GroupState, request: GroupCreationRequested) -> Decision:
+def _create(state: GroupState, request: CreateGroup) -> Decision:
     if state.exists:
         if state.owner_id == request.actor_id:
             return Decision()  # the same request again
@@ -136,7 +134,7 @@ def _create(state: GroupState, request: GroupCreationRequested) -> Decision:
     )
 
 
-def _join(state: GroupState, request: JoinRequested) -> Decision:
+def _join(state: GroupState, request: JoinGroup) -> Decision:
     if request.actor_id in state.members:
         return Decision()
     if request.actor_id in state.removed and request.actor_id not in state.invited:
@@ -158,7 +156,7 @@ def _join(state: GroupState, request: JoinRequested) -> Decision:
     )
 
 
-def _invite(state: GroupState, request: InvitationRequested) -> Decision:
+def _invite(state: GroupState, request: InviteMember) -> Decision:
     if request.actor_id not in state.members:
         return refuse("not_a_member", "only members can invite")
     if request.invitee_id in state.members or request.invitee_id in state.invited:
@@ -186,7 +184,7 @@ def _invite(state: GroupState, request: InvitationRequested) -> Decision:
     )
 
 
-def _decline(state: GroupState, request: DeclineRequested) -> Decision:
+def _decline(state: GroupState, request: DeclineInvitation) -> Decision:
     if request.actor_id not in state.invited:
         return Decision()  # never invited, or declined already
     return Decision(
@@ -202,7 +200,7 @@ def _decline(state: GroupState, request: DeclineRequested) -> Decision:
     )
 
 
-def _revoke(state: GroupState, request: RevocationRequested) -> Decision:
+def _revoke(state: GroupState, request: RevokeInvitation) -> Decision:
     if request.actor_id not in state.members:
         return refuse("not_a_member", "only members can revoke invitations")
     if request.invitee_id not in state.invited:
@@ -224,7 +222,7 @@ def _revoke(state: GroupState, request: RevocationRequested) -> Decision:
     )
 
 
-def _leave(state: GroupState, request: LeaveRequested) -> Decision:
+def _leave(state: GroupState, request: LeaveGroup) -> Decision:
     if request.actor_id not in state.members:
         return Decision()
     return Decision(
@@ -240,7 +238,7 @@ def _leave(state: GroupState, request: LeaveRequested) -> Decision:
     )
 
 
-def _remove(state: GroupState, request: RemovalRequested) -> Decision:
+def _remove(state: GroupState, request: RemoveMember) -> Decision:
     if request.actor_id != state.owner_id or request.actor_id not in state.members:
         # An owner who left has given the group up: removing needs them back in it.
         return refuse("not_owner", "only the group's owner, as a member, can remove members")
@@ -262,7 +260,7 @@ def _remove(state: GroupState, request: RemovalRequested) -> Decision:
     )
 
 
-def _change_message(state: GroupState, request: EditRequested | DeletionRequested) -> Decision:
+def _change_message(state: GroupState, request: EditMessage | DeleteMessage) -> Decision:
     if request.actor_id not in state.members:
         return refuse("not_a_member", "only members can change messages")
     group_id, seq = split_message_id(request.message_id)
@@ -272,7 +270,7 @@ def _change_message(state: GroupState, request: EditRequested | DeletionRequeste
     if author != request.actor_id:
         return refuse("not_author", "only the author can change a message")
     deleted = seq in state.deleted
-    if isinstance(request, DeletionRequested):
+    if isinstance(request, DeleteMessage):
         if deleted:
             return Decision()
         return Decision(
@@ -305,7 +303,7 @@ def _change_message(state: GroupState, request: EditRequested | DeletionRequeste
     )
 
 
-def _mark_read(state: GroupState, request: ReadMarkRequested) -> Decision:
+def _mark_read(state: GroupState, request: MarkRead) -> Decision:
     """Markers only move forward and never past the group's last message."""
     if request.actor_id not in state.members:
         return refuse("not_a_member", "only members have read markers")

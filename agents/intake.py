@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from records.events import describe_errors, is_blank
-from records.requests import AnyRequest, EditRequested, MessageSubmitted, read_request
+from records.base import describe_errors, is_blank
+from records.requests import AnyRequest, EditMessage, SendMessage, read_request
 from records.text import text_problem
 
 
@@ -34,7 +34,7 @@ def read_incoming(raw: bytes) -> AnyRequest:
     except ValidationError as exc:
         problems = describe_errors(exc, "record")
         raise ValueError(problems) from None
-    if isinstance(request, MessageSubmitted | EditRequested):
+    if isinstance(request, SendMessage | EditMessage):
         if is_blank(request.body):
             raise ValueError("body: is blank")
         if (problem := text_problem(request.body)) is not None:
@@ -42,7 +42,7 @@ def read_incoming(raw: bytes) -> AnyRequest:
     return request
 
 
-def sort_batch(values: list[bytes]) -> Intake:
+def split_batch(values: list[bytes]) -> Intake:
     """Split a batch into valid requests (in order) and rejected records."""
     accepted: list[AnyRequest] = []
     rejected: list[Rejected] = []

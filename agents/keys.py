@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agents.state import GroupState, PartitionState
-from records.events import Fact, MessageDeleted, MessageEdited, MessageSaved
+from records.facts import Fact, MessageDeleted, MessageEdited, MessageSaved
 from records.sealing import edit_key_id, key_id, new_key, seal
 
 

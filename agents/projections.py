@@ -17,7 +17,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from records.events import (
+from records.facts import (
     Fact,
     GroupCreated,
     InvitationDeclined,

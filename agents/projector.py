@@ -28,7 +28,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from agents.metrics import AgentsMetrics, PartitionLag
 from agents.projections import Projector
 from agents.settings import Settings
-from records.events import Fact, read_fact
+from records.facts import Fact, read_fact
 from records.kafka import ensure_topics
 from records.sealing import Keyring
 

@@ -18,7 +18,7 @@ from pymongo import AsyncMongoClient
 
 from agents.projections import Projector
 from agents.settings import Settings
-from records.events import Fact, read_fact
+from records.facts import Fact, read_fact
 from records.kafka import partitions_of
 from records.sealing import Keyring
 

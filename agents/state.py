@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from records.events import (
+from records.base import dedupe_key
+from records.facts import (
     Fact,
     GroupCreated,
     InvitationDeclined,
@@ -29,7 +30,6 @@ from records.events import (
     MessageEdited,
     MessageSaved,
     ReadMarked,
-    dedupe_key,
     read_fact,
 )
 

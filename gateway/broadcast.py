@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from gateway.delivery import ORDERED, Delivery, group_room, user_room
 from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings
-from records.events import (
+from records.facts import (
     Fact,
     GroupCreated,
     InvitationDeclined,

@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from records.events import (
+from records.base import (
     MAX_BODY_CHARS,
     ClientMsgId,
     GroupId,
@@ -35,13 +35,13 @@ class Command(BaseModel):
 C = TypeVar("C", bound=Command)
 
 
-class Join(Command):
+class JoinCommand(Command):
     group_id: GroupId
     since_seq: int | None = Field(default=None, ge=0)
     since_change: int | None = Field(default=None, ge=0)
 
 
-class Send(Command):
+class SendCommand(Command):
     group_id: GroupId
     client_msg_id: ClientMsgId
     body: str
@@ -53,28 +53,28 @@ class InGroup(Command):
     group_id: GroupId
 
 
-class CreateGroup(Command):
+class CreateGroupCommand(Command):
     name: NewGroupName
     private: bool = False
 
 
-class Invite(Command):
+class InviteCommand(Command):
     group_id: GroupId
     user_id: UserId | None = None
     username: Username | None = None
 
 
-class Revoke(Command):
+class RevokeCommand(Command):
     group_id: GroupId
     user_id: UserId
 
 
-class RemoveMember(Command):
+class RemoveMemberCommand(Command):
     group_id: GroupId
     user_id: UserId
 
 
-class History(Command):
+class HistoryCommand(Command):
     """A page of messages: the newest, or those before ``before_seq`` (newest first), or
     those after ``after_seq`` (oldest first, for catching up in order)."""
 
@@ -84,23 +84,23 @@ class History(Command):
     limit: int = Field(default=50, ge=1, le=100)
 
     @model_validator(mode="after")
-    def one_cursor(self) -> History:
+    def one_cursor(self) -> HistoryCommand:
         if self.before_seq is not None and self.after_seq is not None:
             raise ValueError("give before_seq or after_seq, not both")
         return self
 
 
-class ReadMark(Command):
+class ReadCommand(Command):
     group_id: GroupId
     seq: int = Field(ge=0)
 
 
-class Edit(Command):
+class EditCommand(Command):
     message_id: MessageId
     body: str
 
 
-class Delete(Command):
+class DeleteCommand(Command):
     message_id: MessageId
 
 
@@ -108,7 +108,7 @@ class NoArguments(Command):
     """An event that takes none (``groups``): an empty object, or nothing at all."""
 
 
-class FindGroups(Command):
+class FindGroupsCommand(Command):
     query: str = Field(default="", max_length=80)
 
 

@@ -9,37 +9,37 @@ from typing import Any
 
 from gateway.commands import (
     CommandError,
-    CreateGroup,
-    FindGroups,
+    CreateGroupCommand,
+    FindGroupsCommand,
     InGroup,
-    Invite,
-    Join,
+    InviteCommand,
+    JoinCommand,
     NoArguments,
-    RemoveMember,
-    Revoke,
+    RemoveMemberCommand,
+    RevokeCommand,
     parse,
 )
 from gateway.delivery import group_room
 from gateway.handling import NamespaceBase, Reply, acknowledged
 from records.requests import (
-    DeclineRequested,
-    GroupCreationRequested,
-    InvitationRequested,
-    JoinRequested,
-    LeaveRequested,
-    RemovalRequested,
-    RevocationRequested,
+    CreateGroup,
+    DeclineInvitation,
+    InviteMember,
+    JoinGroup,
+    LeaveGroup,
+    RemoveMember,
+    RevokeInvitation,
 )
 
 
 class GroupHandlers(NamespaceBase):
     @acknowledged
     async def on_create_group(self, sid: str, data: Any = None) -> Reply:
-        command = parse(CreateGroup, data)
+        command = parse(CreateGroupCommand, data)
         user = await self.get_session(sid)
         group_id = uuid.uuid4().hex
         await self._ask(
-            GroupCreationRequested(
+            CreateGroup(
                 group_id=group_id,
                 name=command.name,
                 private=command.private,
@@ -54,12 +54,12 @@ class GroupHandlers(NamespaceBase):
     async def on_join(self, sid: str, data: Any = None) -> Reply:
         """Become a member if needed, then follow the group: from ``since_seq`` and
         ``since_change`` when given (everything after them first, then live), else from now."""
-        command = parse(Join, data)
+        command = parse(JoinCommand, data)
         user = await self.get_session(sid)
         # The agents decide membership (a member asking again changes nothing): never the
         # view, which may not show a removal or a join yet.
         joined = await self._ask(
-            JoinRequested(group_id=command.group_id, **self._actor(sid, user))
+            JoinGroup(group_id=command.group_id, **self._actor(sid, user))
         )
         seq, change, more = await self._follow(
             sid,
@@ -78,14 +78,14 @@ class GroupHandlers(NamespaceBase):
     async def on_leave(self, sid: str, data: Any = None) -> Reply:
         command = parse(InGroup, data)
         user = await self.get_session(sid)
-        await self._ask(LeaveRequested(group_id=command.group_id, **self._actor(sid, user)))
+        await self._ask(LeaveGroup(group_id=command.group_id, **self._actor(sid, user)))
         self.gate.unfollow(sid, command.group_id)
         await self.leave_room(sid, group_room(command.group_id))
         return {"ok": True, "group_id": command.group_id}
 
     @acknowledged
     async def on_invite(self, sid: str, data: Any = None) -> Reply:
-        command = parse(Invite, data)
+        command = parse(InviteCommand, data)
         if (command.user_id is None) == (command.username is None):
             raise CommandError("invalid_payload", "give exactly one of user_id and username")
         user = await self.get_session(sid)
@@ -100,7 +100,7 @@ class GroupHandlers(NamespaceBase):
                 "too_many_invitations", f"{invitee.username} has {limit} invitations pending"
             )
         await self._ask(
-            InvitationRequested(
+            InviteMember(
                 group_id=command.group_id,
                 invitee_id=invitee.user_id,
                 invitee=invitee.username,
@@ -114,16 +114,16 @@ class GroupHandlers(NamespaceBase):
         """Turn down an invitation to the group."""
         command = parse(InGroup, data)
         user = await self.get_session(sid)
-        await self._ask(DeclineRequested(group_id=command.group_id, **self._actor(sid, user)))
+        await self._ask(DeclineInvitation(group_id=command.group_id, **self._actor(sid, user)))
         return {"ok": True, "group_id": command.group_id}
 
     @acknowledged
     async def on_revoke(self, sid: str, data: Any = None) -> Reply:
         """Take back an invitation (the inviter or the owner)."""
-        command = parse(Revoke, data)
+        command = parse(RevokeCommand, data)
         user = await self.get_session(sid)
         await self._ask(
-            RevocationRequested(
+            RevokeInvitation(
                 group_id=command.group_id, invitee_id=command.user_id, **self._actor(sid, user)
             )
         )
@@ -131,10 +131,10 @@ class GroupHandlers(NamespaceBase):
 
     @acknowledged
     async def on_remove_member(self, sid: str, data: Any = None) -> Reply:
-        command = parse(RemoveMember, data)
+        command = parse(RemoveMemberCommand, data)
         user = await self.get_session(sid)
         await self._ask(
-            RemovalRequested(
+            RemoveMember(
                 group_id=command.group_id, member_id=command.user_id, **self._actor(sid, user)
             )
         )
@@ -154,7 +154,7 @@ class GroupHandlers(NamespaceBase):
 
     @acknowledged
     async def on_find_groups(self, sid: str, data: Any = None) -> Reply:
-        command = parse(FindGroups, data if data is not None else {})
+        command = parse(FindGroupsCommand, data if data is not None else {})
         await self.delivery.views_caught_up()  # a group created a moment ago is found
         groups = await self.reads.public_groups(command.query, limit=20)
         return {"ok": True, "groups": [g.to_client() for g in groups]}

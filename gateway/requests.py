@@ -82,7 +82,7 @@ class RequestBus:
             # A timeout scope, not ``wait_for``: no task of its own for each send.
             async with asyncio.timeout(self.settings.send_timeout):
                 await self.producer.send_and_wait(
-                    self.settings.topics.incoming,
+                    self.settings.topics.requests,
                     value=request.to_bytes(),
                     key=request.group_id.encode(),
                     headers=[(REQUEST_ID_HEADER, request.event_id.encode())],

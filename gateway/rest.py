@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.commands import CommandError, History, parse
+from gateway.commands import CommandError, HistoryCommand, parse
 from gateway.revocations import is_revoked
 from gateway.typedefs import DELIVERY, LIMITS, READS, REDIS, SETTINGS
 from records.tokens import InvalidToken, TokenClaims, verify_token
@@ -77,7 +77,7 @@ async def list_messages(request: web.Request) -> web.Response:
                 if not NUMBER.fullmatch(request.query[name]):
                     raise CommandError("invalid_payload", f"{name}: must be a positive integer")
                 query[name] = int(request.query[name])
-        command = parse(History, query)
+        command = parse(HistoryCommand, query)
         group = await request.app[DELIVERY].current_group(command.group_id)
         if group is None:
             raise CommandError("group_not_found", f"there is no group {command.group_id!r}")

@@ -25,10 +25,6 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
         return self.public_auth_url or self.auth_service_url
 
     cors_origins: list[str] = Field(default_factory=list)
-    consumer_group: str = Field(
-        default="chat-gateway",
-        validation_alias=AliasChoices("GATEWAY_CONSUMER_GROUP", "consumer_group"),
-    )
     socketio_channel: str = Field(
         default="chat-socketio",
         validation_alias=AliasChoices("GATEWAY_SOCKETIO_CHANNEL", "socketio_channel"),

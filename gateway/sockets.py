@@ -20,12 +20,12 @@ import socketio
 
 from gateway.commands import (
     CommandError,
-    Delete,
-    Edit,
-    History,
+    DeleteCommand,
+    EditCommand,
+    HistoryCommand,
     InGroup,
-    ReadMark,
-    Send,
+    ReadCommand,
+    SendCommand,
     check_body,
     parse,
 )
@@ -33,12 +33,12 @@ from gateway.delivery import group_room, user_room
 from gateway.group_handlers import GroupHandlers
 from gateway.handling import Reply, acknowledged
 from gateway.revocations import is_revoked
-from records.events import split_message_id
+from records.base import split_message_id
 from records.requests import (
-    DeletionRequested,
-    EditRequested,
-    MessageSubmitted,
-    ReadMarkRequested,
+    DeleteMessage,
+    EditMessage,
+    MarkRead,
+    SendMessage,
 )
 from records.revocations import SessionsRevoked
 from records.tokens import InvalidToken, verify_token
@@ -135,7 +135,7 @@ class ChatNamespace(GroupHandlers):
 
     @acknowledged
     async def on_send(self, sid: str, data: Any = None) -> Reply:
-        command = parse(Send, data)
+        command = parse(SendCommand, data)
         check_body(command.body)
         user = await self.get_session(sid)
         # A socket in the group's room is a member (removal takes it out at once); others
@@ -143,7 +143,7 @@ class ChatNamespace(GroupHandlers):
         if not self.gate.follows(sid, command.group_id):
             await self._member_group(sid, user, command.group_id)
         await self.bus.submit(
-            MessageSubmitted(
+            SendMessage(
                 group_id=command.group_id,
                 client_msg_id=command.client_msg_id,
                 body=command.body,
@@ -154,12 +154,12 @@ class ChatNamespace(GroupHandlers):
 
     @acknowledged
     async def on_edit(self, sid: str, data: Any = None) -> Reply:
-        command = parse(Edit, data)
+        command = parse(EditCommand, data)
         check_body(command.body)
         group_id, _ = split_message_id(command.message_id)
         user = await self.get_session(sid)
         await self._ask(
-            EditRequested(
+            EditMessage(
                 group_id=group_id,
                 message_id=command.message_id,
                 body=command.body,
@@ -170,11 +170,11 @@ class ChatNamespace(GroupHandlers):
 
     @acknowledged
     async def on_delete(self, sid: str, data: Any = None) -> Reply:
-        command = parse(Delete, data)
+        command = parse(DeleteCommand, data)
         group_id, _ = split_message_id(command.message_id)
         user = await self.get_session(sid)
         await self._ask(
-            DeletionRequested(
+            DeleteMessage(
                 group_id=group_id, message_id=command.message_id, **self._actor(sid, user)
             )
         )
@@ -182,7 +182,7 @@ class ChatNamespace(GroupHandlers):
 
     @acknowledged
     async def on_history(self, sid: str, data: Any = None) -> Reply:
-        command = parse(History, data if data is not None else {})
+        command = parse(HistoryCommand, data if data is not None else {})
         user = await self.get_session(sid)
         group = await self._member_group(sid, user, command.group_id)
         if command.after_seq is not None:
@@ -207,7 +207,7 @@ class ChatNamespace(GroupHandlers):
     async def on_read(self, sid: str, data: Any = None) -> Reply:
         """The caller has read the group up to ``seq``: coalesced (``gateway.markers``), then a
         request to the agents, who keep the marker monotonic and within the group."""
-        command = parse(ReadMark, data)
+        command = parse(ReadCommand, data)
         user = await self.get_session(sid)
         group = await self.reads.group(command.group_id)
         if group is None:
@@ -216,7 +216,7 @@ class ChatNamespace(GroupHandlers):
             raise CommandError("not_a_member", f"join group {command.group_id!r} first")
 
         async def submit(seq: int) -> None:
-            request = ReadMarkRequested(group_id=group.group_id, seq=seq, **self._actor(sid, user))
+            request = MarkRead(group_id=group.group_id, seq=seq, **self._actor(sid, user))
             await self.bus.submit(request)
 
         await self.markers.mark(user["user_id"], group.group_id, command.seq, submit)

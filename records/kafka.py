@@ -83,7 +83,7 @@ def chat_topics(settings: KafkaSettings) -> list[TopicSpec]:
         "delete.retention.ms": str(KEEP_TOMBSTONES_MS),
     }
     return [
-        TopicSpec(topics.incoming, settings.topic_partitions, bounded),
+        TopicSpec(topics.requests, settings.topic_partitions, bounded),
         TopicSpec(topics.events, settings.topic_partitions, KEEP_FOREVER),
         TopicSpec(topics.keys, settings.topic_partitions, keys),
         TopicSpec(topics.replies, settings.topic_partitions, KEEP_A_DAY),

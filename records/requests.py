@@ -1,8 +1,10 @@
-"""What members ask of a group, on the incoming topic keyed by group.
+"""What members ask of a group, on the requests topic keyed by group.
 
-These are events too (a member *submitted* a message, *requested* a join), but not yet facts:
-the agent that owns the group's partition decides each one against the group's state, turns
-it into facts, and answers the requesting gateway node on the replies topic.
+A request says what someone asks (``SendMessage``, ``MarkRead``), never what happened: the
+agent that owns the group's partition decides each one against the group's state, turns it
+into facts (``records.facts``), and answers the requesting gateway node on the replies topic.
+Class names are imperative; each ``type`` on the wire is the name the request first shipped
+under (``SendMessage`` for ``SendMessage``), and, like every wire name, never changes.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
-from records.events import (
+from records.base import (
     Body,
     ClientMsgId,
-    Event,
     GroupId,
     MessageId,
     NewGroupName,
+    Record,
     UserId,
     dedupe_key,
     new_id,
@@ -26,7 +28,7 @@ from records.events import (
 )
 
 
-class Request(Event):
+class Request(Record):
     """Who asks, about which group, and where the answer goes (gateway node and socket)."""
 
     event_id: str = Field(default_factory=new_id)
@@ -38,7 +40,7 @@ class Request(Event):
     origin_sid: str | None = None
 
 
-class MessageSubmitted(Request):
+class SendMessage(Request):
     """A member asked to post ``body``; not yet ordered or stored."""
 
     type: Literal["MessageSubmitted"] = "MessageSubmitted"
@@ -51,84 +53,85 @@ class MessageSubmitted(Request):
         return dedupe_key(self.group_id, self.actor_id, self.client_msg_id)
 
 
-class GroupCreationRequested(Request):
+class CreateGroup(Request):
     type: Literal["GroupCreationRequested"] = "GroupCreationRequested"
     name: NewGroupName
     private: bool
 
 
-class JoinRequested(Request):
+class JoinGroup(Request):
     type: Literal["JoinRequested"] = "JoinRequested"
 
 
-class InvitationRequested(Request):
+class InviteMember(Request):
     type: Literal["InvitationRequested"] = "InvitationRequested"
     invitee_id: UserId
     invitee: str = Field(min_length=1)
 
 
-class DeclineRequested(Request):
+class DeclineInvitation(Request):
     """The invited person turns an invitation down."""
 
     type: Literal["DeclineRequested"] = "DeclineRequested"
 
 
-class RevocationRequested(Request):
+class RevokeInvitation(Request):
     """A member takes back the invitation of ``invitee_id``."""
 
     type: Literal["RevocationRequested"] = "RevocationRequested"
     invitee_id: UserId
 
 
-class LeaveRequested(Request):
+class LeaveGroup(Request):
     type: Literal["LeaveRequested"] = "LeaveRequested"
 
 
-class RemovalRequested(Request):
+class RemoveMember(Request):
     type: Literal["RemovalRequested"] = "RemovalRequested"
     member_id: UserId
 
 
-class ReadMarkRequested(Request):
+class MarkRead(Request):
     """A member has read up to ``seq`` (coalesced by the gateway: at most one a second)."""
 
     type: Literal["ReadMarkRequested"] = "ReadMarkRequested"
     seq: int = Field(ge=0)
 
 
-class EditRequested(Request):
+class EditMessage(Request):
     type: Literal["EditRequested"] = "EditRequested"
     message_id: MessageId
     body: Body
 
 
-class DeletionRequested(Request):
+class DeleteMessage(Request):
     type: Literal["DeletionRequested"] = "DeletionRequested"
     message_id: MessageId
 
 
 AnyRequest = (
-    MessageSubmitted
-    | GroupCreationRequested
-    | JoinRequested
-    | InvitationRequested
-    | DeclineRequested
-    | RevocationRequested
-    | LeaveRequested
-    | RemovalRequested
-    | EditRequested
-    | DeletionRequested
-    | ReadMarkRequested
+    SendMessage
+    | CreateGroup
+    | JoinGroup
+    | InviteMember
+    | DeclineInvitation
+    | RevokeInvitation
+    | LeaveGroup
+    | RemoveMember
+    | EditMessage
+    | DeleteMessage
+    | MarkRead
 )
+"""Every request, a closed union: each ``match`` over it ends in ``assert_never``."""
 _REQUEST = TypeAdapter[AnyRequest](Annotated[AnyRequest, Field(discriminator="type")])
 
 
 def read_request(raw: bytes | str) -> AnyRequest:
-    """Parse one incoming record (``pydantic.ValidationError`` if it is not a request)."""
+    """Parse one record of the requests topic (``pydantic.ValidationError`` if it is not a request)."""
     return _REQUEST.validate_json(raw)
 
 
-class RequestAnswered(Event):
+class RequestAnswered(Record):
     """The outcome of a request, for the gateway node that holds the waiting client."""
 
     type: Literal["RequestAnswered"] = "RequestAnswered"

@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from records.events import Fact, MessageEdited, MessageSaved
+from records.facts import Fact, MessageEdited, MessageSaved
 from records.kafka import LIVE_FETCH_WAIT_MS
 from records.settings import KafkaSettings
 

@@ -10,8 +10,8 @@ class Topics:
     prefix: str = ""
 
     @property
-    def incoming(self) -> str:
-        """Requests from the gateways (messages submitted, joins, edits …), keyed by group."""
+    def requests(self) -> str:
+        """Requests from the gateways (send a message, join, edit …), keyed by group."""
         return f"{self.prefix}chat.group-requests"
 
     @property

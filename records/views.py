@@ -36,7 +36,7 @@ import orjson
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from records.events import MessageDeleted, MessageEdited, MessageSaved
+from records.facts import MessageDeleted, MessageEdited, MessageSaved
 
 GROUPS_PREFIX = "groups."
 USER_GROUPS_PREFIX = "user_groups."

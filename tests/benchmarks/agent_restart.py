@@ -29,9 +29,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from agents.settings import Settings
 from infra.services import agents_worker
 from infra.stack import InfraPorts, start_infra
-from records.events import GroupCreated, MessageSaved, message_id, read_fact, utcnow
+from records.base import message_id, utcnow
+from records.facts import GroupCreated, MessageSaved, read_fact
 from records.kafka import ensure_topics
-from records.requests import MessageSubmitted, RequestAnswered
+from records.requests import RequestAnswered, SendMessage
 
 
 async def seed(settings: Settings, groups: list[str], messages: int) -> None:
@@ -83,12 +84,12 @@ async def first_decisions(settings: Settings, groups: list[str], started: float)
     await producer.start()
     try:
         for group in groups:
-            request = MessageSubmitted(
+            request = SendMessage(
                 group_id=group, actor_id="ann", actor="Ann", client_msg_id=probe,
                 body="probe", origin=origin,
             )  # fmt: skip
             await producer.send_and_wait(
-                settings.topics.incoming, request.to_bytes(), key=group.encode()
+                settings.topics.requests, request.to_bytes(), key=group.encode()
             )
         decided: dict[str, float] = {}
         async for record in log:

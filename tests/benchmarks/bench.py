@@ -107,7 +107,6 @@ class Targets:
             "AGENTS_APP_ID": self.names["app"],
             # A partition for each worker (unless set): a worker with none would only wait.
             "TOPIC_PARTITIONS": environ.get("TOPIC_PARTITIONS", str(self.workers)),
-            "GATEWAY_CONSUMER_GROUP": f"bench-{run}",
             **{f"{kind}_{bound}": LIMITLESS for kind in LIMITED for bound in ("RATE", "BURST")},
             "MAX_SOCKETS_PER_USER": LIMITLESS,
         }
@@ -220,7 +219,7 @@ async def _lags(targets: Targets) -> tuple[int, int]:
         kafka_url=targets.infra.env["KAFKA_URL"], topic_prefix=targets.names["prefix"]
     )
     topics = settings.topics
-    partitions = await partitions_of(settings, topics.incoming)
+    partitions = await partitions_of(settings, topics.requests)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         group_id=f"{targets.names['app']}-decider",
@@ -230,7 +229,7 @@ async def _lags(targets: Targets) -> tuple[int, int]:
     await consumer.start()
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(targets.infra.env["MONGODB_URI"])
     try:
-        requests = [TopicPartition(topics.incoming, p) for p in partitions]
+        requests = [TopicPartition(topics.requests, p) for p in partitions]
         events = [TopicPartition(topics.events, tp.partition) for tp in requests]
         request_ends = await consumer.end_offsets(requests)
         # The log's last offsets include transaction markers: a partition is caught up when

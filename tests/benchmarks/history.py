@@ -24,7 +24,8 @@ from pymongo import AsyncMongoClient
 
 from gateway.readmodel import ReadModel
 from infra.stack import InfraPorts, start_infra
-from records.events import MessageSaved, message_id, utcnow
+from records.base import message_id, utcnow
+from records.facts import MessageSaved
 from records.views import (
     PAGE_SIZE,
     group_shelf,

@@ -12,9 +12,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from agents.decider import Decider
 from agents.settings import Settings
-from records.events import read_fact
+from records.facts import read_fact
 from records.kafka import ensure_topics
-from records.requests import GroupCreationRequested, MessageSubmitted
+from records.requests import CreateGroup, SendMessage
 from tests.integration.servers import Servers, agent_settings
 
 
@@ -63,9 +63,9 @@ async def test_a_request_that_can_never_be_committed_goes_to_the_dead_letters(
 
     actor = {"actor_id": "ann", "actor": "Ann", "group_id": "g1"}
     requests = [
-        GroupCreationRequested(name="team", private=False, **actor),
-        MessageSubmitted(client_msg_id="big", body="x" * 2000, **actor),
-        MessageSubmitted(client_msg_id="small", body="hello", **actor),
+        CreateGroup(name="team", private=False, **actor),
+        SendMessage(client_msg_id="big", body="x" * 2000, **actor),
+        SendMessage(client_msg_id="small", body="hello", **actor),
     ]
     decider = Decider(settings)
     task = asyncio.create_task(decider.run())
@@ -73,7 +73,7 @@ async def test_a_request_that_can_never_be_committed_goes_to_the_dead_letters(
     await producer.start()
     try:
         for request in requests:
-            await producer.send_and_wait(topics.incoming, request.to_bytes(), key=b"g1")
+            await producer.send_and_wait(topics.requests, request.to_bytes(), key=b"g1")
         (dead,) = await read_all(settings, topics.dead_letter, 1)
         assert b'"client_msg_id":"big"' in dead.value
         assert "could not be committed" in dict(dead.headers)["error"].decode()
@@ -118,14 +118,14 @@ async def test_a_worker_has_one_transaction_open_at_a_time_across_its_partitions
         for group_id in groups:
             actor = {"actor_id": "ann", "actor": "Ann", "group_id": group_id}
             await producer.send(
-                settings.topics.incoming,
-                GroupCreationRequested(name=group_id, private=False, **actor).to_bytes(),
+                settings.topics.requests,
+                CreateGroup(name=group_id, private=False, **actor).to_bytes(),
                 key=group_id.encode(),
             )
         sends = [
             await producer.send(
-                settings.topics.incoming,
-                MessageSubmitted(
+                settings.topics.requests,
+                SendMessage(
                     client_msg_id=f"{g}-{n}", body=f"{n}", actor_id="ann", actor="Ann", group_id=g
                 ).to_bytes(),  # fmt: skip
                 key=g.encode(),

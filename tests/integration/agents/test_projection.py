@@ -14,7 +14,8 @@ from aiokafka import AIOKafkaProducer
 
 from agents.projector import Projection
 from agents.settings import Settings
-from records.events import Fact, GroupCreated, MemberInvited, MessageSaved, utcnow
+from records.base import utcnow
+from records.facts import Fact, GroupCreated, MemberInvited, MessageSaved
 from records.kafka import ensure_topics, partitions_of
 from records.views import POSITIONS, group_shelf, page_shelf, position_id, read_slot
 from tests.integration.servers import Servers, agent_settings

@@ -10,15 +10,8 @@ from typing import Any
 import pytest
 
 from agents.projections import Projector
-from records.events import (
-    Fact,
-    GroupCreated,
-    MemberJoined,
-    MessageDeleted,
-    MessageSaved,
-    ReadMarked,
-    utcnow,
-)
+from records.base import utcnow
+from records.facts import Fact, GroupCreated, MemberJoined, MessageDeleted, MessageSaved, ReadMarked
 from records.views import group_shelf
 
 

@@ -91,7 +91,6 @@ def service_env(servers: Servers, run_id: str, jwt_secret: str) -> dict[str, str
         "AGENTS_APP_ID": f"chat-agents-faults-{run_id}",
         "AGENTS_SESSION_TIMEOUT": "6",
         "TOPIC_PARTITIONS": "4",  # both workers own partitions, and they move on a kill
-        "GATEWAY_CONSUMER_GROUP": f"gateway-faults-{run_id}",
         "GATEWAY_SOCKETIO_CHANNEL": f"socketio-faults-{run_id}",
         "SEND_RATE": LIMITLESS,
         "SEND_BURST": LIMITLESS,

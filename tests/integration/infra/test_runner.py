@@ -64,7 +64,6 @@ async def runner(servers: Servers, tmp_path: Path) -> AsyncIterator[Runner]:
         "TOPIC_PREFIX": f"runner-{run}.",
         "MONGODB_DATABASE": f"runner_{run}",
         "AGENTS_APP_ID": f"runner-{run}",
-        "GATEWAY_CONSUMER_GROUP": f"runner-{run}",
         "GATEWAY_SOCKETIO_CHANNEL": f"runner-{run}",
     }
     process = subprocess.Popen(

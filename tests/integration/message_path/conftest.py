@@ -50,7 +50,6 @@ def gateway_settings(servers: Servers, run_id: str) -> Settings:
         mongodb_database=f"chat_{run_id}",
         topic_prefix=f"test-{run_id}.",
         jwt_secret=SecretStr(secrets.token_urlsafe(48)),
-        consumer_group=f"gateway-{run_id}",
         socketio_channel=f"socketio-{run_id}",
         revocations_channel=f"revocations-{run_id}",
         port=0,

@@ -13,8 +13,8 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from infra.services import start_agents_worker
-from records.events import MessageSaved, read_fact
-from records.requests import GroupCreationRequested, MessageSubmitted
+from records.facts import MessageSaved, read_fact
+from records.requests import CreateGroup, SendMessage
 from records.topics import Topics
 from tests.integration.message_path.conftest import read_topic, stored_messages
 from tests.integration.servers import Servers
@@ -50,18 +50,18 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
 
     async def submit(numbers: range) -> None:
         for n in numbers:
-            event = MessageSubmitted(
+            event = SendMessage(
                 group_id=group, actor_id="u", actor="u", client_msg_id=f"m{n}", body=f"#{n}"
             )
-            await producer.send(topics.incoming, event.to_bytes(), key=group.encode())
+            await producer.send(topics.requests, event.to_bytes(), key=group.encode())
         await producer.flush()
 
     worker = await asyncio.to_thread(start_agents_worker, env, logs / "first.log")
     try:
-        creation = GroupCreationRequested(
+        creation = CreateGroup(
             group_id=group, actor_id="u", actor="u", name="crash", private=False
         )
-        await producer.send(topics.incoming, creation.to_bytes(), key=group.encode())
+        await producer.send(topics.requests, creation.to_bytes(), key=group.encode())
         await submit(range(FIRST))
         stored_before_kill = await wait_for_count(database, group, 100)
         assert worker.pid is not None

@@ -16,10 +16,10 @@ from agents.replay import replay
 from infra.services import start_agents_worker
 from records.requests import (
     AnyRequest,
-    DeletionRequested,
-    EditRequested,
-    GroupCreationRequested,
-    MessageSubmitted,
+    CreateGroup,
+    DeleteMessage,
+    EditMessage,
+    SendMessage,
 )
 from records.views import group_shelf, is_view, page_shelf, read_slot
 from tests.integration.message_path.conftest import own_agents, whole_topic
@@ -49,15 +49,15 @@ async def test_a_deleted_message_cannot_come_back_from_the_log(
     secret, second, kept = f"first-secret-{run}", f"second-secret-{run}", f"kept-{run}"
     ann: dict[str, Any] = {"actor_id": "ann", "actor": "Ann"}
 
-    def say(n: int, body: str) -> MessageSubmitted:
-        return MessageSubmitted(group_id=group, client_msg_id=f"m{n}", body=body, **ann)
+    def say(n: int, body: str) -> SendMessage:
+        return SendMessage(group_id=group, client_msg_id=f"m{n}", body=body, **ann)
 
     story: list[AnyRequest] = [
-        GroupCreationRequested(group_id=group, name="g", private=False, **ann),
+        CreateGroup(group_id=group, name="g", private=False, **ann),
         say(1, secret),
-        EditRequested(group_id=group, message_id=f"{group}:1", body=second, **ann),
+        EditMessage(group_id=group, message_id=f"{group}:1", body=second, **ann),
         say(2, kept),
-        DeletionRequested(group_id=group, message_id=f"{group}:1", **ann),
+        DeleteMessage(group_id=group, message_id=f"{group}:1", **ann),
     ]
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb_uri, tz_aware=True)
     database = client[settings.mongodb_database]
@@ -69,7 +69,7 @@ async def test_a_deleted_message_cannot_come_back_from_the_log(
     try:
         for request in story:
             await producer.send_and_wait(
-                settings.topics.incoming, request.to_bytes(), key=group.encode()
+                settings.topics.requests, request.to_bytes(), key=group.encode()
             )
         # Decided and projected: two messages, the first edited then deleted.
         view = database[group_shelf(group)]
@@ -92,7 +92,7 @@ async def test_a_deleted_message_cannot_come_back_from_the_log(
                 if not live & keys_of:
                     break
                 await producer.send_and_wait(
-                    settings.topics.incoming, say(n, f"filler {n}").to_bytes(), key=group.encode()
+                    settings.topics.requests, say(n, f"filler {n}").to_bytes(), key=group.encode()
                 )
                 await asyncio.sleep(1)
         assert f"{group}:2" in live, "the kept message's key stays"

@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.typedefs import DELIVERY, SIO
-from records.requests import JoinRequested
+from records.requests import JoinGroup
 from tests.integration.message_path.conftest import (
     NewClient,
     Start,
@@ -147,7 +147,7 @@ async def test_a_join_answered_just_before_a_removal_sends_nothing_of_the_group(
 
     async def paused(request: Any) -> Any:
         answer = await ask(request)
-        if isinstance(request, JoinRequested) and request.actor_id == "user-bob":
+        if isinstance(request, JoinGroup) and request.actor_id == "user-bob":
             answered.set()
             await release.wait()
         return answer

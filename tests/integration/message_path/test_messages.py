@@ -10,8 +10,9 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from gateway.settings import Settings
-from records.events import MAX_BODY_CHARS, MessageSaved, read_fact
-from records.requests import GroupCreationRequested, MessageSubmitted
+from records.base import MAX_BODY_CHARS
+from records.facts import MessageSaved, read_fact
+from records.requests import CreateGroup, SendMessage
 from tests.integration.message_path.conftest import (
     ChatClient,
     NewClient,
@@ -38,7 +39,7 @@ async def joined(new_client: NewClient, url: str, token: str, group_id: str) -> 
 
 async def create_directly(producer: AIOKafkaProducer, topic: str, group_id: str) -> None:
     """A public group whose one member is ``user-zoe``, requested straight on Kafka."""
-    request = GroupCreationRequested(
+    request = CreateGroup(
         group_id=group_id, actor_id="user-zoe", actor="zoe", name="direct", private=False
     )
     await producer.send_and_wait(topic, request.to_bytes(), key=group_id.encode())
@@ -156,14 +157,14 @@ async def test_a_redelivered_event_stores_nothing_new(
     mongo: Any,
 ) -> None:
     topics = gateway_settings.topics
-    await create_directly(producer, topics.incoming, group_id)
-    event = MessageSubmitted(
+    await create_directly(producer, topics.requests, group_id)
+    event = SendMessage(
         group_id=group_id, actor_id="user-zoe", actor="zoe", client_msg_id="z1", body="again"
     )
     for _ in range(3):
-        await producer.send_and_wait(topics.incoming, event.to_bytes(), key=group_id.encode())
+        await producer.send_and_wait(topics.requests, event.to_bytes(), key=group_id.encode())
     after = event.model_copy(update={"event_id": "later", "client_msg_id": "z2"})
-    await producer.send_and_wait(topics.incoming, after.to_bytes(), key=group_id.encode())
+    await producer.send_and_wait(topics.requests, after.to_bytes(), key=group_id.encode())
     # Decided in order: a fact produced by a resend would come before the second message's.
     records = await read_topic(servers, topics.events, saved_in(group_id), count=2)
     saved = [read_fact(r.value) for r in records]
@@ -182,18 +183,18 @@ async def test_a_poison_event_is_dead_lettered_and_the_next_message_flows(
     mongo: Any,
 ) -> None:
     topics = gateway_settings.topics
-    await create_directly(producer, topics.incoming, group_id)
+    await create_directly(producer, topics.requests, group_id)
     marker = uuid.uuid4().hex
     poison = [
         f"not json {marker}".encode(),
         f'{{"type": "MessageSubmitted", "group_id": "{group_id}", "note": "{marker}"}}'.encode(),
     ]
     for value in poison:
-        await producer.send_and_wait(topics.incoming, value, key=group_id.encode())
-    good = MessageSubmitted(
+        await producer.send_and_wait(topics.requests, value, key=group_id.encode())
+    good = SendMessage(
         group_id=group_id, actor_id="user-zoe", actor="zoe", client_msg_id="ok", body="still here"
     )
-    await producer.send_and_wait(topics.incoming, good.to_bytes(), key=group_id.encode())
+    await producer.send_and_wait(topics.requests, good.to_bytes(), key=group_id.encode())
 
     dead = await read_topic(servers, topics.dead_letter, lambda r: marker.encode() in r.value, 2)
     assert sorted(r.value for r in dead) == sorted(poison)

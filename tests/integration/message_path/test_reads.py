@@ -125,7 +125,7 @@ async def test_a_burst_of_reads_reaches_kafka_coalesced_and_the_last_one_wins(
         return b"ReadMarkRequested" in record.value and group_id.encode() in record.value
 
     await asyncio.sleep(1.5)  # any flush still due has gone by now
-    requests = await whole_topic(gateway_settings, gateway_settings.topics.incoming)
+    requests = await whole_topic(gateway_settings, gateway_settings.topics.requests)
     markers = [read_request(r.value) for r in requests if is_marker(r)]
     seqs = [getattr(marker, "seq", None) for marker in markers]
     assert len(seqs) <= 2 and max(seqs) == 10, seqs

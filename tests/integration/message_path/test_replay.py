@@ -13,15 +13,15 @@ from agents.replay import replay
 from infra.services import start_agents_worker
 from records.requests import (
     AnyRequest,
-    DeletionRequested,
-    EditRequested,
-    GroupCreationRequested,
-    InvitationRequested,
-    JoinRequested,
-    LeaveRequested,
-    MessageSubmitted,
-    ReadMarkRequested,
-    RemovalRequested,
+    CreateGroup,
+    DeleteMessage,
+    EditMessage,
+    InviteMember,
+    JoinGroup,
+    LeaveGroup,
+    MarkRead,
+    RemoveMember,
+    SendMessage,
 )
 from records.views import POSITIONS, group_shelf, is_view, page_shelf, read_slot
 from tests.integration.message_path.conftest import own_agents, read_topic
@@ -35,26 +35,26 @@ def story(group: str, private: str) -> list[AnyRequest]:
     bob: dict[str, Any] = {"actor_id": "bob", "actor": "Bob"}
     cat: dict[str, Any] = {"actor_id": "cat", "actor": "Cat"}
 
-    def say(who: dict[str, Any], n: int, where: str = group) -> MessageSubmitted:
-        return MessageSubmitted(group_id=where, client_msg_id=f"m{n}", body=f"#{n}", **who)
+    def say(who: dict[str, Any], n: int, where: str = group) -> SendMessage:
+        return SendMessage(group_id=where, client_msg_id=f"m{n}", body=f"#{n}", **who)
 
     return [
-        GroupCreationRequested(group_id=group, name="open", private=False, **ann),
-        GroupCreationRequested(group_id=private, name="closed", private=True, **bob),
-        JoinRequested(group_id=group, **bob),
-        JoinRequested(group_id=group, **cat),
+        CreateGroup(group_id=group, name="open", private=False, **ann),
+        CreateGroup(group_id=private, name="closed", private=True, **bob),
+        JoinGroup(group_id=group, **bob),
+        JoinGroup(group_id=group, **cat),
         say(ann, 1), say(bob, 2), say(cat, 3), say(ann, 4), say(bob, 5, private),
-        ReadMarkRequested(group_id=group, seq=2, **cat),
-        MessageSubmitted(group_id=group, client_msg_id="m8", body="@cat @bob see #1", **ann),
-        EditRequested(group_id=group, message_id=f"{group}:1", body="#1 edited", **ann),
-        DeletionRequested(group_id=group, message_id=f"{group}:2", **bob),
-        InvitationRequested(group_id=private, invitee_id="ann", invitee="Ann", **bob),
-        JoinRequested(group_id=private, **ann),
+        MarkRead(group_id=group, seq=2, **cat),
+        SendMessage(group_id=group, client_msg_id="m8", body="@cat @bob see #1", **ann),
+        EditMessage(group_id=group, message_id=f"{group}:1", body="#1 edited", **ann),
+        DeleteMessage(group_id=group, message_id=f"{group}:2", **bob),
+        InviteMember(group_id=private, invitee_id="ann", invitee="Ann", **bob),
+        JoinGroup(group_id=private, **ann),
         say(ann, 6, private),
-        LeaveRequested(group_id=group, **cat),
-        RemovalRequested(group_id=group, member_id="bob", **ann),
+        LeaveGroup(group_id=group, **cat),
+        RemoveMember(group_id=group, member_id="bob", **ann),
         say(ann, 7),
-        EditRequested(group_id=group, message_id=f"{group}:4", body="#4 edited", **ann),
+        EditMessage(group_id=group, message_id=f"{group}:4", body="#4 edited", **ann),
     ]  # fmt: skip
 
 
@@ -103,7 +103,7 @@ async def test_a_replay_rebuilds_the_projections_exactly(
     try:
         for request in requests:
             await producer.send_and_wait(
-                settings.topics.incoming, request.to_bytes(), key=request.group_id.encode()
+                settings.topics.requests, request.to_bytes(), key=request.group_id.encode()
             )
         facts = await read_topic(servers, settings.topics.events, lambda r: True, expected_facts)
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(

@@ -113,7 +113,6 @@ async def stack(
         mongodb_database=f"web_{run_id}",
         topic_prefix=f"web-{run_id}.",
         jwt_secret=secret,
-        consumer_group=f"gateway-{run_id}",
         socketio_channel=f"socketio-{run_id}",
         auth_service_url=auth_url,
         typing_interval=0.5,

@@ -7,7 +7,8 @@ import pytest
 from agents.decisions import Decision
 from agents.decisions import decide as decide_at
 from agents.state import GroupState
-from records.events import (
+from records.base import utcnow
+from records.facts import (
     GroupCreated,
     MemberInvited,
     MemberJoined,
@@ -16,18 +17,17 @@ from records.events import (
     MessageDeleted,
     MessageEdited,
     MessageSaved,
-    utcnow,
 )
 from records.requests import (
     AnyRequest,
-    DeletionRequested,
-    EditRequested,
-    GroupCreationRequested,
-    InvitationRequested,
-    JoinRequested,
-    LeaveRequested,
-    MessageSubmitted,
-    RemovalRequested,
+    CreateGroup,
+    DeleteMessage,
+    EditMessage,
+    InviteMember,
+    JoinGroup,
+    LeaveGroup,
+    RemoveMember,
+    SendMessage,
 )
 
 ANN: dict[str, Any] = {"actor_id": "ann", "actor": "Ann"}
@@ -56,7 +56,7 @@ def refusal(state: GroupState, request: AnyRequest) -> str:
 
 def send(state: GroupState, who: dict[str, Any], client_msg_id: str) -> Decision:
     """Decide a submission and fold what it produced, as the decider does."""
-    request = MessageSubmitted(group_id="g", client_msg_id=client_msg_id, body="hi", **who)
+    request = SendMessage(group_id="g", client_msg_id=client_msg_id, body="hi", **who)
     decision = decide(state, request)
     for fact in decision.facts:
         state.apply(fact)
@@ -65,56 +65,56 @@ def send(state: GroupState, who: dict[str, Any], client_msg_id: str) -> Decision
 
 def test_creating_a_group_makes_the_creator_its_owner() -> None:
     state = GroupState("g")
-    decision = decide(state, GroupCreationRequested(group_id="g", name="x", private=True, **ANN))
+    decision = decide(state, CreateGroup(group_id="g", name="x", private=True, **ANN))
     (created,) = decision.facts
     assert isinstance(created, GroupCreated)
     assert (created.owner_id, created.private) == ("ann", True)
     state.apply(created)
     assert state.exists and state.members == {"ann": "Ann"}
-    again = GroupCreationRequested(group_id="g", name="x", private=True, **ANN)
+    again = CreateGroup(group_id="g", name="x", private=True, **ANN)
     assert decide(state, again).facts == [] and decide(state, again).refusal is None
-    assert refusal(state, GroupCreationRequested(group_id="g", name="y", private=False, **BOB)) == (
+    assert refusal(state, CreateGroup(group_id="g", name="y", private=False, **BOB)) == (
         "group_exists"
     )
 
 
 def test_nothing_but_creation_happens_to_a_missing_group() -> None:
-    assert refusal(GroupState("g"), JoinRequested(group_id="g", **BOB)) == "group_not_found"
+    assert refusal(GroupState("g"), JoinGroup(group_id="g", **BOB)) == "group_not_found"
 
 
 def test_joining_a_public_group_and_joining_twice() -> None:
     state = group()
-    (joined,) = decide(state, JoinRequested(group_id="g", **BOB)).facts
+    (joined,) = decide(state, JoinGroup(group_id="g", **BOB)).facts
     assert isinstance(joined, MemberJoined) and joined.user_id == "bob"
     state.apply(joined)
-    assert decide(state, JoinRequested(group_id="g", **BOB)).facts == []
+    assert decide(state, JoinGroup(group_id="g", **BOB)).facts == []
 
 
 def test_a_private_group_takes_invited_users_only() -> None:
     state = group(private=True)
-    assert refusal(state, JoinRequested(group_id="g", **BOB)) == "invitation_required"
-    outsider = InvitationRequested(group_id="g", invitee_id="cat", invitee="Cat", **BOB)
+    assert refusal(state, JoinGroup(group_id="g", **BOB)) == "invitation_required"
+    outsider = InviteMember(group_id="g", invitee_id="cat", invitee="Cat", **BOB)
     assert refusal(state, outsider) == "not_a_member"
-    invite = InvitationRequested(group_id="g", invitee_id="bob", invitee="Bob", **ANN)
+    invite = InviteMember(group_id="g", invitee_id="bob", invitee="Bob", **ANN)
     (invited,) = decide(state, invite).facts
     assert isinstance(invited, MemberInvited)
     state.apply(invited)
     assert decide(state, invite).facts == []
-    (joined,) = decide(state, JoinRequested(group_id="g", **BOB)).facts
+    (joined,) = decide(state, JoinGroup(group_id="g", **BOB)).facts
     state.apply(joined)
     assert "bob" in state.members and "bob" not in state.invited
 
 
 def test_leaving_and_removal() -> None:
     state = group(members={"ann": "Ann", "bob": "Bob"})
-    assert refusal(state, RemovalRequested(group_id="g", member_id="ann", **BOB)) == "not_owner"
-    owner_self = RemovalRequested(group_id="g", member_id="ann", **ANN)
+    assert refusal(state, RemoveMember(group_id="g", member_id="ann", **BOB)) == "not_owner"
+    owner_self = RemoveMember(group_id="g", member_id="ann", **ANN)
     assert refusal(state, owner_self) == "cannot_remove_owner"
-    (removed,) = decide(state, RemovalRequested(group_id="g", member_id="bob", **ANN)).facts
+    (removed,) = decide(state, RemoveMember(group_id="g", member_id="bob", **ANN)).facts
     assert isinstance(removed, MemberRemoved) and removed.username == "Bob"
     state.apply(removed)
-    assert decide(state, RemovalRequested(group_id="g", member_id="bob", **ANN)).facts == []
-    (left,) = decide(state, LeaveRequested(group_id="g", **ANN)).facts
+    assert decide(state, RemoveMember(group_id="g", member_id="bob", **ANN)).facts == []
+    (left,) = decide(state, LeaveGroup(group_id="g", **ANN)).facts
     assert isinstance(left, MemberLeft)
 
 
@@ -136,24 +136,24 @@ def with_messages(*authors: dict[str, Any]) -> GroupState:
     ],
 )
 def test_edits_are_refused(message_id: str, actor: dict[str, Any], code: str) -> None:
-    edit = EditRequested(group_id="g", message_id=message_id, body="new", **actor)
+    edit = EditMessage(group_id="g", message_id=message_id, body="new", **actor)
     assert refusal(with_messages(ANN, BOB), edit) == code
 
 
 def test_the_author_edits_and_deletes_once_and_changes_are_numbered() -> None:
     state = with_messages(ANN, BOB, ANN)
     (edited,) = decide(
-        state, EditRequested(group_id="g", message_id="g:3", body="new", **ANN)
+        state, EditMessage(group_id="g", message_id="g:3", body="new", **ANN)
     ).facts
     assert isinstance(edited, MessageEdited) and (edited.seq, edited.body) == (3, "new")
     assert edited.change == 1
     state.apply(edited)
-    delete = DeletionRequested(group_id="g", message_id="g:3", **ANN)
+    delete = DeleteMessage(group_id="g", message_id="g:3", **ANN)
     (deleted,) = decide(state, delete).facts
     assert isinstance(deleted, MessageDeleted) and (deleted.seq, deleted.change) == (3, 2)
     state.apply(deleted)
     assert decide(state, delete).facts == [] and decide(state, delete).refusal is None
-    edit_again = EditRequested(group_id="g", message_id="g:3", body="x", **ANN)
+    edit_again = EditMessage(group_id="g", message_id="g:3", body="x", **ANN)
     assert refusal(state, edit_again) == "message_deleted"
 
 
@@ -177,7 +177,7 @@ def test_a_resend_after_the_sender_was_removed_is_still_answered_with_its_messag
     the resend is recognised, never refused (which would leave a hole in the log)."""
     state = group(members={"ann": "Ann", "bob": "Bob"})
     assert send(state, BOB, "b1").seq == 1
-    (removed,) = decide(state, RemovalRequested(group_id="g", member_id="bob", **ANN)).facts
+    (removed,) = decide(state, RemoveMember(group_id="g", member_id="bob", **ANN)).facts
     state.apply(removed)
     again = send(state, BOB, "b1")
     assert again.refusal is None and again.seq == 1 and again.facts == []
@@ -188,9 +188,9 @@ def test_membership_facts_carry_the_groups_version() -> None:
     state = GroupState("g")
     versions = []
     for request in (
-        GroupCreationRequested(group_id="g", name="x", private=False, **ANN),
-        JoinRequested(group_id="g", **BOB),
-        LeaveRequested(group_id="g", **BOB),
+        CreateGroup(group_id="g", name="x", private=False, **ANN),
+        JoinGroup(group_id="g", **BOB),
+        LeaveGroup(group_id="g", **BOB),
     ):
         (fact,) = decide(state, request).facts
         state.apply(fact)
@@ -201,13 +201,13 @@ def test_membership_facts_carry_the_groups_version() -> None:
 @pytest.mark.parametrize(
     "request_",
     [
-        MessageSubmitted(group_id="g", client_msg_id="c", body="hi", **ANN),
-        JoinRequested(group_id="g", **ANN),
-        InvitationRequested(group_id="g", invitee_id="bob", invitee="Bob", **ANN),
-        LeaveRequested(group_id="g", **ANN),
-        RemovalRequested(group_id="g", member_id="bob", **ANN),
-        EditRequested(group_id="g", message_id="g:1", body="x", **ANN),
-        DeletionRequested(group_id="g", message_id="g:1", **ANN),
+        SendMessage(group_id="g", client_msg_id="c", body="hi", **ANN),
+        JoinGroup(group_id="g", **ANN),
+        InviteMember(group_id="g", invitee_id="bob", invitee="Bob", **ANN),
+        LeaveGroup(group_id="g", **ANN),
+        RemoveMember(group_id="g", member_id="bob", **ANN),
+        EditMessage(group_id="g", message_id="g:1", body="x", **ANN),
+        DeleteMessage(group_id="g", message_id="g:1", **ANN),
     ],
     ids=lambda request: request.type,
 )
@@ -219,11 +219,11 @@ def test_a_non_member_cannot_send_invite_or_delete() -> None:
     state = with_messages(ANN)
     eve: dict[str, Any] = {"actor_id": "eve", "actor": "Eve"}
     assert send(state, eve, "x").refusal is not None
-    assert refusal(state, MessageSubmitted(group_id="g", client_msg_id="y", body="b", **eve)) == (
+    assert refusal(state, SendMessage(group_id="g", client_msg_id="y", body="b", **eve)) == (
         "not_a_member"
     )
-    invite = InvitationRequested(group_id="g", invitee_id="cat", invitee="Cat", **eve)
+    invite = InviteMember(group_id="g", invitee_id="cat", invitee="Cat", **eve)
     assert refusal(state, invite) == "not_a_member"
-    assert refusal(state, DeletionRequested(group_id="g", message_id="g:1", **eve)) == (
+    assert refusal(state, DeleteMessage(group_id="g", message_id="g:1", **eve)) == (
         "not_a_member"
     )

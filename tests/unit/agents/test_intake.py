@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-from agents.intake import read_incoming, sort_batch
-from records.events import MAX_BODY_CHARS
-from records.requests import EditRequested, JoinRequested, MessageSubmitted
+from agents.intake import read_incoming, split_batch
+from records.base import MAX_BODY_CHARS
+from records.requests import EditMessage, JoinGroup, SendMessage
 
 
 def submission(**changes: object) -> bytes:
-    event = MessageSubmitted(
+    event = SendMessage(
         group_id="g1", actor_id="u1", actor="ann", client_msg_id="c1", body="hi"
     )
     data = json.loads(event.to_bytes())
@@ -24,8 +24,8 @@ def test_a_valid_submission_is_read_back_equal() -> None:
 
 
 def test_every_request_type_is_read_by_its_type() -> None:
-    join = JoinRequested(group_id="g1", actor_id="u1", actor="ann")
-    edit = EditRequested(group_id="g1", actor_id="u1", actor="ann", message_id="g1:3", body="x")
+    join = JoinGroup(group_id="g1", actor_id="u1", actor="ann")
+    edit = EditMessage(group_id="g1", actor_id="u1", actor="ann", message_id="g1:3", body="x")
     assert read_incoming(join.to_bytes()) == join
     assert read_incoming(edit.to_bytes()) == edit
 
@@ -53,8 +53,8 @@ def test_an_unreadable_record_says_why(raw: bytes, reason: str) -> None:
 
 def test_a_batch_keeps_order_and_sets_aside_the_unreadable() -> None:
     first, second = submission(client_msg_id="a"), submission(client_msg_id="b")
-    intake = sort_batch([first, b"\xff\xfe", second, None])  # type: ignore[list-item]
-    accepted = [s for s in intake.accepted if isinstance(s, MessageSubmitted)]
+    intake = split_batch([first, b"\xff\xfe", second, None])  # type: ignore[list-item]
+    accepted = [s for s in intake.accepted if isinstance(s, SendMessage)]
     assert [s.client_msg_id for s in accepted] == ["a", "b"]
     assert [r.raw for r in intake.rejected] == [b"\xff\xfe", b""]
     assert all(r.reason for r in intake.rejected)
@@ -63,6 +63,6 @@ def test_a_batch_keeps_order_and_sets_aside_the_unreadable() -> None:
 def test_the_dedupe_key_is_scoped_to_the_sender() -> None:
     ann = read_incoming(submission(actor_id="ann"))
     bob = read_incoming(submission(actor_id="bob"))
-    assert isinstance(ann, MessageSubmitted) and isinstance(bob, MessageSubmitted)
+    assert isinstance(ann, SendMessage) and isinstance(bob, SendMessage)
     assert ann.client_msg_id == bob.client_msg_id
     assert ann.dedupe_key != bob.dedupe_key

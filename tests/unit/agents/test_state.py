@@ -11,15 +11,16 @@ import pytest
 from agents.decider import decide_batch
 from agents.snapshots import decode, encode
 from agents.state import GroupState, PartitionState
-from records.events import MessageSaved, utcnow
+from records.base import utcnow
+from records.facts import MessageSaved
 from records.requests import (
     AnyRequest,
-    DeletionRequested,
-    EditRequested,
-    GroupCreationRequested,
-    JoinRequested,
-    MessageSubmitted,
-    RemovalRequested,
+    CreateGroup,
+    DeleteMessage,
+    EditMessage,
+    JoinGroup,
+    RemoveMember,
+    SendMessage,
 )
 
 ANN: dict[str, Any] = {"actor_id": "ann", "actor": "Ann", "origin": "node", "origin_sid": "s"}
@@ -27,19 +28,19 @@ BOB: dict[str, Any] = {"actor_id": "bob", "actor": "Bob", "origin": "node", "ori
 
 
 def story() -> list[AnyRequest]:
-    say = lambda who, n: MessageSubmitted(  # noqa: E731
+    say = lambda who, n: SendMessage(  # noqa: E731
         group_id="g", client_msg_id=f"m{n}", body=f"#{n}", **who
     )
     return [
-        GroupCreationRequested(group_id="g", name="g", private=False, **ANN),
-        JoinRequested(group_id="g", **BOB),
+        CreateGroup(group_id="g", name="g", private=False, **ANN),
+        JoinGroup(group_id="g", **BOB),
         say(ANN, 1), say(BOB, 2), say(BOB, 2), say(ANN, 3),
-        EditRequested(group_id="g", message_id="g:1", body="#1 again", **ANN),
-        DeletionRequested(group_id="g", message_id="g:2", **BOB),
+        EditMessage(group_id="g", message_id="g:1", body="#1 again", **ANN),
+        DeleteMessage(group_id="g", message_id="g:2", **BOB),
         say(BOB, 4),
-        RemovalRequested(group_id="g", member_id="bob", **ANN),
+        RemoveMember(group_id="g", member_id="bob", **ANN),
         say(BOB, 5), say(BOB, 4),
-        GroupCreationRequested(group_id="h", name="h", private=True, **BOB),
+        CreateGroup(group_id="h", name="h", private=True, **BOB),
     ]  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from gateway.broadcast import client_event
-from records.events import (
+from records.base import utcnow
+from records.facts import (
     GroupCreated,
     InvitationDeclined,
     InvitationRevoked,
@@ -11,7 +12,6 @@ from records.events import (
     MessageDeleted,
     MessageEdited,
     MessageSaved,
-    utcnow,
 )
 from records.views import message_to_client
 

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.commands import CommandError, Join, Send, check_body, parse
-from records.events import MAX_BODY_CHARS
+from gateway.commands import CommandError, JoinCommand, SendCommand, check_body, parse
+from records.base import MAX_BODY_CHARS
 
 
 def test_a_valid_send_parses() -> None:
-    send = parse(Send, {"group_id": "g-1", "client_msg_id": "c.1", "body": "hi"})
+    send = parse(SendCommand, {"group_id": "g-1", "client_msg_id": "c.1", "body": "hi"})
     assert (send.group_id, send.client_msg_id, send.body) == ("g-1", "c.1", "hi")
 
 
@@ -28,7 +28,7 @@ def test_a_valid_send_parses() -> None:
 )
 def test_a_malformed_send_is_an_invalid_payload(payload: object) -> None:
     with pytest.raises(CommandError) as caught:
-        parse(Send, payload)
+        parse(SendCommand, payload)
     assert caught.value.code == "invalid_payload"
     reply = caught.value.reply(client_msg_id=None)
     assert reply["ok"] is False and reply["error"]["message"]
@@ -36,7 +36,7 @@ def test_a_malformed_send_is_an_invalid_payload(payload: object) -> None:
 
 def test_join_refuses_unknown_fields() -> None:
     with pytest.raises(CommandError):
-        parse(Join, {"group_id": "g", "since": 1})
+        parse(JoinCommand, {"group_id": "g", "since": 1})
 
 
 @pytest.mark.parametrize(

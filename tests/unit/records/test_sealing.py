@@ -7,12 +7,13 @@ from typing import Any
 
 from agents.decider import decide_batch
 from agents.state import PartitionState
-from records.events import MessageDeleted, MessageEdited, MessageSaved, read_fact, utcnow
+from records.base import utcnow
+from records.facts import MessageDeleted, MessageEdited, MessageSaved, read_fact
 from records.requests import (
-    DeletionRequested,
-    EditRequested,
-    GroupCreationRequested,
-    MessageSubmitted,
+    CreateGroup,
+    DeleteMessage,
+    EditMessage,
+    SendMessage,
 )
 from records.sealing import key_id, new_key, seal, unseal
 
@@ -48,12 +49,12 @@ def test_without_its_key_or_moved_onto_another_message_a_body_stays_shut() -> No
 def test_a_delete_tombstones_the_key_of_every_body_the_message_had() -> None:
     state = PartitionState(0)
     requests = [
-        GroupCreationRequested(group_id="g", name="g", private=False, **ANN),
-        MessageSubmitted(group_id="g", client_msg_id="m1", body=SECRET, **ANN),
-        EditRequested(group_id="g", message_id="g:1", body="second", **ANN),
-        EditRequested(group_id="g", message_id="g:1", body="third", **ANN),
-        MessageSubmitted(group_id="g", client_msg_id="m2", body="kept", **ANN),
-        DeletionRequested(group_id="g", message_id="g:1", **ANN),
+        CreateGroup(group_id="g", name="g", private=False, **ANN),
+        SendMessage(group_id="g", client_msg_id="m1", body=SECRET, **ANN),
+        EditMessage(group_id="g", message_id="g:1", body="second", **ANN),
+        EditMessage(group_id="g", message_id="g:1", body="third", **ANN),
+        SendMessage(group_id="g", client_msg_id="m2", body="kept", **ANN),
+        DeleteMessage(group_id="g", message_id="g:1", **ANN),
     ]
     outcome = decide_batch(state, [r.to_bytes() for r in requests])
     assert all(SECRET.encode() not in f.to_bytes() for f in outcome.facts)

@@ -16,8 +16,8 @@ def test_bootstrap_servers_accept_the_kafka_scheme() -> None:
 
 def test_topic_names_carry_the_prefix() -> None:
     topics = KafkaSettings(kafka_url="a:1", topic_prefix="run1.").topics
-    assert topics.incoming == "run1.chat.group-requests"
-    names = {topics.incoming, topics.events, topics.replies, topics.dead_letter}
+    assert topics.requests == "run1.chat.group-requests"
+    names = {topics.requests, topics.events, topics.replies, topics.dead_letter}
     assert len(names) == 4 and all(name.startswith("run1.") for name in names)
 
 

@@ -3,7 +3,8 @@ the live ``message`` event gave them, and pages written as nested documents stil
 
 from __future__ import annotations
 
-from records.events import MessageSaved, utcnow
+from records.base import utcnow
+from records.facts import MessageSaved
 from records.views import message_slot, message_to_client, read_slot, slot_to_client, slot_value
 
 

@@ -1,115 +1,36 @@
 """Facts of a group's life: immutable, named in the past tense, carried as JSON on Kafka.
 
 The group-events topic holds these and only these, keyed by group; it is the source of truth,
-and every MongoDB collection is a projection of it. A record's ``type`` is its name on the
-wire, so a record is never renamed once it has shipped; new fields get defaults.
+and every MongoDB collection is a projection of it. Every fact is a ``GroupFact``: its group
+(the Kafka key) and when it happened; a fact about membership also carries the group's
+membership ``version``. ``Fact`` is the closed union of them all: every ``match`` over it ends
+in ``assert_never``, so the type checker names each place a new fact must be handled
+(``docs/adding-an-event.md``).
 """
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    TypeAdapter,
-    ValidationError,
-)
+from pydantic import Field, TypeAdapter
 
-from records.text import is_invisible, text_problem
-
-MAX_BODY_CHARS = 4000
-"""Longest message body accepted, in characters (not bytes)."""
-MAX_GROUP_NAME_CHARS = 80
-
-GROUP_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-CLIENT_MSG_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
-MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}:[1-9][0-9]{0,15}$"
-USER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-
-GroupId = Annotated[str, StringConstraints(pattern=GROUP_ID_PATTERN)]
-ClientMsgId = Annotated[str, StringConstraints(pattern=CLIENT_MSG_ID_PATTERN)]
-MessageId = Annotated[str, StringConstraints(pattern=MESSAGE_ID_PATTERN)]
-UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
-"""User ids become keys of embedded documents (members by id), so no dots and no ``$``."""
-Body = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
+from records.base import ClientMsgId, GroupId, GroupName, Record, utcnow
 
 
-def _visible_text(text: str) -> str:
-    if (problem := text_problem(text)) is not None:
-        raise ValueError(problem)
-    if is_invisible(text):
-        raise ValueError("has nothing visible in it")
-    return text
-
-
-GroupName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GROUP_NAME_CHARS)
-]
-NewGroupName = Annotated[GroupName, AfterValidator(_visible_text)]
-"""A name asked for: stricter than ``GroupName``, which facts already in the log must pass."""
-
-def utcnow() -> datetime:
-    """Now, cut to BSON's millisecond precision, so a stored and re-read time is equal."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def is_blank(text: str) -> bool:
-    """Nothing would show: whitespace, zero-width and other invisible characters only."""
-    return is_invisible(text)
-
-
-def describe_errors(exc: ValidationError, whole: str) -> str:
-    """pydantic's errors in one line, ``field: problem; …`` (``whole`` names the root)."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or whole}: {err['msg']}"
-        for err in exc.errors(include_input=False, include_url=False)
-    )
-
-
-def dedupe_key(group_id: str, sender_id: str, client_msg_id: str) -> str:
-    """Identity of a submission: group, sender and the sender's own message id."""
-    return f"{group_id}/{sender_id}/{client_msg_id}"
-
-
-def message_id(group_id: str, seq: int) -> str:
-    """A message's public id names its group and position, so a command about a message
-    (edit, delete) can be routed to its group's partition without a lookup."""
-    return f"{group_id}:{seq}"
-
-
-def split_message_id(value: str) -> tuple[str, int]:
-    group_id, _, seq = value.rpartition(":")
-    return group_id, int(seq)
-
-
-class Event(BaseModel):
-    """Base of every record on Kafka: frozen, strict about unknown fields."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    def to_bytes(self) -> bytes:
-        return self.model_dump_json().encode()
-
-
-class GroupFact(Event):
+class GroupFact(Record):
     """A fact about one group; ``group_id`` is its Kafka key."""
 
     group_id: GroupId
+
+
+class DatedFact(GroupFact):
+    """A fact stamped with when it happened (a saved message has its own ``saved_at``)."""
+
     occurred_at: datetime = Field(default_factory=utcnow)
 
 
-class MembershipFact(GroupFact):
+class MembershipFact(DatedFact):
     """A change to who is in a group; ``version`` numbers them per group (1, 2, 3 …), so a
     reader that missed one notices the gap."""
 
@@ -171,12 +92,11 @@ class InvitationRevoked(MembershipFact):
     by_id: str
 
 
-class MessageSaved(Event):
+class MessageSaved(GroupFact):
     """A message was stored at position ``seq`` of its group (1, 2, 3 … with no gaps)."""
 
     type: Literal["MessageSaved"] = "MessageSaved"
     message_id: str
-    group_id: GroupId
     seq: int = Field(ge=1)
     sender_id: str
     sender: str
@@ -192,12 +112,8 @@ class MessageSaved(Event):
     erased: bool = Field(default=False, exclude=True)
     """Set by a reader, never in the log: the body's key is gone (the message was deleted)."""
 
-    @property
-    def dedupe_key(self) -> str:
-        return dedupe_key(self.group_id, self.sender_id, self.client_msg_id)
 
-
-class MessageEdited(GroupFact):
+class MessageEdited(DatedFact):
     type: Literal["MessageEdited"] = "MessageEdited"
     message_id: str
     seq: int = Field(ge=1)
@@ -216,7 +132,7 @@ class MessageEdited(GroupFact):
     """Set by a reader, never in the log: the body's key is gone (the message was deleted)."""
 
 
-class MessageDeleted(GroupFact):
+class MessageDeleted(DatedFact):
     type: Literal["MessageDeleted"] = "MessageDeleted"
     message_id: str
     seq: int = Field(ge=1)
@@ -227,7 +143,7 @@ class MessageDeleted(GroupFact):
     each body: ``records.sealing``)."""
 
 
-class ReadMarked(GroupFact):
+class ReadMarked(DatedFact):
     """A member has read the group up to ``seq``: markers only move forward."""
 
     type: Literal["ReadMarked"] = "ReadMarked"
