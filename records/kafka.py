@@ -12,7 +12,9 @@ import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
@@ -38,6 +40,21 @@ at a few hundred records a round trip."""
 SNAPSHOT_BYTES = 64 * 1024 * 1024
 """Largest snapshot of one partition's decision state (compressed)."""
 COMPACTED = {"cleanup.policy": "compact", "max.message.bytes": str(SNAPSHOT_BYTES)}
+
+
+def committed_reader(settings: KafkaSettings, **options: Any) -> AIOKafkaConsumer:
+    """A consumer of committed records only, in no consumer group, that commits no offsets:
+    how the log, its keys and the replies are read (the fold, the gateway's log reader and
+    its replies, the keyring, a replay). Facts, keys and answers are written in transactions,
+    so an uncommitted record is one that may yet be aborted. ``options`` go to aiokafka
+    (``fetch_max_wait_ms=LIVE_FETCH_WAIT_MS`` on the message path)."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        **options,
+    )
 
 
 class KeyPartitioner:

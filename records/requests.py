@@ -127,7 +127,7 @@ _REQUEST = TypeAdapter[AnyRequest](Annotated[AnyRequest, Field(discriminator="ty
 
 
 def read_request(raw: bytes | str) -> AnyRequest:
-    """Parse one record of the requests topic (``pydantic.ValidationError`` if it is not a request)."""
+    """One record of the requests topic (``pydantic.ValidationError`` if not a request)."""
     return _REQUEST.validate_json(raw)
 
 

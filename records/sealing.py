@@ -28,8 +28,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from records.facts import Fact, MessageEdited, MessageSaved
-from records.kafka import LIVE_FETCH_WAIT_MS
+from records.facts import Fact, MessageEdited, MessageSaved, read_fact
+from records.kafka import LIVE_FETCH_WAIT_MS, committed_reader
 from records.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -124,13 +124,7 @@ class Keyring:
 
     async def start(self) -> None:
         """Read the keys with a consumer of the keyring's own."""
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.bootstrap_servers,
-            group_id=None,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            fetch_max_wait_ms=LIVE_FETCH_WAIT_MS,
-        )
+        self._consumer = committed_reader(self._settings, fetch_max_wait_ms=LIVE_FETCH_WAIT_MS)
         await self._consumer.start()
         self._own = True
 
@@ -158,6 +152,11 @@ class Keyring:
                 self.positions[partition] = int(starts[partition])
             self._ahead[partition] = {}
             self._highest[partition] = 0
+
+    async def read(self, partition: int, raw: bytes | None) -> Fact:
+        """One record of the log as a fact, its body opened: what every reader of the log
+        does with a record (``pydantic.ValidationError`` if it is not a fact)."""
+        return await self.open(partition, read_fact(raw or b""))
 
     async def open(self, partition: int, fact: AnyFact) -> AnyFact:
         """``fact`` with its body in clear (``erased`` if its key is gone); any other fact
