@@ -188,8 +188,20 @@ def _stop_all(services: list[ManagedProcess], infra: Infra) -> None:
     infra.stop()
 
 
+TYPE_CHECKED = ("records", "agents", "gateway")
+"""The packages mypy checks before the tests: every ``match`` over facts and requests ends in
+``assert_never``, so a new fact or request not handled somewhere fails here, by name."""
+
+
+def typecheck() -> int:
+    """mypy over ``TYPE_CHECKED`` (configured in ``pyproject.toml``); its exit code."""
+    say_stderr(f"type-checking {', '.join(TYPE_CHECKED)} with mypy")
+    return subprocess.call([venv_python(), "-m", "mypy", *TYPE_CHECKED], cwd=REPO_ROOT)
+
+
 def test(argv: Sequence[str]) -> int:
-    """Run pytest against fresh servers; pytest's exit code, 'no tests' is 1.
+    """Type-check (``typecheck``), then run pytest against fresh servers; pytest's exit
+    code, 'no tests' is 1.
 
     By default the integration suite starts its servers itself, as containers through
     testcontainers on podman's Docker API (images built here when missing). With
@@ -197,6 +209,9 @@ def test(argv: Sequence[str]) -> int:
     processes on free ports and exports their URLs instead.
     """
     signal.signal(signal.SIGTERM, _raise_stop)
+    if (checked := typecheck()) != 0:
+        say_stderr("FAILED: mypy found type errors (above)")
+        return checked
     args = list(argv)
     processes = os.environ.get("CHAT_TEST_SERVERS") == "processes"
     if args[:1] == ["--processes"]:
