@@ -141,7 +141,7 @@ async def test_one_request_is_followed_by_its_id_from_the_gateway_to_the_agents(
 
     gateway_lines = [r for r in caplog.records if group_id in r.getMessage()]
     assert [r.request_id for r in gateway_lines] == [request.event_id], gateway_lines
-    wanted = f"[{request.event_id}] CreateGroup of group {group_id} accepted"
+    wanted = f"[{request.event_id}] {request.type} of group {group_id} accepted"
     async with asyncio.timeout(10):  # the worker's line is written as the answer goes out
         while wanted not in agents_worker.log_path.read_text(errors="replace"):
             await asyncio.sleep(0.1)
