@@ -26,7 +26,7 @@ from prometheus_client import generate_latest
 
 from agents.decider import Decider
 from agents.metrics import AgentsMetrics
-from agents.projector import Projection
+from agents.projector import Projector
 from agents.settings import Settings
 from records.operations import BackgroundTasks, configure_logging
 
@@ -65,7 +65,7 @@ def create_app(settings: Settings) -> faust.App:
     )
     metrics = AgentsMetrics()
     decider = Decider(settings, metrics)
-    projection = Projection(settings, metrics)
+    projector = Projector(settings, metrics)
     app.background = background = BackgroundTasks(metrics.registry)
     started = {"decider": asyncio.Event(), "projector": asyncio.Event()}
 
@@ -83,7 +83,7 @@ def create_app(settings: Settings) -> faust.App:
 
     app.loops = [
         essential(lambda: decider.run(started["decider"]), "decide_requests"),
-        essential(lambda: projection.run(started["projector"]), "project_facts"),
+        essential(lambda: projector.run(started["projector"]), "project_facts"),
     ]
     add_operations_pages(app, background, metrics, started)
     return app

@@ -2,15 +2,15 @@
 
 For each partition of the requests topic the worker owns:
 
-1. it starts a transactional producer whose id names the partition. Starting it fences any
-   earlier holder of that id (a worker that was killed, or paused past its session and still
-   running: a zombie) and aborts its open transaction, so from here on only this worker can
-   add to the partition's facts;
+1. it starts a transactional producer whose id names the partition (``agents.transactions``).
+   Starting it fences any earlier holder of that id (a worker that was killed, or paused past
+   its session and still running: a zombie) and aborts its open transaction, so from here on
+   only this worker can add to the partition's facts;
 2. it reads the committed offset of the requests partition and folds the same partition of the
-   event log (read-committed, to its end) into the decision state (``agents.state``);
-3. it decides each batch of requests against that state and writes, in ONE transaction, the
-   facts to the event log, the answers to the replies topic, unreadable records to the
-   dead-letter topic, and the offset of the next request.
+   event log (read-committed, to its end) into the decision state (``agents.fold``);
+3. it decides each batch of requests against that state (``agents.batches``) and writes, in ONE
+   transaction, the facts to the event log, the answers to the replies topic, unreadable
+   records to the dead-letter topic, and the offset of the next request.
 
 A crash anywhere aborts the open transaction: the facts, the answers and the offset are
 committed together or not at all. The next owner redoes the fold and re-decides the same
@@ -26,89 +26,29 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.errors import (
-    ConcurrentTransactions,
-    KafkaError,
-    KafkaTimeoutError,
-    ProducerFenced,
-)
-from aiokafka.producer import sender as aiokafka_sender
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from agents.decisions import Decision, decide
-from agents.intake import Rejected, split_batch
-from agents.keys import KeyRecord, sealed
+from agents.batches import Outcome, decide_batch
+from agents.fold import fold_partition
+from agents.intake import Rejected
 from agents.metrics import AgentsMetrics, PartitionLag
 from agents.settings import Settings
 from agents.snapshots import Snapshots
 from agents.state import PartitionState
-from records.base import utcnow
-from records.facts import Fact
-from records.kafka import BATCH_BYTES, LIVE_FETCH_WAIT_MS, ensure_topics, partitions_of
+from agents.stats import Period, PeriodicStats
+from agents.transactions import (
+    NEXT_TRANSACTION_RETRY,
+    PartitionProducer,
+    is_transient,
+    retry_concurrent_transactions_after,
+)
+from records.kafka import LIVE_FETCH_WAIT_MS, ensure_topics, partitions_of
 from records.operations import REQUEST_ID_HEADER, under_request_id
-from records.requests import AnyRequest, MarkRead, RequestAnswered, SendMessage
-from records.sealing import KEY_NO_HEADER
+from records.requests import RequestAnswered
 
 log = logging.getLogger(__name__)
-
-TRANSACTION_RETRY_MS = 10
-
-NEXT_TRANSACTION_RETRY = 0.002
-"""Seconds before a transaction's first partitions are added again after "concurrent
-transactions": the coordinator answers so from a commit until its markers are written, a
-millisecond or two on one broker, and the next transaction of a busy partition starts at once."""
-
-
-def retry_concurrent_transactions_after(seconds: float) -> None:
-    """aiokafka waits a fixed 20 ms (``BACKOFF_OVERRIDE``) before adding the first partitions
-    of a transaction again after "concurrent transactions", where Kafka's Java producer waits
-    the least of that and its ``retry.backoff.ms``. Every transaction that closely follows
-    another paid it: on one idle broker a commit cycle took 28-35 ms, 12-16 ms with 2 ms."""
-    aiokafka_sender.BACKOFF_OVERRIDE = min(aiokafka_sender.BACKOFF_OVERRIDE, seconds)
-
-
-@dataclass
-class Outcome:
-    """What one batch of a partition produced, to be committed in one transaction."""
-
-    facts: list[Fact] = field(default_factory=list)
-    answers: list[RequestAnswered] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
-    keys: list[KeyRecord] = field(default_factory=list)
-    """The keys of the sealed bodies among the facts, and tombstones of deleted ones."""
-
-
-@dataclass
-class CommitStats:
-    """How long transactions take and how much each carries, logged now and then: the
-    figures that say whether the broker or the worker is the bottleneck."""
-
-    every: float = 30.0
-    durations: list[float] = field(default_factory=list)
-    requests: int = 0
-    since: float = field(default_factory=time.monotonic)
-
-    def add(self, seconds: float, requests: int) -> None:
-        self.durations.append(seconds)
-        self.requests += requests
-        if time.monotonic() - self.since >= self.every:
-            self.report()
-
-    def report(self) -> None:
-        if self.durations:
-            durations = sorted(self.durations)
-            p50, p99 = durations[len(durations) // 2], durations[int(len(durations) * 0.99)]
-            log.info(
-                "decided %d requests in %d transactions (%.1f each); commit p50 %.1f ms, "
-                "p99 %.1f ms",
-                self.requests,
-                len(durations),
-                self.requests / len(durations),
-                p50 * 1000,
-                p99 * 1000,
-            )
-        self.durations, self.requests, self.since = [], 0, time.monotonic()
 
 
 @dataclass
@@ -116,7 +56,7 @@ class Owned:
     """A requests partition this worker owns, and what deciding it needs."""
 
     partition: int
-    producer: AIOKafkaProducer | None = None
+    producer: PartitionProducer | None = None
     state: PartitionState | None = None
     failures: int = 0
     """Failed commits in a row that may be the batch's own fault (not Kafka being away)."""
@@ -145,83 +85,6 @@ class Owned:
             self.wake.set()
 
 
-def decide_batch(state: PartitionState, records: list[bytes]) -> Outcome:
-    """Decide records in order against ``state``, folding each fact in as it is decided, so
-    a request sees every fact decided before it. Pure but for the clock."""
-    intake = split_batch(records)
-    outcome = Outcome(rejected=intake.rejected)
-    for request in intake.accepted:
-        group = state.group(request.group_id)
-        decision = decide(group, request, utcnow())
-        for fact in decision.facts:
-            fact, keys = sealed(state, group, fact)
-            state.apply(fact)
-            outcome.facts.append(fact)
-            outcome.keys.extend(keys)
-        outcome.answers.extend(answer(request, decision, group.version))
-    return outcome
-
-
-def answer(request: AnyRequest, decision: Decision, version: int) -> list[RequestAnswered]:
-    """The answer for the waiting gateway node, if the request names one. A message saved
-    needs none (the send was acknowledged when Kafka had it; the message itself is the
-    answer), so only a refused one is answered: half the records of a busy transaction."""
-    refusal = decision.refusal
-    submitted = isinstance(request, SendMessage | MarkRead)  # acked at Kafka
-    if request.origin is None or (submitted and refusal is None):
-        return []
-    return [
-        RequestAnswered(
-            request_id=request.event_id,
-            request_type=request.type,
-            group_id=request.group_id,
-            origin=request.origin,
-            origin_sid=request.origin_sid,
-            ok=refusal is None,
-            code=refusal.code if refusal else None,
-            message=refusal.message if refusal else None,
-            client_msg_id=getattr(request, "client_msg_id", None),
-            version=version,
-            seq=decision.seq,
-        )
-    ]
-
-
-async def fold_partition(
-    settings: Settings, partition: int, snapshot: tuple[PartitionState, int] | None = None
-) -> tuple[PartitionState, int]:
-    """The decision state of one partition: its events, committed ones only, to the end, from
-    ``snapshot`` (a state and the offset it covers) when there is one. Returns the state and
-    the offset it now covers."""
-    state, start = snapshot or (PartitionState(partition, settings.dedupe_window), 0)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        max_partition_fetch_bytes=16 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
-    )
-    await consumer.start()
-    try:
-        tp = TopicPartition(settings.topics.events, partition)
-        consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
-        if start > end:  # a snapshot of another log of the same name: fold from the start
-            log.warning("snapshot of partition %d is past the log's end; ignoring it", partition)
-            state, start = PartitionState(partition, settings.dedupe_window), 0
-        consumer.seek(tp, start)
-        while await consumer.position(tp) < end:
-            batches = await consumer.getmany(tp, timeout_ms=500, max_records=20_000)
-            for record in batches.get(tp, []):
-                if record.offset >= end:
-                    break
-                state.fold_raw(record.value)
-    finally:
-        await consumer.stop()
-    return state, end
-
-
 class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
     """The decide loop of one worker (see the module's docstring)."""
 
@@ -232,7 +95,9 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         self.group_id = f"{settings.app_id}-decider"  # also names the transactions' offsets
         self.owned: dict[int, Owned] = {}
         self.snapshots = Snapshots(settings, settings.dedupe_window)
-        self.stats = CommitStats()
+        self.stats = PeriodicStats(_log_commits)
+        """How long transactions take and how much each carries: the figures that say
+        whether the broker or the worker is the bottleneck."""
         self._commits = asyncio.Semaphore(settings.commits_in_flight)
         """Taken by a partition's loop before it picks its batch (see ``commits_in_flight``)."""
         self._consumer: AIOKafkaConsumer | None = None
@@ -240,7 +105,8 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         retry_concurrent_transactions_after(NEXT_TRANSACTION_RETRY)
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
-        """Decide until cancelled."""
+        """Decide until cancelled: fetch the requests of every partition owned and hand each
+        its records; the partitions' own loops decide them."""
         await ensure_topics(self.settings)
         await self._check_copartitioned()
         consumer = self._consumer = AIOKafkaConsumer(
@@ -314,7 +180,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
                 owned.task.cancel()
             await _stop(owned)
 
-    # --- deciding -----------------------------------------------------------------------
+    # --- a partition's loop -------------------------------------------------------------
 
     async def _decide_partition(self, tp: TopicPartition, owned: Owned) -> None:
         """Load the partition, then decide its requests as they come, a batch at a time: a
@@ -325,20 +191,26 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
             owned.wake.clear()
             while owned.state is None or owned.pending:
                 async with owned.lock:
-                    await self._handle(tp, owned)
+                    if owned.state is None:
+                        await self._load(tp, owned)
+                    else:
+                        await self._decide_next(tp, owned)
                 consumer = self._consumer
                 if consumer is not None and len(owned.pending) < size and tp in consumer.paused():
                     consumer.resume(tp)
 
-    async def _handle(self, tp: TopicPartition, owned: Owned) -> None:
-        if owned.state is None:
-            try:
-                await self._load(tp, owned)
-            except Exception:
-                log.exception("could not load partition %d; retrying", tp.partition)
-                await self._reset(owned)
-                await asyncio.sleep(1.0)
-            return
+    async def _load(self, tp: TopicPartition, owned: Owned) -> None:
+        """Take the partition over (steps 1 and 2); on failure, start again in a second."""
+        try:
+            await self._take_over(tp, owned)
+        except Exception:
+            log.exception("could not load partition %d; retrying", tp.partition)
+            await self._reset(owned)
+            await asyncio.sleep(1.0)
+
+    async def _decide_next(self, tp: TopicPartition, owned: Owned) -> None:
+        """Decide and commit the partition's next batch (step 3); on failure, back off and
+        leave the batch pending, to be decided again from a fresh fold."""
         attempts = self.settings.max_attempts
         try:
             async with self._commits:
@@ -368,23 +240,15 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
             await self._reset(owned)
             await asyncio.sleep(min(0.1 * 2**owned.retries, self.settings.retry_backoff_max))
 
-    async def _load(self, tp: TopicPartition, owned: Owned) -> None:
+    # --- the three steps ----------------------------------------------------------------
+
+    async def _take_over(self, tp: TopicPartition, owned: Owned) -> None:
+        """Fence the partition's previous owner, fold its log, and move to its first request
+        not yet decided."""
         assert self._consumer is not None
         started = time.monotonic()
         if owned.producer is None:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self.settings.bootstrap_servers,
-                transactional_id=f"{self.settings.app_id}-decider-{tp.partition}",
-                enable_idempotence=True,
-                acks="all",
-                linger_ms=0,
-                # The coordinator answers "concurrent transactions" for a moment after each
-                # commit, while it writes the markers; the default 100 ms before retrying was
-                # the commits' p99 (and aiokafka's own 20 ms for a transaction's first
-                # partitions, lowered above, their p50).
-                retry_backoff_ms=TRANSACTION_RETRY_MS,
-                max_batch_size=BATCH_BYTES,  # a transaction's records in one batch a partition
-            )
+            producer = PartitionProducer(self.settings, tp, self.group_id)
             await producer.start()  # fences the partition's previous owner
             owned.producer = producer
         committed = await self._consumer.committed(tp)
@@ -414,13 +278,14 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _commit(
         self, tp: TopicPartition, owned: Owned, records: list[ConsumerRecord]
     ) -> None:
+        """Decide a batch against the partition's state and commit what it produced."""
         assert owned.producer is not None and owned.state is not None
         if log.isEnabledFor(logging.DEBUG):
             for record in records:
                 _log_with_request_id(record, "deciding the request at %s:%d", tp, record.offset)
         outcome = decide_batch(owned.state, [r.value for r in records])
         started = time.monotonic()
-        covered = await self._publish(tp, owned.producer, outcome, records[-1].offset + 1)
+        covered = await owned.producer.publish(outcome, records[-1].offset + 1)
         for answered in outcome.answers:
             _log_answer(answered)
         self.stats.add(time.monotonic() - started, len(records))
@@ -433,6 +298,17 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         if owned.unsnapshotted >= self.settings.snapshot_every and covered is not None:
             await self._snapshot(owned, covered)
 
+    async def _set_aside(self, tp: TopicPartition, owned: Owned, record: ConsumerRecord) -> None:
+        """A request whose outcome could never be committed goes to the dead letters, with
+        the reason, instead of stalling its partition."""
+        assert owned.producer is not None
+        log.error("setting aside request at %s:%d after repeated failures", tp, record.offset)
+        reason = f"could not be committed after {owned.failures} attempts"
+        outcome = Outcome(rejected=[Rejected(raw=bytes(record.value or b""), reason=reason)])
+        await owned.producer.publish(outcome, record.offset + 1)
+        owned.decided_to = record.offset + 1
+        self.metrics.dead_letters.inc()
+
     async def _snapshot(self, owned: Owned, covered: int) -> None:
         """Save the committed state; a failure only means a longer fold next time."""
         assert owned.state is not None
@@ -442,64 +318,6 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         except (KafkaError, OSError) as exc:
             log.warning("could not save a snapshot of partition %d: %r", owned.partition, exc)
 
-    async def _set_aside(self, tp: TopicPartition, owned: Owned, record: ConsumerRecord) -> None:
-        """A request whose outcome could never be committed goes to the dead letters, with
-        the reason, instead of stalling its partition."""
-        assert owned.producer is not None
-        log.error("setting aside request at %s:%d after repeated failures", tp, record.offset)
-        reason = f"could not be committed after {owned.failures} attempts"
-        outcome = Outcome(rejected=[Rejected(raw=bytes(record.value or b""), reason=reason)])
-        await self._publish(tp, owned.producer, outcome, record.offset + 1)
-        owned.decided_to = record.offset + 1
-        self.metrics.dead_letters.inc()
-
-    async def _publish(
-        self, tp: TopicPartition, producer: AIOKafkaProducer, outcome: Outcome, next_offset: int
-    ) -> int | None:
-        """Commit the outcome and the requests' offset; returns the offset of the event log
-        after the last fact, if there was one."""
-        async with producer.transaction():
-            sent = [
-                await producer.send(
-                    self.topics.keys,
-                    value=k.key,
-                    key=k.key_id.encode(),
-                    partition=tp.partition,
-                    headers=[(KEY_NO_HEADER, str(k.key_no).encode())],
-                )
-                for k in outcome.keys
-            ]
-            facts_from = len(sent)
-            sent += [
-                await producer.send(
-                    self.topics.events,
-                    value=fact.to_bytes(),
-                    key=fact.group_id.encode(),
-                    partition=tp.partition,
-                )
-                for fact in outcome.facts
-            ]
-            sent += [
-                await producer.send(self.topics.replies, value=a.to_bytes(), key=a.origin.encode())
-                for a in outcome.answers
-            ]
-            sent += [
-                await producer.send(
-                    self.topics.dead_letter,
-                    value=r.raw,
-                    headers=[("error", r.reason.encode()[:1024])],
-                )
-                for r in outcome.rejected
-            ]
-            # The offsets go to their coordinator while the records are on their way.
-            written, _ = await asyncio.gather(
-                asyncio.gather(*sent),
-                producer.send_offsets_to_transaction({tp: next_offset}, self.group_id),
-            )
-        for rejected in outcome.rejected:
-            log.warning("dead-lettered an incoming record: %s", rejected.reason)
-        return written[facts_from + len(outcome.facts) - 1].offset + 1 if outcome.facts else None
-
     async def _reset(self, owned: Owned) -> None:
         """Forget the partition's state and producer: the next batch reloads both, so what
         was folded for an uncommitted transaction is never decided from."""
@@ -507,22 +325,24 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
         await _stop(owned)
 
 
+def _log_commits(period: Period) -> None:
+    durations = sorted(period.durations)
+    p50, p99 = durations[len(durations) // 2], durations[int(len(durations) * 0.99)]
+    log.info(
+        "decided %d requests in %d transactions (%.1f each); commit p50 %.1f ms, p99 %.1f ms",
+        period.items,
+        len(durations),
+        period.items / len(durations),
+        p50 * 1000,
+        p99 * 1000,
+    )
+
+
 def _log_with_request_id(record: ConsumerRecord, message: str, *args: Any) -> None:
     """A debug line under the id the gateway gave the request (its Kafka header)."""
     headers = dict(record.headers or ())
     with under_request_id(headers.get(REQUEST_ID_HEADER, b"").decode() or None):
         log.debug(message, *args)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A commit failure that is Kafka's state, not the batch's: unreachable, timed out,
-    retriable by its own account, fenced by the partition's next owner, or a transaction
-    still closing. Only other failures count toward setting a request aside."""
-    if isinstance(exc, KafkaError):
-        return bool(exc.retriable) or isinstance(
-            exc, KafkaTimeoutError | ProducerFenced | ConcurrentTransactions
-        )
-    return isinstance(exc, OSError | TimeoutError)
 
 
 def _log_answer(answered: RequestAnswered) -> None:
@@ -536,7 +356,4 @@ def _log_answer(answered: RequestAnswered) -> None:
 async def _stop(owned: Owned) -> None:
     producer, owned.producer = owned.producer, None
     if producer is not None:
-        try:
-            await producer.stop()
-        except (KafkaError, OSError):
-            log.warning("producer of partition %d did not stop cleanly", owned.partition)
+        await producer.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict, assert_never
 
 from agents.state import GroupState
 from records.base import dedupe_key, message_id, split_message_id
@@ -67,11 +68,11 @@ def refuse(code: str, message: str) -> Decision:
 
 def decide(state: GroupState, request: AnyRequest, now: datetime) -> Decision:
     """Decide one request against its group's state; ``now`` stamps a saved message."""
-    if isinstance(request, CreateGroup):
-        return _create(state, request)
-    if not state.exists:
+    if not state.exists and not isinstance(request, CreateGroup):
         return refuse("group_not_found", f"there is no group {state.group_id!r}")
     match request:
+        case CreateGroup():
+            return _create(state, request)
         case SendMessage():
             return _submit(state, request, now)
         case JoinGroup():
@@ -90,7 +91,41 @@ def decide(state: GroupState, request: AnyRequest, now: datetime) -> Decision:
             return _change_message(state, request)
         case MarkRead():
             return _mark_read(state, request)
-    raise TypeError(f"cannot decide {type(request).__name__}")
+        case _:
+            assert_never(request)
+
+
+# How a decided fact opens, filled from the group's state and the request: typed, so that
+# mypy checks each field against every fact it opens.
+
+
+class _Dated(TypedDict):
+    group_id: str
+    occurred_at: datetime
+
+
+class _Membership(_Dated):
+    version: int
+
+
+class _Change(_Dated):
+    change: int
+
+
+def _dated(request: AnyRequest) -> _Dated:
+    """What every fact a request leads to opens with: its group, and the moment it was asked
+    (a fact is dated by its request, so deciding it again dates it the same)."""
+    return {"group_id": request.group_id, "occurred_at": request.requested_at}
+
+
+def _next_version(state: GroupState, request: AnyRequest) -> _Membership:
+    """The opening of a membership fact: the group's next membership ``version``."""
+    return {**_dated(request), "version": state.version + 1}
+
+
+def _next_change(state: GroupState, request: EditMessage | DeleteMessage) -> _Change:
+    """The opening of an edit or a delete: the group's next ``change``."""
+    return {**_dated(request), "change": state.last_change + 1}
 
 
 def _submit(state: GroupState, request: SendMessage, now: datetime) -> Decision:
@@ -122,9 +157,7 @@ def _create(state: GroupState, request: CreateGroup) -> Decision:
     return Decision(
         [
             GroupCreated(
-                group_id=request.group_id,
-                version=state.version + 1,
-                occurred_at=request.requested_at,
+                **_next_version(state, request),
                 name=request.name,
                 private=request.private,
                 owner_id=request.actor_id,
@@ -145,9 +178,7 @@ def _join(state: GroupState, request: JoinGroup) -> Decision:
     return Decision(
         [
             MemberJoined(
-                group_id=request.group_id,
-                version=state.version + 1,
-                occurred_at=request.requested_at,
+                **_next_version(state, request),
                 user_id=request.actor_id,
                 username=request.actor,
                 read_seq=state.last_seq,
@@ -171,9 +202,7 @@ def _invite(state: GroupState, request: InviteMember) -> Decision:
     return Decision(
         [
             MemberInvited(
-                group_id=request.group_id,
-                version=state.version + 1,
-                occurred_at=request.requested_at,
+                **_next_version(state, request),
                 user_id=request.invitee_id,
                 username=request.invitee,
                 by_id=request.actor_id,
@@ -190,9 +219,7 @@ def _decline(state: GroupState, request: DeclineInvitation) -> Decision:
     return Decision(
         [
             InvitationDeclined(
-                group_id=request.group_id,
-                version=state.version + 1,
-                occurred_at=request.requested_at,
+                **_next_version(state, request),
                 user_id=request.actor_id,
                 username=state.invited[request.actor_id],
             )
@@ -211,9 +238,7 @@ def _revoke(state: GroupState, request: RevokeInvitation) -> Decision:
     return Decision(
         [
             InvitationRevoked(
-                group_id=request.group_id,
-                version=state.version + 1,
-                occurred_at=request.requested_at,
+                **_next_version(state, request),
                 user_id=request.invitee_id,
                 username=state.invited[request.invitee_id],
                 by_id=request.actor_id,
@@ -228,9 +253,7 @@ def _leave(state: GroupState, request: LeaveGroup) -> Decision:
     return Decision(
         [
             MemberLeft(
-                group_id=request.group_id,
-                version=state.version + 1,
-                occurred_at=request.requested_at,
+                **_next_version(state, request),
                 user_id=request.actor_id,
                 username=state.members[request.actor_id],
             )
@@ -249,9 +272,7 @@ def _remove(state: GroupState, request: RemoveMember) -> Decision:
     return Decision(
         [
             MemberRemoved(
-                group_id=request.group_id,
-                version=state.version + 1,
-                occurred_at=request.requested_at,
+                **_next_version(state, request),
                 user_id=request.member_id,
                 username=state.members[request.member_id],
                 by_id=request.actor_id,
@@ -276,12 +297,10 @@ def _change_message(state: GroupState, request: EditMessage | DeleteMessage) -> 
         return Decision(
             [
                 MessageDeleted(
-                    group_id=request.group_id,
-                    occurred_at=request.requested_at,
+                    **_next_change(state, request),
                     message_id=request.message_id,
                     seq=seq,
                     by_id=request.actor_id,
-                    change=state.last_change + 1,
                 )
             ]
         )
@@ -290,13 +309,11 @@ def _change_message(state: GroupState, request: EditMessage | DeleteMessage) -> 
     return Decision(
         [
             MessageEdited(
-                group_id=request.group_id,
-                occurred_at=request.requested_at,
+                **_next_change(state, request),
                 message_id=request.message_id,
                 seq=seq,
                 body=request.body,
                 by_id=request.actor_id,
-                change=state.last_change + 1,
                 mentions=mentioned(state, request.body, request.actor_id),
             )
         ]
@@ -312,8 +329,7 @@ def _mark_read(state: GroupState, request: MarkRead) -> Decision:
     if target <= current:
         return Decision(seq=current)
     marked = ReadMarked(
-        group_id=request.group_id,
-        occurred_at=request.requested_at,
+        **_dated(request),
         user_id=request.actor_id,
         username=state.members[request.actor_id],
         seq=target,

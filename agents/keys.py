@@ -4,9 +4,23 @@ writes into the log, a tombstone for every key of a message it deletes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import assert_never
 
 from agents.state import GroupState, PartitionState
-from records.facts import Fact, MessageDeleted, MessageEdited, MessageSaved
+from records.facts import (
+    Fact,
+    GroupCreated,
+    InvitationDeclined,
+    InvitationRevoked,
+    MemberInvited,
+    MemberJoined,
+    MemberLeft,
+    MemberRemoved,
+    MessageDeleted,
+    MessageEdited,
+    MessageSaved,
+    ReadMarked,
+)
 from records.sealing import edit_key_id, key_id, new_key, seal
 
 
@@ -33,4 +47,16 @@ def sealed(state: PartitionState, group: GroupState, fact: Fact) -> tuple[Fact, 
             first = state.next_key_no()
             tombstones = [KeyRecord(i, None, first + n) for n, i in enumerate(ids)]
             return fact.model_copy(update={"key_no": tombstones[-1].key_no}), tombstones
-    return fact, []
+        case (
+            GroupCreated()
+            | MemberInvited()
+            | MemberJoined()
+            | MemberLeft()
+            | MemberRemoved()
+            | InvitationDeclined()
+            | InvitationRevoked()
+            | ReadMarked()
+        ):
+            return fact, []  # no body: nothing to seal
+        case _:
+            assert_never(fact)

@@ -1,7 +1,7 @@
 """Keeping the MongoDB views in step with the event log, off the send path.
 
 Workers share the event log's partitions in a consumer group of their own. Each batch of a
-partition is applied with ``Projector`` (idempotent, bulk for messages), then the partition's
+partition is applied with ``ViewWriter`` (idempotent, bulk for messages), then the partition's
 position is recorded in MongoDB beside the views: on assignment the projector resumes from
 there, so a crash re-applies at most one batch, harmlessly. Committed facts only.
 
@@ -14,10 +14,11 @@ one bad fact cannot stop a partition's views for ever.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.structs import ConsumerRecord, TopicPartition
@@ -26,9 +27,10 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from agents.metrics import AgentsMetrics, PartitionLag
-from agents.projections import Projector
 from agents.settings import Settings
-from records.facts import Fact, read_fact
+from agents.stats import Period, PeriodicStats
+from agents.view_writer import ViewWriter
+from records.facts import Fact
 from records.kafka import ensure_topics
 from records.sealing import Keyring
 
@@ -37,36 +39,12 @@ log = logging.getLogger(__name__)
 ROUND_RECORDS = 20_000
 """Most records of the event log applied in one round of view writes."""
 
-
-@dataclass
-class RoundStats:
-    """How many rounds of view writes, of how many records, and how much of the time they
-    took, logged now and then: the figures that say whether the views keep up."""
-
-    every: float = 30.0
-    rounds: int = 0
-    records: int = 0
-    writing: float = 0.0
-    since: float = field(default_factory=time.monotonic)
-
-    def add(self, seconds: float, records: int) -> None:
-        self.rounds += 1
-        self.records += records
-        self.writing += seconds
-        if (elapsed := time.monotonic() - self.since) >= self.every:
-            log.info(
-                "projected %d records in %d rounds (%.1f each); writing took %.0f%% of %.0fs",
-                self.records,
-                self.rounds,
-                self.records / self.rounds,
-                100 * self.writing / elapsed,
-                elapsed,
-            )
-            self.rounds, self.records, self.writing = 0, 0, 0.0
-            self.since = time.monotonic()
+T = TypeVar("T")
 
 
-class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
+class Projector(ConsumerRebalanceListener):  # type: ignore[misc]
+    """The projection loop of one worker (see the module's docstring)."""
+
     def __init__(self, settings: Settings, metrics: AgentsMetrics | None = None) -> None:
         self.settings = settings
         self.metrics = metrics or AgentsMetrics()
@@ -80,8 +58,10 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         record of any other is not applied (it is fetched again after the seek)."""
         self._consumer: AIOKafkaConsumer | None = None
         self._keyring: Keyring | None = None
-        self._projector: Projector | None = None
-        self._rounds = RoundStats()
+        self._writer: ViewWriter | None = None
+        self._rounds = PeriodicStats(_log_rounds)
+        """How many rounds of view writes, of how many records, and how much of the time
+        they took: the figures that say whether the views keep up."""
         self._lag = PartitionLag(
             self.metrics.projection_lag, lambda: self._consumer, self._positions.get, markers=1
         )
@@ -92,8 +72,8 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             self.settings.mongodb_uri, tz_aware=True
         )
-        self._projector = projector = Projector(client[self.settings.mongodb_database])
-        await self._until_written(projector.create_indexes)
+        self._writer = writer = ViewWriter(client[self.settings.mongodb_database])
+        await self._until_written(writer.create_indexes)
         self._keyring = keyring = Keyring(self.settings)
         await keyring.start()
         consumer = self._consumer = AIOKafkaConsumer(**self.settings.group_consumer("projector"))
@@ -162,12 +142,12 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
             await self._set_up(assigned)
 
     async def _set_up(self, assigned: list[TopicPartition]) -> None:
-        assert self._consumer is not None and self._projector is not None
+        assert self._consumer is not None and self._writer is not None
         assert self._keyring is not None
-        projector = self._projector
-        projector.forget()
+        writer = self._writer
+        writer.forget()
         positions, keys = await self._until_written(
-            lambda: projector.positions_of(tp.partition for tp in assigned)
+            lambda: writer.positions_of(tp.partition for tp in assigned)
         )
         # The keys from where the bodies of the next facts are (from the start for views
         # recorded before bodies were sealed: keys passed are read and forgotten).
@@ -184,7 +164,7 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
             self._lag.owned(tp)
 
     async def _project(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
-        assert self._projector is not None
+        assert self._writer is not None
         if tp.partition not in self._ready:
             return
         start = self._positions.get(tp.partition, 0)
@@ -195,30 +175,28 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
         facts: list[Fact] = []
         for record in records:
             try:
-                fact = read_fact(record.value or b"")
+                facts.append(await self._keyring.read(tp.partition, record.value))
             except ValidationError as exc:
                 self.skipped += 1
                 log.error("skipping unreadable fact at %s@%d: %s", tp, record.offset, exc)
-                continue
-            facts.append(await self._keyring.open(tp.partition, fact))
-        projector = self._projector
+        writer = self._writer
         try:
-            await self._until_written(lambda: projector.apply(facts))
+            await self._until_written(lambda: writer.apply(facts))
         except PyMongoError:
             await self._one_by_one(tp, facts)
         position, keys = records[-1].offset + 1, self._keyring.positions.get(tp.partition)
-        await self._until_written(lambda: projector.record_position(tp.partition, position, keys))
+        await self._until_written(lambda: writer.record_position(tp.partition, position, keys))
         self._positions[tp.partition] = position
         self.projected += len(facts)
         self.metrics.projected.inc(len(facts))
 
     async def _one_by_one(self, tp: TopicPartition, facts: list[Fact]) -> None:
         """Find the fact MongoDB refuses for good; write every other one."""
-        assert self._projector is not None
-        projector = self._projector
+        assert self._writer is not None
+        writer = self._writer
         for fact in facts:
             try:
-                await self._until_written(lambda f=fact: projector.apply([f]))  # type: ignore[misc]
+                await self._until_written(functools.partial(writer.apply, [fact]))
             except PyMongoError as exc:
                 self.skipped += 1
                 log.error(
@@ -229,7 +207,7 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
                     exc,
                 )
 
-    async def _until_written(self, write: Any) -> Any:
+    async def _until_written(self, write: Callable[[], Awaitable[T]]) -> T:
         """Retry while MongoDB is unreachable or answers what the driver cannot read (for as
         long as it takes); retry other errors ``max_attempts`` times, then raise them."""
         delay, failures = 0.1, 0
@@ -249,3 +227,15 @@ class Projection(ConsumerRebalanceListener):  # type: ignore[misc]
                 log.warning("MongoDB gave an unreadable reply (%r); retrying in %.1fs", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.settings.retry_backoff_max)
+
+
+def _log_rounds(period: Period) -> None:
+    rounds = len(period.durations)
+    log.info(
+        "projected %d records in %d rounds (%.1f each); writing took %.0f%% of %.0fs",
+        period.items,
+        rounds,
+        period.items / rounds,
+        100 * sum(period.durations) / period.seconds,
+        period.seconds,
+    )

@@ -2,7 +2,7 @@
 
 ``python -m agents replay`` drops the views (``records.views.VIEWS``), reads the log's
 committed facts from the first to the end it has when the replay starts, applies each with
-the same ``Projector`` the workers use, and records the positions it reached, so a worker
+the same ``ViewWriter`` the workers use, and records the positions it reached, so a worker
 started afterwards projects on from there. Stop the agent workers first: a projector writing
 while the views are rebuilt would have its writes dropped.
 """
@@ -16,10 +16,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 
-from agents.projections import Projector
 from agents.settings import Settings
-from records.facts import Fact, read_fact
-from records.kafka import partitions_of
+from agents.view_writer import ViewWriter
+from records.facts import Fact
+from records.kafka import committed_reader, partitions_of
 from records.sealing import Keyring
 
 log = logging.getLogger(__name__)
@@ -35,23 +35,17 @@ async def replay(settings: Settings) -> ReplayReport:
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
         settings.mongodb_uri, tz_aware=True
     )
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-    )
+    consumer = committed_reader(settings, auto_offset_reset="earliest")
     keyring = Keyring(settings)
     await consumer.start()
     await keyring.start()
     try:
-        projector = Projector(client[settings.mongodb_database])
-        await projector.drop()
+        writer = ViewWriter(client[settings.mongodb_database])
+        await writer.drop()
         topic = settings.topics.events
         partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
         await keyring.follow({tp.partition: 0 for tp in partitions})
-        return await _apply_log(consumer, keyring, projector, partitions)
+        return await _apply_log(consumer, keyring, writer, partitions)
     finally:
         await keyring.stop()
         await consumer.stop()
@@ -61,7 +55,7 @@ async def replay(settings: Settings) -> ReplayReport:
 async def _apply_log(
     consumer: AIOKafkaConsumer,
     keyring: Keyring,
-    projector: Projector,
+    writer: ViewWriter,
     partitions: list[TopicPartition],
 ) -> ReplayReport:
     """Apply each partition's facts up to the end it had at the start, their bodies opened
@@ -79,16 +73,14 @@ async def _apply_log(
                 if record.offset >= end[tp]:
                     break
                 try:
-                    fact = read_fact(record.value or b"")
+                    batch.append(await keyring.read(tp.partition, record.value))
                 except ValidationError as exc:
                     unreadable += 1
                     log.warning("skipping unreadable fact at %s@%d: %s", tp, record.offset, exc)
-                    continue
-                batch.append(await keyring.open(tp.partition, fact))
-            await projector.apply(batch)
+            await writer.apply(batch)
             facts += len(batch)
             if await consumer.position(tp) >= end[tp]:
                 remaining.discard(tp)
     for tp in partitions:
-        await projector.record_position(tp.partition, end[tp], keyring.positions.get(tp.partition))
+        await writer.record_position(tp.partition, end[tp], keyring.positions.get(tp.partition))
     return ReplayReport(facts=facts, unreadable=unreadable)

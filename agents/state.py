@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import assert_never
 
 import orjson
 
@@ -101,6 +102,8 @@ class GroupState:
                     self.edits.pop(fact.seq, None)
                 elif fact.change and fact.change not in self.edits.get(fact.seq, ()):
                     self.edits.setdefault(fact.seq, []).append(fact.change)
+            case _:
+                assert_never(fact)
         if isinstance(fact, MembershipFact):
             self.version = max(self.version, fact.version)
 

@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 KEY_NO_HEADER = "key_no"
 NONCE_BYTES = 12
 
-Sealable = TypeVar("Sealable", MessageSaved, MessageEdited)
+Sealable = TypeVar("Sealable", MessageSaved, MessageEdited, MessageSaved | MessageEdited)
+"""A fact with a body: sealing or opening one gives the same type back (the union among the
+constraints lets a caller holding either, not knowing which, pass it)."""
 AnyFact = TypeVar("AnyFact", bound=Fact)
 
 
@@ -144,12 +146,12 @@ class Keyring:
         self._ahead.clear()
         self._highest.clear()
         for partition, tp in tps.items():
-            if starts[partition] is None:
+            if (start := starts[partition]) is None:
                 await self._consumer.seek_to_end(tp)
                 self.positions[partition] = await self._consumer.position(tp)
             else:
-                self._consumer.seek(tp, starts[partition])
-                self.positions[partition] = int(starts[partition])
+                self._consumer.seek(tp, start)
+                self.positions[partition] = int(start)
             self._ahead[partition] = {}
             self._highest[partition] = 0
 

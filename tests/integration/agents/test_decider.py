@@ -7,11 +7,13 @@ import asyncio
 import contextlib
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from agents.decider import Decider
 from agents.settings import Settings
+from agents.transactions import PartitionProducer
 from records.facts import read_fact
 from records.kafka import ensure_topics
 from records.requests import CreateGroup, SendMessage
@@ -88,7 +90,7 @@ async def test_a_request_that_can_never_be_committed_goes_to_the_dead_letters(
 
 
 async def test_a_worker_has_one_transaction_open_at_a_time_across_its_partitions(
-    servers: Servers,
+    servers: Servers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With ``commits_in_flight=1`` the partitions' loops take turns: never two transactions
     open at once, and every request of every partition is decided, in order."""
@@ -97,18 +99,18 @@ async def test_a_worker_has_one_transaction_open_at_a_time_across_its_partitions
     )
     await ensure_topics(settings)
     decider = Decider(settings)
-    publish, open_now, most_open = decider._publish, 0, 0
+    publish, open_now, most_open = PartitionProducer.publish, 0, 0
 
-    async def counted(*args: Any, **kwargs: Any) -> int | None:
+    async def counted(self: PartitionProducer, *args: Any, **kwargs: Any) -> int | None:
         nonlocal open_now, most_open
         open_now += 1
         most_open = max(most_open, open_now)
         try:
-            return await publish(*args, **kwargs)
+            return await publish(self, *args, **kwargs)
         finally:
             open_now -= 1
 
-    decider._publish = counted  # type: ignore[method-assign]
+    monkeypatch.setattr(PartitionProducer, "publish", counted)  # every partition's producer
     groups = [f"g{n}" for n in range(8)]
     per_group = 25
     task = asyncio.create_task(decider.run())

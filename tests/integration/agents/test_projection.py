@@ -12,7 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from agents.projector import Projection
+from agents.projector import Projector
 from agents.settings import Settings
 from records.base import utcnow
 from records.facts import Fact, GroupCreated, MemberInvited, MessageSaved
@@ -73,22 +73,22 @@ async def page(database: Any, group: str, slots: int) -> dict[str, Any]:
             await asyncio.sleep(0.05)
 
 
-async def projected(projection: Projection, count: int) -> int:
-    """How many facts ``projection`` has applied once it has applied ``count``: its counter
+async def projected(projector: Projector, count: int) -> int:
+    """How many facts ``projector`` has applied once it has applied ``count``: its counter
     moves after the views and the position are written, a moment after ``page`` sees them."""
     async with asyncio.timeout(30):
-        while projection.projected < count:
+        while projector.projected < count:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
-    return projection.projected
+    return projector.projected
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Projection]:
+async def running(settings: Settings) -> AsyncIterator[Projector]:
     """A projector running in this process for the duration of the block."""
-    projection = Projection(settings)
-    task = asyncio.create_task(projection.run())
+    projector = Projector(settings)
+    task = asyncio.create_task(projector.run())
     try:
-        yield projection
+        yield projector
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -105,10 +105,10 @@ async def test_a_fact_mongodb_refuses_is_skipped_and_the_next_ones_are_projected
     poison = MemberInvited(group_id=group, user_id="$bad", username="x", by_id="ann", version=2)
     await publish(settings, [created(group), saved(group, 1), poison, saved(group, 2)])
 
-    async with running(settings) as projection:
+    async with running(settings) as projector:
         slots = await page(database, group, 2)
     assert [slots[k]["body"] for k in sorted(slots, key=int)] == ["#1", "#2"]
-    assert projection.skipped == 1
+    assert projector.skipped == 1
     doc = await database[group_shelf(group)].find_one({"_id": group})
     assert doc["last_seq"] == 2 and doc["invited"] == {}
 
@@ -121,11 +121,11 @@ async def test_the_projector_resumes_from_its_recorded_position(
     group = f"g-{uuid.uuid4().hex[:8]}"
     await publish(settings, [created(group), saved(group, 1)])
     for expected in (1, 2):
-        async with running(settings) as projection:
+        async with running(settings) as projector:
             await page(database, group, expected)
             # The second run applies only what came after the first one's position.
             count = 2 if expected == 1 else 1
-            assert await projected(projection, count) == count
+            assert await projected(projector, count) == count
         await publish(settings, [saved(group, 2)])
 
 
@@ -143,9 +143,9 @@ async def test_views_recorded_under_an_earlier_layout_are_built_again_from_the_s
     )
     await database["groups"].insert_one({"_id": group, "last_seq": 2})
 
-    async with running(settings) as projection:
+    async with running(settings) as projector:
         slots = await page(database, group, 2)
-        assert await projected(projection, 3) == 3
+        assert await projected(projector, 3) == 3
     assert [slots[k]["body"] for k in sorted(slots, key=int)] == ["#1", "#2"]
     doc = await database[group_shelf(group)].find_one({"_id": group})
     assert doc["last_seq"] == 2 and set(doc["members"]) == {"ann"}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from agents.projections import Projector
+from agents.view_writer import ViewWriter
 from records.base import utcnow
 from records.facts import Fact, GroupCreated, MemberJoined, MessageDeleted, MessageSaved, ReadMarked
 from records.views import group_shelf
@@ -51,8 +51,8 @@ async def test_counts_are_the_same_after_any_stretch_is_projected_again(
 ) -> None:
     facts = story(f"g-{uuid.uuid4().hex[:8]}", marker)
     group = facts[0].group_id
-    projector = Projector(database)
-    await projector.apply(facts)
+    writer = ViewWriter(database)
+    await writer.apply(facts)
     expected = (
         {"last_read_seq": 2, "unread": 3, "mentions": 1}  # 3, 4, 5; 4 names him
         if marker
@@ -60,22 +60,22 @@ async def test_counts_are_the_same_after_any_stretch_is_projected_again(
     )
     assert await bob_in(database, group) == expected
     for start in range(len(facts)):  # from each fact to the end, again
-        await projector.apply(facts[start:])
+        await writer.apply(facts[start:])
         assert await bob_in(database, group) == expected, f"replayed from fact {start}"
 
 
 async def test_a_delete_never_takes_a_count_below_zero(database: Any) -> None:
     facts = story(f"g-{uuid.uuid4().hex[:8]}", marker=False)
     group = facts[0].group_id
-    projector = Projector(database)
-    await projector.apply(facts)
+    writer = ViewWriter(database)
+    await writer.apply(facts)
     # As a view made before counts were kept shows him: nothing counted.
     await database[group_shelf(group)].update_one(
         {"_id": group}, {"$unset": {"members.bob.unread": "", "members.bob.mentions": ""}}
     )
     deleted = MessageDeleted(group_id=group, occurred_at=utcnow(), message_id=f"{group}:4",
                              seq=4, by_id="ann", change=1)  # fmt: skip
-    await projector.apply([deleted])
+    await writer.apply([deleted])
     doc = await database[group_shelf(group)].find_one({"_id": group})
     assert doc is not None
     bob = doc["members"]["bob"]
@@ -132,11 +132,13 @@ async def counts_of(database: Any, group: str) -> dict[str, Any]:
 async def test_a_batch_ends_with_the_counts_of_its_facts_applied_one_at_a_time(
     database: Any,
 ) -> None:
-    projector = Projector(database)
-    together, one_by_one = (f"g-{uuid.uuid4().hex[:8]}" for _ in range(2))
-    await projector.apply(readers_story(together))
+    writer = ViewWriter(database)
+    together, one_by_one, each_alone = (f"g-{uuid.uuid4().hex[:8]}" for _ in range(3))
+    await writer.apply(readers_story(together))
     for fact in readers_story(one_by_one):
-        await projector.apply([fact])
+        await writer.apply([fact])
+    for fact in readers_story(each_alone):
+        await writer.apply_one(fact)
     expected = {
         "ann": {"last_read_seq": 0, "unread": 2, "mentions": 0},  # 2 and 4 (3 deleted)
         "bob": {"last_read_seq": 2, "unread": 3, "mentions": 1},  # 4, 5, 6; 6 names him
@@ -144,3 +146,4 @@ async def test_a_batch_ends_with_the_counts_of_its_facts_applied_one_at_a_time(
     }
     assert await counts_of(database, one_by_one) == expected
     assert await counts_of(database, together) == expected
+    assert await counts_of(database, each_alone) == expected

@@ -7,7 +7,7 @@ import pytest
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 import agents.projector
-from agents.projector import Projection
+from agents.projector import Projector
 from agents.settings import Settings
 
 LOG = TopicPartition("log", 0)
@@ -42,13 +42,13 @@ class Consumer:
 async def test_a_round_keeps_every_offset_once_after_a_seek_back() -> None:
     # The second fetch starts again at 1: the partition was assigned again and sought back.
     consumer = Consumer([0, 1, 2], [1, 2, 3], [4])
-    batches = await Projection(SETTINGS)._collect(consumer, 0.05)  # type: ignore[arg-type]
+    batches = await Projector(SETTINGS)._collect(consumer, 0.05)  # type: ignore[arg-type]
     assert [r.offset for r in batches[LOG]] == [0, 1, 2, 3, 4]
 
 
 async def test_a_round_stops_at_its_record_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(agents.projector, "ROUND_RECORDS", 4)
     consumer = Consumer([0, 1, 2], [3, 4, 5], [6])
-    batches = await Projection(SETTINGS)._collect(consumer, 5.0)  # type: ignore[arg-type]
+    batches = await Projector(SETTINGS)._collect(consumer, 5.0)  # type: ignore[arg-type]
     assert [r.offset for r in batches[LOG]] == [0, 1, 2, 3]
     assert consumer.asked == [4, 1]  # it asked only for what the round could still hold

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agents.decider import decide_batch
+from agents.batches import decide_batch
 from agents.snapshots import decode, encode
 from agents.state import GroupState, PartitionState
 from records.base import utcnow

@@ -13,7 +13,7 @@ from aiokafka.producer.sender import AddPartitionsToTxnHandler
 from aiokafka.producer.transaction_manager import TransactionManager
 from aiokafka.structs import TopicPartition
 
-from agents.decider import NEXT_TRANSACTION_RETRY, retry_concurrent_transactions_after
+from agents.transactions import NEXT_TRANSACTION_RETRY, retry_concurrent_transactions_after
 
 
 def backoff_after_concurrent_transactions(*, partitions_added: bool) -> float | None:

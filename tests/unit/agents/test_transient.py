@@ -14,7 +14,7 @@ from aiokafka.errors import (
     RequestTimedOutError,
 )
 
-from agents.decider import is_transient
+from agents.transactions import is_transient
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,120 @@
+"""Who is in which group, in both directions: the group's document (``members``,
+``invited``, its membership ``version``) and each user's (``groups``, ``invited``), with the
+public groups' search entries. The documents' shapes are ``records.views``'.
+
+A person's own documents are written first, the group's (with its version) last: a reader
+that sees the version sees everything the fact wrote.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from agents.unread import UnreadCounts
+from records.facts import (
+    GroupCreated,
+    InvitationDeclined,
+    InvitationRevoked,
+    MemberInvited,
+    MemberJoined,
+    MemberLeft,
+    MemberRemoved,
+    MembershipFact,
+)
+from records.views import (
+    PUBLIC_GROUPS,
+    group_view,
+    invitation_entry,
+    member_entry,
+    new_group_document,
+    pending_invitation,
+    public_group_document,
+    user_group_entry,
+    user_view,
+)
+
+
+class Memberships:
+    """The group and user documents of one database."""
+
+    def __init__(self, database: AsyncDatabase[dict[str, Any]], unread: UnreadCounts) -> None:
+        self.database = database
+        self.unread = unread
+        self.public_groups = database[PUBLIC_GROUPS]
+
+    def group_view(self, group_id: str) -> AsyncCollection[dict[str, Any]]:
+        return group_view(self.database, group_id)
+
+    def user_view(self, user_id: str) -> AsyncCollection[dict[str, Any]]:
+        return user_view(self.database, user_id)
+
+    async def created(self, fact: GroupCreated) -> None:
+        await self._link(fact.owner_id, fact.group_id, fact.occurred_at)
+        await self.group_view(fact.group_id).update_one(
+            {"_id": fact.group_id}, {"$setOnInsert": new_group_document(fact)}, upsert=True
+        )
+        if not fact.private:
+            await self.public_groups.update_one(
+                {"_id": fact.group_id}, {"$set": public_group_document(fact)}, upsert=True
+            )
+
+    async def invited(self, fact: MemberInvited) -> None:
+        await self.user_view(fact.user_id).update_one(
+            {"_id": fact.user_id},
+            {"$set": {f"invited.{fact.group_id}": pending_invitation(fact)}},
+            upsert=True,
+        )
+        await self.group_view(fact.group_id).update_one(
+            {"_id": fact.group_id},
+            {"$set": {f"invited.{fact.user_id}": invitation_entry(fact)}, **_version(fact)},
+        )
+
+    async def joined(self, fact: MemberJoined) -> None:
+        await self._link(fact.user_id, fact.group_id, fact.occurred_at)
+        member = member_entry(fact.username, "member", fact.occurred_at, fact.read_seq)
+        await self.group_view(fact.group_id).update_one(
+            {"_id": fact.group_id},
+            {
+                "$set": {f"members.{fact.user_id}": member},
+                "$unset": {f"invited.{fact.user_id}": ""},
+                **_version(fact),
+            },
+        )
+        # Projected again (a stretch of the log replayed), the messages after the join are
+        # behind ``counted_seq`` and would not be counted again: recount them.
+        await self.unread.recount(fact.group_id, {fact.user_id: fact.read_seq})
+
+    async def left(self, fact: MemberLeft | MemberRemoved) -> None:
+        await self.user_view(fact.user_id).update_one(
+            {"_id": fact.user_id}, {"$unset": {f"groups.{fact.group_id}": ""}}
+        )
+        await self.group_view(fact.group_id).update_one(
+            {"_id": fact.group_id}, {"$unset": {f"members.{fact.user_id}": ""}, **_version(fact)}
+        )
+
+    async def uninvited(self, fact: InvitationDeclined | InvitationRevoked) -> None:
+        await self.user_view(fact.user_id).update_one(
+            {"_id": fact.user_id}, {"$unset": {f"invited.{fact.group_id}": ""}}
+        )
+        await self.group_view(fact.group_id).update_one(
+            {"_id": fact.group_id}, {"$unset": {f"invited.{fact.user_id}": ""}, **_version(fact)}
+        )
+
+    async def _link(self, user_id: str, group_id: str, at: datetime) -> None:
+        await self.user_view(user_id).update_one(
+            {"_id": user_id},
+            {
+                "$set": {f"groups.{group_id}": user_group_entry(at)},
+                "$unset": {f"invited.{group_id}": ""},
+            },
+            upsert=True,
+        )
+
+
+def _version(fact: MembershipFact) -> dict[str, Any]:
+    """The group's membership version moves forward only, however often a fact is applied."""
+    return {"$max": {"version": fact.version}}
