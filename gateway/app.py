@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -17,19 +18,24 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from gateway import wire
 from gateway.backpressure import shed_slow_sockets
-from gateway.broadcast import follow_log
-from gateway.delivery import Delivery, DeliveryGate, group_room
+from gateway.bus import RequestBus
+from gateway.delivery import Delivery
 from gateway.directory import UserDirectory
+from gateway.gate import DeliveryGate
+from gateway.handling import ChatNamespace
+from gateway.handling.connection import revoke_sessions
+from gateway.handling.messages import tell_rejected
+from gateway.handling.presence import announce
 from gateway.limits import RateLimits
+from gateway.log_reader import LogReader
 from gateway.manager import RedisManager
 from gateway.metrics import GatewayMetrics
 from gateway.presence import Presence
 from gateway.readmodel import ReadModel
-from gateway.requests import RequestBus
 from gateway.rest import routes
 from gateway.revocations import follow_revocations
+from gateway.seen import SeenLog
 from gateway.settings import Settings
-from gateway.sockets import ChatNamespace
 from gateway.transport import websocket_compression
 from gateway.typedefs import (
     DELIVERY,
@@ -41,6 +47,7 @@ from gateway.typedefs import (
     PRODUCER,
     READS,
     REDIS,
+    SEEN,
     SETTINGS,
     SIO,
     TASKS,
@@ -48,7 +55,6 @@ from gateway.typedefs import (
 from gateway.web import web_routes
 from records.kafka import BATCH_BYTES, KeyPartitioner, ensure_topics
 from records.operations import BackgroundTasks, operations_routes
-from records.requests import RequestAnswered
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +68,7 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[websocket_compression(settings.websocket_compression)],
     )
     app[SETTINGS] = settings
+    app[SEEN] = SeenLog()
     manager = RedisManager(settings.redis_url, channel=settings.socketio_channel)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -76,7 +83,7 @@ def create_app(settings: Settings) -> web.Application:
     metrics.sockets.set_function(lambda: len(sio.eio.sockets))
     tasks = app[TASKS] = BackgroundTasks(metrics.registry)
     app.cleanup_ctx.extend([mongo_ctx, redis_ctx, http_ctx, kafka_producer_ctx, sockets_ctx])
-    app.cleanup_ctx.append(broadcast_ctx)
+    app.cleanup_ctx.append(log_reader_ctx)
     app.on_shutdown.append(close_sockets)
 
     async def mongodb() -> None:
@@ -99,10 +106,12 @@ async def mongo_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
     app[MONGO] = client
-    app[READS] = ReadModel(client[settings.mongodb_database], wait=settings.view_wait)
-    app[DELIVERY] = Delivery(app[SIO], DeliveryGate(), app[READS], settings.gap_timeout)
+    seen = app[SEEN]
+    app[READS] = ReadModel(client[settings.mongodb_database], seen, wait=settings.view_wait)
+    app[DELIVERY] = Delivery(app[SIO], DeliveryGate(), seen, app[READS], settings.gap_timeout)
     yield
     await app[DELIVERY].close()
+    await app[READS].close()
     await client.close()
 
 
@@ -146,36 +155,27 @@ async def kafka_producer_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, sio, manager = app[SETTINGS], app[SIO], app[MANAGER]
-
-    async def rejected(answer: RequestAnswered) -> None:
-        """A send refused by the agents after it was acknowledged: tell its socket. (A read
-        marker refused the same way needs no word: its member has left.)"""
-        if answer.request_type != "MessageSubmitted":
-            return
-        app[METRICS].refusals.labels(event="message_rejected", code=answer.code or "").inc()
-        sid = answer.origin_sid
-        if sid and sio.manager.is_connected(sid, "/"):
-            error = {"code": answer.code, "message": answer.message}
-            payload = {"group_id": answer.group_id, "client_msg_id": answer.client_msg_id}
-            await sio.emit(
-                "message_rejected", {**payload, "error": error}, to=sid, ignore_queue=True
-            )
-
-    async def announce(user_id: str, username: str, online: bool) -> None:
-        change = {"user_id": user_id, "username": username, "online": online}
-        for group_id in await app[READS].group_ids_of(user_id):
-            await sio.emit(
-                "presence_changed", {"group_id": group_id, **change}, room=group_room(group_id)
-            )
-
-    bus = RequestBus(settings, app[PRODUCER], rejected)
-    presence = Presence(app[REDIS], settings.socketio_channel, settings.presence_ttl, announce)
+    bus = RequestBus(settings, app[PRODUCER], partial(tell_rejected, sio, app[METRICS]))
+    presence = Presence(
+        app[REDIS],
+        settings.socketio_channel,
+        settings.presence_ttl,
+        partial(announce, sio, app[READS]),
+    )
     directory = UserDirectory(settings, app[HTTP])
     await bus.start()
     presence.start()
     limits = app[LIMITS] = RateLimits(app[REDIS], settings.socketio_channel, settings.limits())
     namespace = ChatNamespace(
-        settings, bus, app[READS], app[DELIVERY], presence, directory, limits, app[METRICS]
+        settings,
+        bus,
+        app[SEEN],
+        app[READS],
+        app[DELIVERY],
+        presence,
+        directory,
+        limits,
+        app[METRICS],
     )
     sio.register_namespace(namespace)
     stop = asyncio.Event()
@@ -190,7 +190,7 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
             follow_revocations(
                 app[REDIS],
                 settings.revocations_channel,
-                namespace.revoked,
+                partial(revoke_sessions, namespace),
                 stop,
                 connected=lambda: list(namespace.gate.users.values()),
             )
@@ -218,11 +218,10 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[MANAGER].close()
 
 
-async def broadcast_ctx(app: web.Application) -> AsyncIterator[None]:
+async def log_reader_ctx(app: web.Application) -> AsyncIterator[None]:
     started = asyncio.Event()
-    task = asyncio.create_task(
-        follow_log(app[SETTINGS], app[SIO], app[DELIVERY], started, app[METRICS])
-    )
+    reader = LogReader(app[SETTINGS], app[SEEN], app[DELIVERY], app[METRICS])
+    task = asyncio.create_task(reader.follow(started))
     app[TASKS].watch("event log reader", task)
     try:
         await asyncio.wait_for(started.wait(), timeout=60)

@@ -1,17 +1,13 @@
 """Delivery of a group's facts to this node's sockets: in order, once, with no hole.
 
-Every gateway node reads the whole event log itself (``gateway.broadcast``) and delivers to
-its own sockets, so nothing a client must see depends on a pub/sub hop that can drop it. For
-each socket and group it follows, the ``DeliveryGate`` keeps a cursor per ordered stream:
-messages by ``seq``, edits and deletes by ``change``. An event is sent when it is the next
-one; one already sent is dropped; one past a hole (a socket that joined while the projector
-was behind, a fact read before the socket followed) is held, and the hole is filled from the
+Every gateway node reads the whole event log itself (``gateway.log_reader``) and delivers to
+its own sockets, so nothing a client must see depends on a pub/sub hop that can drop it. Each
+message, edit and delete passes the ``DeliveryGate`` (``gateway.gate``): the next one is sent,
+one sent before is dropped, one past a hole (a socket that joined while the projector was
+behind, a fact read before the socket followed) is held, and the hole is filled from the
 views (``Delivery.fill``), then the held events are released past it. A hole the views cannot
 fill within ``gap_timeout`` (projector stopped) disconnects the socket rather than skip: the
 client reconnects, joins with ``since_seq`` and gets everything once the views have it.
-
-The node also knows the newest position of every group from the log (``heads``), so a join
-catches up to the end even when the last fact is not in the views yet.
 """
 
 from __future__ import annotations
@@ -19,173 +15,66 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
-from aiokafka import TopicPartition
 
+from gateway.client_events import client_events
+from gateway.gate import HOLE, ORDERED, SEND, DeliveryGate, Stream
 from gateway.readmodel import ReadModel
+from gateway.rooms import NAMESPACE, group_room
+from gateway.seen import SeenLog
+from records.facts import Fact, MemberLeft, MemberRemoved
 from records.views import Group
 
 log = logging.getLogger(__name__)
-
-GROUP_ROOM_PREFIX = "group:"
-NAMESPACE = "/"
-
-
-def group_room(group_id: str) -> str:
-    return f"{GROUP_ROOM_PREFIX}{group_id}"
-
-
-def user_room(user_id: str) -> str:
-    """Every socket of a person on this node: what concerns them in any group."""
-    return f"user:{user_id}"
-
-
-ORDERED = {"message": "seq", "message_edited": "change", "message_deleted": "change"}
-"""Events delivered in order, once, by the position they carry."""
-
-SEND, DROP, HOLD, HOLE = "send", "drop", "hold", "hole"
 
 CATCH_UP_QUEUE = 200
 """Packets a socket may have waiting while it is sent what it missed: past this, a catch-up
 waits for the client to read, so a long one (thousands of edits since ``since_change``)
 costs the node a bounded queue, not the whole backlog at once."""
 
-RECENT_DEPARTURES = 10_000
-"""Departures (left, removed) remembered per node, newest kept: enough to cover a join that
-was answered just before its member was removed."""
-
-
-@dataclass
-class Stream:
-    """What one socket has been sent of one group: the last message and the last change."""
-
-    cursors: dict[str, int]
-    held: list[tuple[str, dict[str, Any]]] | None = None
-
-    def verdict(self, event: str, payload: dict[str, Any]) -> str:
-        kind = ORDERED[event]
-        position = int(payload.get(kind) or 0)
-        if position == 0:  # an edit recorded before changes were numbered
-            return SEND
-        if position <= self.cursors[kind]:
-            return DROP
-        if position == self.cursors[kind] + 1:
-            self.cursors[kind] = position
-            return SEND
-        return HOLE
-
-
-@dataclass
-class DeliveryGate:
-    users: dict[str, str] = field(default_factory=dict)
-    """Local socket id → user id."""
-    streams: dict[tuple[str, str], Stream] = field(default_factory=dict)
-    heads: dict[str, dict[str, int]] = field(default_factory=dict)
-    """Group id → the newest ``seq``, ``change`` and ``version`` this node read in the log."""
-    placed: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """Group id → the partition of the log and the offset after the newest fact of the group
-    this node read: once the projector has applied that far, the group's view holds it."""
-    memberships: dict[str, dict[str, int]] = field(default_factory=dict)
-    """User id → group id → the group's version after the newest fact about the user there
-    (joined, left, invited …), so the user's reads can wait for the views to show it."""
-
-    departures: OrderedDict[tuple[str, str], int] = field(default_factory=OrderedDict)
-    """(user id, group id) → the group's version when the user last left or was removed."""
-
-    def departed(self, user_id: str, group_id: str, version: int) -> None:
-        self.departures[(user_id, group_id)] = version
-        self.departures.move_to_end((user_id, group_id))
-        while len(self.departures) > RECENT_DEPARTURES:
-            self.departures.popitem(last=False)
-
-    def returned(self, user_id: str, group_id: str, version: int) -> None:
-        if self.departures.get((user_id, group_id), version) < version:
-            del self.departures[(user_id, group_id)]
-
-    def departed_after(self, user_id: str, group_id: str, version: int) -> bool:
-        """True if this node has read that the user left the group, or was removed from it,
-        after the group was at ``version``."""
-        return self.departures.get((user_id, group_id), 0) > version
-
-    def connected(self, sid: str, user_id: str) -> None:
-        self.users[sid] = user_id
-
-    def disconnected(self, sid: str) -> None:
-        self.users.pop(sid, None)
-        for key in [key for key in self.streams if key[0] == sid]:
-            del self.streams[key]
-
-    def follow(self, sid: str, group_id: str, seq: int, change: int, *, hold: bool) -> Stream:
-        stream = Stream(cursors={"seq": seq, "change": change}, held=[] if hold else None)
-        self.streams[(sid, group_id)] = stream
-        return stream
-
-    def follows(self, sid: str, group_id: str) -> bool:
-        """True if the socket is in the group's room here (``follow`` and ``unfollow`` move
-        both): a lookup, where Socket.IO's ``rooms(sid)`` walks every room of the node."""
-        return (sid, group_id) in self.streams
-
-    def unfollow(self, sid: str, group_id: str) -> None:
-        self.streams.pop((sid, group_id), None)
-
-    def saw(self, group_id: str, kind: str, position: int) -> None:
-        head = self.heads.setdefault(group_id, {"seq": 0, "change": 0, "version": 0})
-        head[kind] = max(head[kind], position)
-
-    def read_at(self, group_id: str, partition: int, offset: int) -> None:
-        """A fact of the group was read at ``offset`` of ``partition``."""
-        self.placed[group_id] = (partition, offset + 1)
-
-    def concerns(self, user_id: str, group_id: str, version: int) -> None:
-        groups = self.memberships.setdefault(user_id, {})
-        groups[group_id] = max(groups.get(group_id, 0), version)
-
-    def changes_of(self, user_id: str) -> dict[str, int]:
-        return self.memberships.get(user_id, {})
-
-    def head(self, group_id: str, kind: str) -> int:
-        return self.heads.get(group_id, {}).get(kind, 0)
-
-    def admit(self, sid: str, group_id: str, event: str, payload: dict[str, Any]) -> str:
-        """``SEND`` now, ``DROP`` (sent before), ``HOLD`` (a fill is running) or ``HOLE`` (held
-        from now on: the caller starts a fill)."""
-        stream = self.streams.get((sid, group_id))
-        if stream is None:  # in the room without a cursor: on its way out (see ``Delivery``)
-            return DROP
-        if stream.held is not None:
-            stream.held.append((event, payload))
-            return HOLD
-        verdict = stream.verdict(event, payload)
-        if verdict == HOLE:
-            stream.held = [(event, payload)]
-        return verdict
-
-    def sockets_of(self, user_id: str) -> list[str]:
-        return [sid for sid, uid in self.users.items() if uid == user_id]
-
 
 class Delivery:
     """Sends to this node's sockets through the gate, and fills holes from the views."""
 
     def __init__(
-        self, sio: socketio.AsyncServer, gate: DeliveryGate, reads: ReadModel, gap_timeout: float
+        self,
+        sio: socketio.AsyncServer,
+        gate: DeliveryGate,
+        seen: SeenLog,
+        reads: ReadModel,
+        gap_timeout: float,
     ) -> None:
         self.sio = sio
         self.gate = gate
+        self.seen = seen
         self.reads = reads
         self.gap_timeout = gap_timeout
-        self.log_positions: dict[TopicPartition, int] = {}
-        """The next offset of each partition of the log this node will read."""
         self._fills: set[asyncio.Task[None]] = set()
+
+    async def deliver(self, fact: Fact) -> None:
+        """Send what a fact of the log becomes (``client_events``) to the sockets here it
+        concerns: messages, edits and deletes through the gate, the rest as they come."""
+        events = client_events(fact)
+        name = events[0].name if events else fact.type
+        try:
+            if isinstance(fact, MemberLeft | MemberRemoved):
+                # Out of the room before anything else can be sent to it: the departing
+                # member's sockets here get this event (in their own room) and nothing after.
+                await self.leave(fact.group_id, fact.user_id)
+            for name, rooms, payload in events:
+                if name in ORDERED:
+                    await self.ordered(fact.group_id, name, payload)
+                else:
+                    await self.sio.emit(name, payload, room=rooms, ignore_queue=True)
+        except Exception:
+            # A socket that cannot be written to is dropped by Socket.IO; the fact is in the
+            # log and the views, and the client recovers it with join + since_seq.
+            log.exception("could not deliver %s of group %s", name, fact.group_id)
 
     async def ordered(self, group_id: str, event: str, payload: dict[str, Any]) -> None:
         """Deliver a message, edit or delete to the group's sockets here, each in order."""
-        kind = ORDERED[event]
-        self.gate.saw(group_id, kind, int(payload.get(kind) or 0))
         room = group_room(group_id)
         skip = []
         for sid, _ in list(self.sio.manager.get_participants(NAMESPACE, room)):
@@ -215,32 +104,9 @@ class Delivery:
         self._fills.add(task)
         task.add_done_callback(self._fills.discard)
 
-    async def current_group(self, group_id: str) -> Group | None:
-        """The group's view once it holds every fact of the group this node has read in the
-        log (a socket's own join among them): a read after a change sees the change."""
-        head, wait = self.gate.head, None
-        if (placed := self.gate.placed.get(group_id)) is not None:
-            # The positions first (one poll for all the node's waiting reads), then the group
-            # once; waited for in vain, the group is read as it is, after one more look.
-            partition, offset = placed
-            if not await self.reads.reached({partition: offset}):
-                wait = 0.0
-        return await self.reads.group(
-            group_id,
-            seq=head(group_id, "seq"),
-            change=head(group_id, "change"),
-            version=head(group_id, "version"),
-            wait=wait,
-        )
-
-    async def views_caught_up(self) -> None:
-        """Wait (briefly) until the views hold every fact this node has read in the log."""
-        await self.reads.reached({tp.partition: n for tp, n in self.log_positions.items()})
-
     async def close(self) -> None:
         for task in list(self._fills):
             task.cancel()
-        await self.reads.applied.close()
 
     async def fill(self, sid: str, group_id: str) -> None:
         """Send ``sid`` what it has not had of the group, from the views, up to what it holds
@@ -314,7 +180,7 @@ class Delivery:
         """How far to fill from the views, per kind: to just before the first event held
         that is not sent yet; holding none, to the newest position the log (read here) or
         the views show."""
-        targets = {kind: self.gate.head(group_id, kind) for kind in ("seq", "change")}
+        targets = {kind: self.seen.head(group_id, kind) for kind in ("seq", "change")}
         if group is not None:
             targets["seq"] = max(targets["seq"], group.last_seq)
             targets["change"] = max(targets["change"], group.last_change)

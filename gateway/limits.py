@@ -1,6 +1,7 @@
 """How much a person may ask of the chat: a token bucket per user and kind of event, in Redis,
 so the allowance is shared by every socket of the person on every gateway node and survives a
-reconnect.
+reconnect. Which bucket a client event takes from is said where its handler is registered
+(``gateway.handling``: ``@handles(event, bucket=...)``).
 
 Each bucket holds up to ``burst`` tokens and refills at ``rate`` a second; an event takes one.
 An empty bucket refuses with ``rate_limited`` and the seconds until a token is back
@@ -20,7 +21,9 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -52,20 +55,8 @@ LEASE_SECONDS = 10.0
 """How long a node keeps tokens it took and has not spent yet."""
 
 
-KIND_OF_EVENT = {
-    "send": "send",
-    "typing": "typing",
-    **dict.fromkeys(
-        ["create_group", "invite", "leave", "remove_member", "decline", "revoke", "edit", "delete"],
-        "change",
-    ),
-    # ``join`` is also how a reconnecting client follows each of its groups again.
-    **dict.fromkeys(["join", "groups", "members", "history", "find_groups", "presence"], "read"),
-    # Read markers come with scrolling and every message of an open group: a bucket of their
-    # own (as big as ``read``'s), so they never spend the allowance joins and history need.
-    "read": "marker",
-}
-"""Which bucket each client event takes its token from."""
+Bucket = Literal["send", "change", "read", "marker", "typing"]
+"""The kinds of event a person has an allowance of, each with its ``Limit`` (``Settings``)."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +80,7 @@ class _Lease:
 
 
 class RateLimits:
-    def __init__(self, redis: Redis, namespace: str, limits: dict[str, Limit]) -> None:
+    def __init__(self, redis: Redis, namespace: str, limits: Mapping[Bucket, Limit]) -> None:
         self.limits = limits
         self._prefix = f"{namespace}:limits:"
         self._script = redis.register_script(TOKEN_BUCKET)
@@ -97,7 +88,7 @@ class RateLimits:
         self._refills: dict[str, asyncio.Lock] = {}
         self._swept_at = time.monotonic()
 
-    async def spend(self, user_id: str, kind: str) -> None:
+    async def spend(self, user_id: str, kind: Bucket) -> None:
         """Take one token of the user's ``kind`` bucket; ``CommandError('rate_limited')``
         with ``retry_after`` when there is none."""
         limit = self.limits[kind]

@@ -2,9 +2,10 @@
 
 The gateway never writes these collections: changes go through Kafka as requests and come
 back as facts. The views trail the log by the projector's lag, so a read can ask for at least
-a position this node has already seen in the log (read-your-writes) and waits, briefly, for
-the projector to get there. History is read page by page (``records.views.PAGE_SIZE``
-messages a document).
+a position this node has already seen in the log (``gateway.seen``: read-your-writes) and
+waits, briefly, for the projector to get there. History is read page by page
+(``records.views.PAGE_SIZE`` messages a document). What clients get of a document is built in
+``gateway.client_events``.
 """
 
 from __future__ import annotations
@@ -19,17 +20,21 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from gateway.client_events import (
+    ClientEvent,
+    change_to_client,
+    invitation_to_client,
+    slot_to_client,
+)
+from gateway.seen import SeenLog
 from records.views import (
     POSITIONS,
     PUBLIC_GROUPS,
     Group,
     change_shelf,
-    change_to_client,
     group_shelf,
     group_view,
-    invitation_to_client,
     position_id,
-    slot_to_client,
     slots_between,
     user_view,
     words_query,
@@ -90,13 +95,52 @@ class AppliedPositions:
 
 
 class ReadModel:
-    def __init__(self, database: AsyncDatabase[dict[str, Any]], wait: float = 2.0) -> None:
+    def __init__(
+        self,
+        database: AsyncDatabase[dict[str, Any]],
+        seen: SeenLog | None = None,
+        wait: float = 2.0,
+    ) -> None:
         self.database = database
+        self.seen = seen if seen is not None else SeenLog()
+        """What this node has read of the log, which the reads below wait for the views to
+        reach (nothing read: they wait for nothing more than they ask)."""
         self.positions = database[POSITIONS]
         self.public_groups_view = database[PUBLIC_GROUPS]
         self.wait = wait
         """Longest a read waits for the projector to reach a position this node has seen."""
         self.applied = AppliedPositions(self.positions)
+
+    async def close(self) -> None:
+        await self.applied.close()
+
+    async def current_group(self, group_id: str) -> Group | None:
+        """The group's view once it holds every fact of the group this node has read in the
+        log (a socket's own join among them): a read after a change sees the change."""
+        head, wait = self.seen.head, None
+        if (placed := self.seen.placed.get(group_id)) is not None:
+            # The positions first (one poll for all the node's waiting reads), then the group
+            # once; waited for in vain, the group is read as it is, after one more look.
+            partition, offset = placed
+            if not await self.reached({partition: offset}):
+                wait = 0.0
+        return await self.group(
+            group_id,
+            seq=head(group_id, "seq"),
+            change=head(group_id, "change"),
+            version=head(group_id, "version"),
+            wait=wait,
+        )
+
+    async def caught_up(self) -> None:
+        """Wait (briefly) until the views hold every fact this node has read in the log."""
+        await self.reached(dict(self.seen.positions))
+
+    async def caught_up_with(self, user_id: str) -> None:
+        """Wait (briefly) for the views to show every membership change of the user this node
+        has seen: their own joins and leaves, invitations to them."""
+        for group_id, version in list(self.seen.changes_of(user_id).items()):
+            await self.group(group_id, version=version)
 
     async def group(
         self,
@@ -195,7 +239,7 @@ class ReadModel:
 
     async def changes_between(
         self, group_id: str, first: int, last: int
-    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    ) -> AsyncIterator[ClientEvent]:
         """Edits and deletes with ``first <= change <= last``, in order, as clients get them;
         stops at the first one not written yet."""
         for change in range(first, last + 1):

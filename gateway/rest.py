@@ -12,9 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.client_events import group_to_client
 from gateway.commands import CommandError, HistoryCommand, parse
 from gateway.revocations import is_revoked
-from gateway.typedefs import DELIVERY, LIMITS, READS, REDIS, SETTINGS
+from gateway.typedefs import LIMITS, READS, REDIS, SETTINGS
 from records.tokens import InvalidToken, TokenClaims, verify_token
 
 routes = web.RouteTableDef()
@@ -64,7 +65,7 @@ async def list_groups(request: web.Request) -> web.Response:
     except CommandError as exc:
         return _error(exc)
     groups = await request.app[READS].groups_of(claims.user_id)
-    return web.json_response({"groups": [g.to_client(claims.user_id) for g in groups]})
+    return web.json_response({"groups": [group_to_client(g, claims.user_id) for g in groups]})
 
 
 @routes.get("/groups/{group_id}/messages")
@@ -78,7 +79,7 @@ async def list_messages(request: web.Request) -> web.Response:
                     raise CommandError("invalid_payload", f"{name}: must be a positive integer")
                 query[name] = int(request.query[name])
         command = parse(HistoryCommand, query)
-        group = await request.app[DELIVERY].current_group(command.group_id)
+        group = await request.app[READS].current_group(command.group_id)
         if group is None:
             raise CommandError("group_not_found", f"there is no group {command.group_id!r}")
         if claims.user_id not in group.members:

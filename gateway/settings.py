@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
-from gateway.limits import Limit
+from gateway.limits import Bucket, Limit
 from records.revocations import DEFAULT_CHANNEL
 from records.settings import JwtSettings, KafkaSettings, MongoSettings
 
@@ -64,7 +64,7 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
         default=20, ge=1, description="Sockets one person may have open, on all nodes together"
     )
 
-    def limits(self) -> dict[str, Limit]:
+    def limits(self) -> dict[Bucket, Limit]:
         return {
             "send": Limit(self.send_rate, self.send_burst),
             "change": Limit(self.change_rate, self.change_burst),

@@ -9,12 +9,12 @@ hundred bytes a frame. Socket.IO's own Node server turns it off by default for t
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 EXTENSIONS = "Sec-WebSocket-Extensions"
 
 
-def websocket_compression(enabled: bool) -> web.Middleware:
+def websocket_compression(enabled: bool) -> Middleware:
     """A middleware that declines the client's WebSocket compression offer unless ``enabled``:
     with the offer taken out of the upgrade request, aiohttp answers with plain frames."""
 

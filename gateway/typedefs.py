@@ -14,6 +14,7 @@ from gateway.limits import RateLimits
 from gateway.manager import RedisManager
 from gateway.metrics import GatewayMetrics
 from gateway.readmodel import ReadModel
+from gateway.seen import SeenLog
 from gateway.settings import Settings
 from records.operations import BackgroundTasks
 
@@ -24,6 +25,7 @@ PRODUCER = web.AppKey("producer", AIOKafkaProducer)
 REDIS = web.AppKey("redis", Redis)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 SIO = web.AppKey("sio", socketio.AsyncServer)
+SEEN = web.AppKey("seen", SeenLog)
 DELIVERY = web.AppKey("delivery", Delivery)
 MANAGER = web.AppKey("manager", RedisManager)
 LIMITS = web.AppKey("limits", RateLimits)

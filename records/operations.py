@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -101,7 +101,7 @@ class BackgroundTasks:
 
 
 def operations_routes(
-    tasks: BackgroundTasks, registry: CollectorRegistry, checks: dict[str, Check]
+    tasks: BackgroundTasks, registry: CollectorRegistry, checks: Mapping[str, Check]
 ) -> list[web.RouteDef]:
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "alive"})

@@ -1,6 +1,7 @@
-"""The MongoDB views of the event log, defined once: collection, ``_id``, document ↔ record
-and the payload clients get. The agents' projector writes them, the gateway reads them, both
-through this module, so the two can never drift apart.
+"""The MongoDB views of the event log, defined once: collection, ``_id``, document ↔ record.
+The agents' projector writes them, the gateway reads them, both through this module, so the
+two can never drift apart. What clients are sent of them is the gateway's
+(``gateway.client_events``).
 
 - ``groups.<shelf>``: one document per group (``_id`` = group id): name, owner, members and
   pending invitations keyed by user id, and the group's positions: ``last_seq`` (messages),
@@ -36,7 +37,7 @@ import orjson
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from records.facts import MessageDeleted, MessageEdited, MessageSaved
+from records.facts import GroupCreated, MemberInvited, MessageDeleted, MessageEdited, MessageSaved
 
 GROUPS_PREFIX = "groups."
 USER_GROUPS_PREFIX = "user_groups."
@@ -184,21 +185,6 @@ async def slots_between(
                 yield slot
 
 
-def slot_to_client(group_id: str, slot: dict[str, Any]) -> dict[str, Any]:
-    """A page slot as the ``message`` payload clients receive."""
-    payload = {key: value for key, value in slot.items() if key != "deleted_at"}
-    payload["group_id"] = group_id
-    for key in ("saved_at", "edited_at"):
-        if isinstance(payload.get(key), datetime):
-            payload[key] = iso(payload[key])
-    return payload
-
-
-def message_to_client(fact: MessageSaved) -> dict[str, Any]:
-    """The live ``message`` payload: the same as history gives for the unchanged message."""
-    return slot_to_client(fact.group_id, message_slot(fact))
-
-
 # --- edits and deletes ----------------------------------------------------------------------
 
 
@@ -212,14 +198,6 @@ def change_document(fact: MessageEdited | MessageDeleted) -> dict[str, Any]:
         "body": "" if isinstance(fact, MessageDeleted) else fact.body,
         "at": fact.occurred_at,
     }
-
-
-def change_to_client(change: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """A change as the event clients get: ``message_edited`` or ``message_deleted``."""
-    payload = {key: change[key] for key in ("group_id", "message_id", "seq", "change")}
-    if change["deleted"]:
-        return "message_deleted", {**payload, "deleted_at": iso(change["at"])}
-    return "message_edited", {**payload, "body": change["body"], "edited_at": iso(change["at"])}
 
 
 # --- groups ---------------------------------------------------------------------------------
@@ -253,45 +231,68 @@ class Group:
             invited=doc.get("invited", {}),
         )
 
-    def to_client(self, user_id: str | None = None) -> dict[str, Any]:
-        """The group as ``groups`` lists it; for a member, with their read marker and how
-        many messages are unread and mention them (kept by the projector, not counted here)."""
-        member = self.members.get(user_id or "", {})
-        payload = {
-            "group_id": self.group_id,
-            "name": self.name,
-            "private": self.private,
-            "owner_id": self.owner_id,
-            "last_seq": self.last_seq,
-            "last_change": self.last_change,
-            "members": len(self.members),
-            "role": member.get("role"),
-        }
-        if member:
-            payload |= {
-                "last_read_seq": int(member.get("last_read_seq", 0)),
-                "unread": max(0, int(member.get("unread", 0))),
-                "mentions": max(0, int(member.get("mentions", 0))),
-            }
-        return payload
 
-    def members_to_client(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "user_id": uid,
-                "username": m["username"],
-                "role": m["role"],
-                "last_read_seq": int(m.get("last_read_seq", 0)),
-            }  # fmt: skip
-            for uid, m in sorted(self.members.items(), key=lambda item: item[1]["username"])
-        ]
+# --- what the projector writes: each fact's part of the documents -------------------------
 
 
-def invitation_to_client(group_id: str, invitation: dict[str, Any]) -> dict[str, Any]:
-    """A ``user_groups`` pending invitation as the ``groups`` answer lists it."""
+def edited_slot(slot: dict[str, Any], fact: MessageEdited) -> dict[str, Any]:
+    """A message's page slot once ``fact`` edited it."""
+    return slot | {"body": fact.body, "edited_at": iso(fact.occurred_at), "mentions": fact.mentions}
+
+
+def deleted_slot(slot: dict[str, Any], fact: MessageDeleted) -> dict[str, Any]:
+    """A message's page slot once ``fact`` deleted it: a tombstone, the body gone."""
+    return slot | {"body": "", "deleted": True, "deleted_at": iso(fact.occurred_at)}
+
+
+def new_group_document(fact: GroupCreated) -> dict[str, Any]:
+    """A group's document as its creation writes it (the ``_id`` aside): its owner the one
+    member, every position at 0 but the membership ``version``."""
     return {
-        "group_id": group_id,
-        "name": invitation["name"],
-        "by_id": invitation["by_id"],
-        "by": invitation["by"],
+        "name": fact.name,
+        "private": fact.private,
+        "owner_id": fact.owner_id,
+        "owner": fact.owner,
+        "created_at": fact.occurred_at,
+        "last_seq": 0,
+        "last_change": 0,
+        "counted_seq": 0,
+        "counted_change": 0,
+        "version": fact.version,
+        "members": {fact.owner_id: member_entry(fact.owner, "owner", fact.occurred_at, 0)},
+        "invited": {},
     }
+
+
+def member_entry(username: str, role: str, joined_at: datetime, read_seq: int) -> dict[str, Any]:
+    """A member in its group's ``members``: read up to ``read_seq`` on joining, so nothing is
+    unread yet (the projector keeps ``unread`` and ``mentions`` from there)."""
+    return {
+        "username": username,
+        "role": role,
+        "joined_at": joined_at,
+        "last_read_seq": read_seq,
+        "unread": 0,
+        "mentions": 0,
+    }
+
+
+def invitation_entry(fact: MemberInvited) -> dict[str, Any]:
+    """A pending invitation in its group's ``invited``, keyed by the invited user's id."""
+    return {"username": fact.username, "by_id": fact.by_id, "at": fact.occurred_at}
+
+
+def pending_invitation(fact: MemberInvited) -> dict[str, Any]:
+    """A pending invitation in the invited user's ``user_groups`` ``invited``, keyed by the
+    group's id."""
+    return {"name": fact.group_name, "by_id": fact.by_id, "by": fact.by, "at": fact.occurred_at}
+
+
+def user_group_entry(joined_at: datetime) -> dict[str, Any]:
+    """A group in its member's ``user_groups`` ``groups``, keyed by the group's id."""
+    return {"joined_at": joined_at}
+
+
+def public_group_document(fact: GroupCreated) -> dict[str, Any]:
+    """A public group as ``find_groups`` searches it (the ``_id`` aside)."""
+    return {"name": fact.name, "words": name_words(fact.name)}

@@ -5,8 +5,8 @@
 The same client protocol as far as the benchmark uses it (``create_group``, ``join``,
 ``send`` acknowledged, ``message`` to the group's room with a ``seq``), on one aiohttp +
 python-socketio node with uvloop, its WebSocket frames uncompressed like the gateway's: no
-token check, no Kafka, no MongoDB, no Redis, nothing stored. Whatever the chat does beyond this is what durability, ordering and several nodes
-cost.
+token check, no Kafka, no MongoDB, no Redis, nothing stored. Whatever the chat does beyond
+this is what durability, ordering and several nodes cost.
 """
 
 from __future__ import annotations

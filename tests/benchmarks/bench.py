@@ -315,7 +315,7 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
         w, lat = r["workload"], r.get("latency_ms") or {}
 
         def ms(stage: str) -> str:
-            return f"{(r.get(stage) or {}).get('p50', 0):.1f} ms"
+            return f"{(r.get(stage) or {}).get('p50', 0):.1f} ms"  # noqa: B023 - called at once
 
         lines.append(
             f"| {w['name']} | {w['rate']:g}/s | {r['target']} | {r['delivered_per_second']:,.0f} "

@@ -80,8 +80,10 @@ def latency_plot(results: list[dict[str, Any]], workload: str) -> str:
             f'<text x="{WIDTH - RIGHT + 52}" y="{label_y + 4}">{LABELS[target]} {quantile}</text>'
         )
     parts.append(
-        f'<text x="{WIDTH - RIGHT + 15}" y="{TOP + 20 * len(SERIES) + 20}" fill="#555">hollow: lost or</text>'
-        f'<text x="{WIDTH - RIGHT + 15}" y="{TOP + 20 * len(SERIES) + 35}" fill="#555">doubled deliveries</text>'
+        f'<text x="{WIDTH - RIGHT + 15}" y="{TOP + 20 * len(SERIES) + 20}" fill="#555">'
+        "hollow: lost or</text>"
+        f'<text x="{WIDTH - RIGHT + 15}" y="{TOP + 20 * len(SERIES) + 35}" fill="#555">'
+        "doubled deliveries</text>"
     )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

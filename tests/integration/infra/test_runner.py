@@ -66,7 +66,7 @@ async def runner(servers: Servers, tmp_path: Path) -> AsyncIterator[Runner]:
         "AGENTS_APP_ID": f"runner-{run}",
         "GATEWAY_SOCKETIO_CHANNEL": f"runner-{run}",
     }
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: ASYNC220 - started once, runs beside the test
         [venv_python(), "-m", "infra", "up"],
         env=env,
         cwd=REPO_ROOT,
@@ -98,7 +98,7 @@ async def status_of(url: str) -> int:
 
 async def until_ready(url: str, within: float = 90) -> None:
     async with asyncio.timeout(within):
-        while await status_of(url) != 200:
+        while await status_of(url) != 200:  # noqa: ASYNC110
             await asyncio.sleep(0.3)
 
 

@@ -55,7 +55,9 @@ async def test_the_brokers_end_is_asked_for_while_the_fetcher_stands_still() -> 
     lag.owned(tp)
     assert registry.get_sample_value("lag", {"partition": "0"}) == 0
     following = asyncio.create_task(lag.follow_ends(every=0.01))
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(5):  # the broker's end asked for: the figure moves to it
+        while registry.get_sample_value("lag", {"partition": "0"}) == 0:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
     following.cancel()
     assert registry.get_sample_value("lag", {"partition": "0"}) == 100
     consumer.assigned = set()  # let go of without ``released``: no error, no figure

@@ -49,10 +49,9 @@ async def test_many_waiting_reads_cost_one_poll_each_time_and_wake_when_applied(
     positions.offsets[0] = 200
     async with asyncio.timeout(1):
         await later
-    await asyncio.sleep(0.05)
-    idle = positions.reads
-    await asyncio.sleep(0.05)
-    assert positions.reads == idle  # nobody waits: nothing polls
+    assert applied._poller is not None
+    async with asyncio.timeout(1):
+        await applied._poller  # nobody waits: the poller ends, nothing polls
     await applied.close()
 
 
@@ -68,6 +67,8 @@ async def test_a_position_already_applied_needs_no_poll_and_a_bound_stops_the_wa
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.05):
             await applied.until(1, 11)
-    await asyncio.sleep(0.05)
     assert applied._waiting == 0
+    assert applied._poller is not None
+    async with asyncio.timeout(1):
+        await applied._poller  # the wait given up on, nothing keeps it polling
     await applied.close()

@@ -49,7 +49,16 @@ async def test_only_the_socket_past_the_bound_is_closed_and_its_connection_cut(
     sio.environ.update({sid: {"aiohttp.request": r} for sid, r in requests.items()})
 
     task = asyncio.create_task(backpressure.shed_slow_sockets(sio, limit=10))
-    await asyncio.sleep(0.1)
+    async with asyncio.timeout(5):
+        while slow.closed_with is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    # A socket that falls behind later, checked after the reading one: once it is closed,
+    # the reading one has been looked at too.
+    later = EngineSocket(queued=11)
+    sio.eio.sockets["later"] = later
+    async with asyncio.timeout(5):
+        while later.closed_with is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

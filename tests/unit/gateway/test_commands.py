@@ -35,12 +35,14 @@ def test_a_malformed_send_is_an_invalid_payload(payload: object) -> None:
 
 
 def test_join_refuses_unknown_fields() -> None:
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError) as caught:
         parse(JoinCommand, {"group_id": "g", "since": 1})
+    assert caught.value.code == "invalid_payload"
 
 
 @pytest.mark.parametrize(
-    ("body", "code"), [("", "body_empty"), (" \n\t", "body_empty"), ("x" * 4001, "body_too_long")]
+    ("body", "code"),
+    [("", "body_empty"), (" \n\t", "body_empty"), ("x" * (MAX_BODY_CHARS + 1), "body_too_long")],
 )
 def test_bodies_outside_the_limits_are_refused(body: str, code: str) -> None:
     with pytest.raises(CommandError) as caught:
@@ -48,5 +50,12 @@ def test_bodies_outside_the_limits_are_refused(body: str, code: str) -> None:
     assert caught.value.code == code
 
 
-def test_the_longest_body_is_accepted() -> None:
-    check_body("é" * MAX_BODY_CHARS)  # characters, not bytes, are counted
+def test_the_longest_body_is_accepted_and_one_character_more_is_not() -> None:
+    longest = "é" * MAX_BODY_CHARS  # characters, not bytes, are counted
+    assert len(longest.encode()) > MAX_BODY_CHARS
+    check_body(longest)  # accepted: it raises nothing
+    send = parse(SendCommand, {"group_id": "g", "client_msg_id": "c", "body": longest})
+    assert send.body == longest
+    with pytest.raises(CommandError) as caught:
+        check_body(longest + "é")
+    assert caught.value.code == "body_too_long"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.delivery import DROP, HOLD, HOLE, SEND, DeliveryGate
+from gateway.gate import DROP, HOLD, HOLE, SEND, DeliveryGate
 
 
 def message(seq: int) -> dict[str, int]:
@@ -40,16 +40,6 @@ def test_a_following_socket_holds_until_its_catch_up_is_done() -> None:
     assert gate.admit("s", "g", "message", message(1)) == HOLD
 
 
-def test_heads_and_memberships_only_move_forward() -> None:
-    gate = DeliveryGate()
-    gate.saw("g", "seq", 5)
-    gate.saw("g", "seq", 3)
-    gate.concerns("u", "g", 4)
-    gate.concerns("u", "g", 2)
-    assert gate.head("g", "seq") == 5 and gate.head("h", "seq") == 0
-    assert gate.changes_of("u") == {"g": 4}
-
-
 def test_a_disconnected_socket_is_forgotten() -> None:
     gate = DeliveryGate()
     gate.connected("s", "u")
@@ -63,16 +53,3 @@ def test_a_socket_in_the_room_without_a_cursor_is_sent_nothing() -> None:
     gate = DeliveryGate()
     assert gate.admit("s", "g", "message", message(7)) == DROP
     assert gate.streams == {}
-
-
-def test_a_departure_read_after_a_join_was_answered_is_noticed() -> None:
-    gate = DeliveryGate()
-    assert not gate.departed_after("bob", "g", 3)
-    gate.departed("bob", "g", 5)  # removed at version 5
-    assert gate.departed_after("bob", "g", 4)  # a join answered at version 4 came before it
-    assert not gate.departed_after("bob", "g", 5)
-    gate.returned("bob", "g", 6)  # invited back and joined again
-    assert not gate.departed_after("bob", "g", 4)
-    gate.departed("bob", "g", 7)
-    gate.returned("bob", "g", 6)  # an older join read late does not undo a newer removal
-    assert gate.departed_after("bob", "g", 6)

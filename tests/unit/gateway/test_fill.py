@@ -9,7 +9,11 @@ from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
-from gateway.delivery import Delivery, DeliveryGate
+from gateway.delivery import Delivery
+from gateway.gate import DeliveryGate
+from gateway.seen import SeenLog
+from records.base import utcnow
+from records.facts import MessageSaved
 
 
 class Server:
@@ -37,6 +41,19 @@ class Server:
         self.disconnected.append(sid)
 
 
+def saved(seq: int) -> MessageSaved:
+    return MessageSaved(
+        message_id=f"g:{seq}", group_id="g", seq=seq, sender_id="u", sender="Ann",
+        client_msg_id=f"c{seq}", body="hi", saved_at=utcnow(),
+    )  # fmt: skip
+
+
+async def hand_on(seen: SeenLog, delivery: Delivery, seq: int) -> None:
+    """Message ``seq`` of group ``g``, read in the log and handed on as the log reader does."""
+    seen.read(saved(seq), 0, seq - 1)
+    await delivery.deliver(saved(seq))
+
+
 class TrailingViews:
     """Views that hold messages 1..``last_seq``: the projector's progress, set by the test."""
 
@@ -62,13 +79,13 @@ class TrailingViews:
 async def test_a_join_to_a_busy_group_goes_live_while_the_views_trail() -> None:
     server = Server(["s"])
     views = TrailingViews(last_seq=5)
-    gate = DeliveryGate()
-    delivery = Delivery(server, gate, views, gap_timeout=0.3)  # type: ignore[arg-type]
-    gate.saw("g", "seq", 10)  # this node has read up to seq 10 in the log
+    gate, seen = DeliveryGate(), SeenLog()
+    delivery = Delivery(server, gate, seen, views, gap_timeout=0.3)  # type: ignore[arg-type]
+    seen.read(saved(10), 0, 9)  # this node has read up to seq 10 in the log
     gate.follow("s", "g", 3, 0, hold=True)  # the client had seen up to 3
     fill = asyncio.create_task(delivery.fill("s", "g"))
     for seq in range(11, 80):  # a new message every 10 ms; the views stay 5 behind
-        await delivery.ordered("g", "message", {"group_id": "g", "seq": seq})
+        await hand_on(seen, delivery, seq)
         views.last_seq = seq - 5
         await asyncio.sleep(0.01)
     await asyncio.wait_for(fill, 1)
@@ -80,12 +97,12 @@ async def test_a_join_to_a_busy_group_goes_live_while_the_views_trail() -> None:
 async def test_views_that_stop_short_of_the_held_events_disconnect_the_socket() -> None:
     server = Server(["s"])
     views = TrailingViews(last_seq=5)
-    gate = DeliveryGate()
-    delivery = Delivery(server, gate, views, gap_timeout=0.2)  # type: ignore[arg-type]
-    gate.saw("g", "seq", 10)
+    gate, seen = DeliveryGate(), SeenLog()
+    delivery = Delivery(server, gate, seen, views, gap_timeout=0.2)  # type: ignore[arg-type]
+    seen.read(saved(10), 0, 9)
     gate.follow("s", "g", 3, 0, hold=True)
     fill = asyncio.create_task(delivery.fill("s", "g"))
-    await delivery.ordered("g", "message", {"group_id": "g", "seq": 11})
+    await hand_on(seen, delivery, 11)
     await asyncio.wait_for(fill, 1)  # the views never get past 5: the projector stopped
     assert server.disconnected == ["s"]
     assert server.sent["s"] == [4, 5], "nothing past the hole"

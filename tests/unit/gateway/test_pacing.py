@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from gateway.delivery import CATCH_UP_QUEUE, Delivery, DeliveryGate
+from gateway.delivery import CATCH_UP_QUEUE, Delivery
+from gateway.gate import DeliveryGate
+from gateway.seen import SeenLog
 
 
 class Queue:
@@ -26,7 +28,8 @@ def delivery_with(queue: Queue) -> Delivery:
         manager=SimpleNamespace(eio_sid_from_sid=lambda sid, namespace: f"eio-{sid}"),
         eio=SimpleNamespace(sockets={"eio-s": SimpleNamespace(queue=queue)}),
     )
-    return Delivery(sio, DeliveryGate(), reads=None, gap_timeout=5)  # type: ignore[arg-type]
+    reads: Any = None  # a catch-up's pace reads nothing
+    return Delivery(sio, DeliveryGate(), SeenLog(), reads, gap_timeout=5)
 
 
 async def test_a_full_queue_is_waited_for_until_the_client_reads() -> None:

@@ -23,8 +23,8 @@ async def test_a_task_that_stops_is_not_running_and_is_logged(
 
     forever = tasks.watch("reader", asyncio.create_task(asyncio.sleep(60)))
     with caplog.at_level(logging.ERROR):
-        tasks.watch("consumer", asyncio.create_task(fails()))
-        await asyncio.sleep(0.01)
+        consumer = tasks.watch("consumer", asyncio.create_task(fails()))
+        await asyncio.wait([consumer])  # its watcher, called back first, has logged it
     assert tasks.status() == {"reader": True, "consumer": False}
     assert "'consumer' stopped while the service runs" in caplog.text
     assert "lost the consumer" in caplog.text  # with its error
@@ -32,7 +32,7 @@ async def test_a_task_that_stops_is_not_running_and_is_logged(
     tasks.stopping = True  # stopping: tasks end as they should, nothing logged
     caplog.clear()
     forever.cancel()
-    await asyncio.sleep(0.01)
+    await asyncio.wait([forever])  # ended, and its watcher called
     assert caplog.text == ""
 
 

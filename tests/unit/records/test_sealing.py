@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.decider import decide_batch
+from agents.batches import decide_batch
 from agents.state import PartitionState
 from records.base import utcnow
 from records.facts import MessageDeleted, MessageEdited, MessageSaved, read_fact

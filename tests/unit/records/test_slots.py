@@ -3,9 +3,10 @@ the live ``message`` event gave them, and pages written as nested documents stil
 
 from __future__ import annotations
 
+from gateway.client_events import message_to_client, slot_to_client
 from records.base import utcnow
 from records.facts import MessageSaved
-from records.views import message_slot, message_to_client, read_slot, slot_to_client, slot_value
+from records.views import message_slot, read_slot, slot_value
 
 
 def test_a_stored_slot_reads_back_as_the_live_payload() -> None:

@@ -1,6 +1,8 @@
+"""Each fact of the log becomes its client events, with their payloads, in the right rooms."""
+
 from __future__ import annotations
 
-from gateway.broadcast import client_event
+from gateway.client_events import client_events, message_to_client
 from records.base import utcnow
 from records.facts import (
     GroupCreated,
@@ -12,8 +14,8 @@ from records.facts import (
     MessageDeleted,
     MessageEdited,
     MessageSaved,
+    ReadMarked,
 )
-from records.views import message_to_client
 
 
 def test_each_fact_becomes_its_client_event_in_the_right_room() -> None:
@@ -22,52 +24,72 @@ def test_each_fact_becomes_its_client_event_in_the_right_room() -> None:
         message_id="g:1", group_id="g", seq=1, sender_id="u", sender="Ann",
         client_msg_id="c", body="hi", saved_at=now,
     )  # fmt: skip
-    assert client_event(saved) == ("message", ["group:g"], message_to_client(saved))
+    assert client_events(saved) == [("message", ["group:g"], message_to_client(saved))]
     assert message_to_client(saved)["saved_at"] == saved.model_dump(mode="json")["saved_at"]
     edited = MessageEdited(group_id="g", message_id="g:1", seq=1, body="new", by_id="u", change=4)
-    name, room, payload = client_event(edited) or ("", "", {})
+    ((name, room, payload),) = client_events(edited)
     assert (name, room) == ("message_edited", ["group:g"])
     assert payload == {
         "group_id": "g", "message_id": "g:1", "seq": 1, "body": "new", "change": 4,
         "edited_at": edited.model_dump(mode="json")["occurred_at"],
     }  # fmt: skip
     deleted = MessageDeleted(group_id="g", message_id="g:1", seq=1, by_id="u")
-    assert set((client_event(deleted) or ("", "", {}))[2]) == {
-        "group_id", "message_id", "seq", "change", "deleted_at"
-    }  # fmt: skip
+    ((name, _, payload),) = client_events(deleted)
+    assert name == "message_deleted"
+    assert set(payload) == {"group_id", "message_id", "seq", "change", "deleted_at"}
     left = MemberLeft(group_id="g", user_id="u", username="Ann")
-    assert client_event(left) == (
-        "member_left", ["group:g"], {"group_id": "g", "user_id": "u", "username": "Ann"}
+    assert client_events(left) == [
+        ("member_left", ["group:g"], {"group_id": "g", "user_id": "u", "username": "Ann"})
+    ]  # fmt: skip
+
+
+def test_a_message_that_names_members_reaches_them_wherever_they_are() -> None:
+    saved = MessageSaved(
+        message_id="g:2", group_id="g", seq=2, sender_id="ann", sender="Ann",
+        client_msg_id="c", body="@bob @cat", saved_at=utcnow(), mentions=["bob", "cat"],
     )  # fmt: skip
+    assert client_events(saved) == [
+        ("message", ["group:g"], message_to_client(saved)),
+        ("mentioned", ["user:bob", "user:cat"],
+         {"group_id": "g", "message_id": "g:2", "by": "Ann", "by_id": "ann"}),
+    ]  # fmt: skip
 
 
 def test_an_invitation_goes_to_the_invitee_only() -> None:
     invited = MemberInvited(
         group_id="g", user_id="bob", username="Bob", by_id="ann", by="Ann", group_name="Team"
     )
-    assert client_event(invited) == (
-        "invited", ["user:bob"], {"group_id": "g", "by_id": "ann", "by": "Ann", "name": "Team"}
-    )  # fmt: skip
+    assert client_events(invited) == [
+        ("invited", ["user:bob"], {"group_id": "g", "by_id": "ann", "by": "Ann", "name": "Team"})
+    ]  # fmt: skip
 
 
 def test_a_removal_and_a_revocation_reach_the_person_they_are_about() -> None:
     removed = MemberRemoved(group_id="g", user_id="bob", username="Bob", by_id="ann")
-    assert client_event(removed) == (
+    assert client_events(removed) == [(
         "member_removed", ["group:g", "user:bob"],
         {"group_id": "g", "user_id": "bob", "username": "Bob", "by_id": "ann"},
-    )  # fmt: skip
+    )]  # fmt: skip
     revoked = InvitationRevoked(group_id="g", user_id="cat", username="Cat", by_id="ann")
-    assert client_event(revoked) == (
+    assert client_events(revoked) == [(
         "invitation_revoked", ["group:g", "user:cat"],
         {"group_id": "g", "user_id": "cat", "username": "Cat", "by_id": "ann"},
-    )  # fmt: skip
+    )]  # fmt: skip
     declined = InvitationDeclined(group_id="g", user_id="cat", username="Cat")
-    assert client_event(declined) == (
+    assert client_events(declined) == [(
         "invitation_declined", ["group:g", "user:cat"],
         {"group_id": "g", "user_id": "cat", "username": "Cat"},
-    )  # fmt: skip
+    )]  # fmt: skip
+
+
+def test_a_read_receipt_reaches_the_group_and_the_readers_other_devices() -> None:
+    marked = ReadMarked(group_id="g", user_id="bob", username="Bob", seq=3)
+    assert client_events(marked) == [(
+        "read", ["group:g", "user:bob"],
+        {"group_id": "g", "user_id": "bob", "username": "Bob", "seq": 3},
+    )]  # fmt: skip
 
 
 def test_a_created_group_is_not_broadcast() -> None:
     created = GroupCreated(group_id="g", name="Team", private=False, owner_id="ann", owner="Ann")
-    assert client_event(created) is None
+    assert client_events(created) == []

@@ -1,4 +1,5 @@
-"""Requests from this node to the agents, and the answers that come back to it.
+"""The request bus: requests from this node to the agents (``records.requests``), and the
+answers that come back to it.
 
 Every request carries this node's id (``origin``). Answers are published on the replies topic;
 each node reads it with a consumer of its own (no group, from the end) and keeps the ones
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 
 from gateway.commands import CommandError
 from gateway.settings import Settings
-from records.kafka import LIVE_FETCH_WAIT_MS
+from records.kafka import LIVE_FETCH_WAIT_MS, committed_reader
 from records.operations import REQUEST_ID_HEADER, request_id
 from records.requests import AnyRequest, RequestAnswered
 
@@ -40,13 +41,8 @@ class RequestBus:
 
     async def start(self) -> None:
         topic = self.settings.topics.replies
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            group_id=None,
-            enable_auto_commit=False,
-            isolation_level="read_committed",  # answers are committed with their facts
-            fetch_max_wait_ms=LIVE_FETCH_WAIT_MS,
-        )
+        # Committed answers only: an answer is committed with the facts it tells of.
+        self._consumer = committed_reader(self.settings, fetch_max_wait_ms=LIVE_FETCH_WAIT_MS)
         # The producer's metadata call waits for a just-created topic to be known.
         partitions = [TopicPartition(topic, p) for p in await self.producer.partitions_for(topic)]
         await self._consumer.start()

@@ -1,0 +1,15 @@
+"""The gateway's Socket.IO handlers, by concern: ``connection`` (a socket's life),
+``messages``, ``groups`` and ``presence``; what they share, and the namespace that dispatches
+to them, in ``namespace``.
+
+A new client event is a command model in ``gateway.commands``, one function registered with
+``@handles(event, bucket=...)`` in the module of its concern, and its payloads in
+``gateway.client_events``. Importing this package registers every handler.
+"""
+
+from __future__ import annotations
+
+from gateway.handling import connection, groups, messages, presence
+from gateway.handling.namespace import BUCKETS, ChatNamespace
+
+__all__ = ["BUCKETS", "ChatNamespace", "connection", "groups", "messages", "presence"]

@@ -1,0 +1,141 @@
+"""Handlers of messages: ``send``, ``edit``, ``delete``, ``history`` and ``read``, and the word to
+a sender whose acknowledged message the agents refused.
+
+``send`` and ``read`` are acknowledged once Kafka has the request; ``edit`` and ``delete`` once
+the agents have answered; ``history`` reads the views.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+
+from gateway import client_events
+from gateway.commands import (
+    CommandError,
+    DeleteCommand,
+    EditCommand,
+    HistoryCommand,
+    ReadCommand,
+    SendCommand,
+    check_body,
+    parse,
+)
+from gateway.handling.namespace import ChatNamespace, Reply, handles
+from gateway.metrics import GatewayMetrics
+from gateway.rooms import NAMESPACE
+from records.base import split_message_id
+from records.requests import DeleteMessage, EditMessage, MarkRead, RequestAnswered, SendMessage
+
+
+@handles("send", bucket="send")
+async def send(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
+    command = parse(SendCommand, data)
+    check_body(command.body)
+    user = await ns.get_session(sid)
+    # A socket in the group's room is a member (removal takes it out at once); others
+    # are checked against the projection. The agents decide for good either way.
+    if not ns.gate.follows(sid, command.group_id):
+        await ns.member_group(user, command.group_id)
+    await ns.bus.submit(
+        SendMessage(
+            group_id=command.group_id,
+            client_msg_id=command.client_msg_id,
+            body=command.body,
+            **ns.actor(sid, user),
+        )
+    )
+    return {"ok": True, "client_msg_id": command.client_msg_id}
+
+
+async def tell_rejected(
+    sio: socketio.AsyncServer, metrics: GatewayMetrics, answer: RequestAnswered
+) -> None:
+    """A send refused by the agents after it was acknowledged: tell its socket. (A read
+    marker refused the same way needs no word: its member has left.)"""
+    if answer.request_type != "MessageSubmitted":
+        return
+    metrics.refusals.labels(event="message_rejected", code=answer.code or "").inc()
+    sid = answer.origin_sid
+    if sid and sio.manager.is_connected(sid, NAMESPACE):
+        name, payload = client_events.message_rejected(answer)
+        await sio.emit(name, payload, to=sid, ignore_queue=True)
+
+
+@handles("edit", bucket="change")
+async def edit(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
+    command = parse(EditCommand, data)
+    check_body(command.body)
+    group_id, _ = split_message_id(command.message_id)
+    user = await ns.get_session(sid)
+    await ns.ask(
+        EditMessage(
+            group_id=group_id,
+            message_id=command.message_id,
+            body=command.body,
+            **ns.actor(sid, user),
+        )
+    )
+    return {"ok": True, "message_id": command.message_id}
+
+
+@handles("delete", bucket="change")
+async def delete(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
+    command = parse(DeleteCommand, data)
+    group_id, _ = split_message_id(command.message_id)
+    user = await ns.get_session(sid)
+    await ns.ask(
+        DeleteMessage(group_id=group_id, message_id=command.message_id, **ns.actor(sid, user))
+    )
+    return {"ok": True, "message_id": command.message_id}
+
+
+@handles("history", bucket="read")
+async def history(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
+    command = parse(HistoryCommand, data if data is not None else {})
+    user = await ns.get_session(sid)
+    group = await ns.member_group(user, command.group_id)
+    if command.after_seq is not None:
+        messages, after = await ns.reads.history_after(group, command.after_seq, command.limit)
+        return {
+            "ok": True,
+            "group_id": group.group_id,
+            "messages": messages,
+            "next_after_seq": after,
+        }
+    messages, cursor = await ns.reads.history(group, command.before_seq, command.limit)
+    return {
+        "ok": True,
+        "group_id": group.group_id,
+        "messages": messages,
+        "next_before_seq": cursor,
+    }
+
+
+# Read markers come with scrolling and every message of an open group: a bucket of their own
+# (as big as ``read``'s), so they never spend the allowance joins and history need.
+@handles("read", bucket="marker")
+async def read(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
+    """The caller has read the group up to ``seq``: coalesced (``gateway.markers``), then a
+    request to the agents, who keep the marker monotonic and within the group."""
+    command = parse(ReadCommand, data)
+    user = await ns.get_session(sid)
+    group = await ns.reads.group(command.group_id)
+    if group is None:
+        raise CommandError("group_not_found", f"there is no group {command.group_id!r}")
+    if user["user_id"] not in group.members and not ns.gate.follows(sid, group.group_id):
+        raise CommandError("not_a_member", f"join group {command.group_id!r} first")
+
+    async def submit(seq: int) -> None:
+        request = MarkRead(group_id=group.group_id, seq=seq, **ns.actor(sid, user))
+        await ns.bus.submit(request)
+
+    await ns.markers.mark(user["user_id"], group.group_id, command.seq, submit)
+    newest = max(group.last_seq, ns.seen.head(group.group_id, "seq"))
+    marker = int(group.members.get(user["user_id"], {}).get("last_read_seq", 0))
+    return {
+        "ok": True,
+        "group_id": group.group_id,
+        "last_read_seq": max(marker, min(command.seq, newest)),
+    }
