@@ -209,7 +209,15 @@ class ChatClient:
         return await self.next("message", within)
 
     def nothing_more(self, event: str = "message") -> bool:
+        """True if no ``event`` is waiting to be taken. Worth asserting only once a later
+        event this socket is sent has come (``sent_before_a_marker``): before that, one on its
+        way may simply not be here yet."""
         return self.queue(event).empty()
+
+    def taken(self, event: str = "message") -> list[Any]:
+        """Every ``event`` waiting to be taken, taken off the queue, oldest first."""
+        queue = self.queue(event)
+        return [queue.get_nowait() for _ in range(queue.qsize())]
 
 
 @pytest.fixture
@@ -255,6 +263,33 @@ async def connected(new_client: NewClient, url: str, token: str) -> ChatClient:
 async def create_group(client: ChatClient, name: str = "team", private: bool = False) -> str:
     reply = await client.ok("create_group", {"name": name, "private": private})
     return str(reply["group_id"])
+
+
+async def messages_until(
+    client: ChatClient, client_msg_id: str, within: float = 20
+) -> list[dict[str, Any]]:
+    """Every message the client is sent up to and including the one with ``client_msg_id``,
+    taken off its queue, oldest first."""
+    taken: list[dict[str, Any]] = []
+    async with asyncio.timeout(within):
+        while not taken or taken[-1].get("client_msg_id") != client_msg_id:
+            taken.append(await client.next_message())
+    return taken
+
+
+async def sent_before_a_marker(
+    sender: ChatClient, group_id: str, *clients: ChatClient
+) -> list[list[dict[str, Any]]]:
+    """``sender`` sends a marker message to the group; once each of ``clients`` has it, the
+    messages each was sent before it (taken off its queue, the marker too).
+
+    A node sends a group's facts to a socket in the log's order, so a message from before the
+    marker that a client was not to get is in its list: this shows that something did not
+    arrive, where a sleep shows nothing on a slow machine. Each of ``clients`` must follow
+    the group (on any node); the sender need not be one of them."""
+    marker = f"marker-{uuid.uuid4().hex[:12]}"
+    await sender.ok("send", {"group_id": group_id, "client_msg_id": marker, "body": "marker"})
+    return [(await messages_until(client, marker))[:-1] for client in clients]
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ async def test_a_deleted_message_cannot_come_back_from_the_log(
         # Decided and projected: two messages, the first edited then deleted.
         view = database[group_shelf(group)]
         async with asyncio.timeout(30):
-            while (await view.find_one({"_id": group}) or {}).get("last_change") != 2:
+            while (await view.find_one({"_id": group}) or {}).get("last_change") != 2:  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
 
         events = await whole_topic(settings, settings.topics.events)

@@ -10,13 +10,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from gateway.typedefs import DELIVERY, SIO
+from gateway.typedefs import SEEN, SIO
 from records.requests import JoinGroup
 from tests.integration.message_path.conftest import (
     NewClient,
     Start,
     connected,
     create_group,
+    sent_before_a_marker,
     sign_up,
 )
 
@@ -97,25 +98,33 @@ async def test_only_members_invite_and_only_the_owner_removes(
 
 
 async def test_a_removed_member_stops_receiving_at_once_on_every_node(
-    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+    auth_url: str, start_gateway: Start, new_client: NewClient
 ) -> None:
-    first_node, second_node = await start_gateway(), await start_gateway()
-    alice = await connected(new_client, first_node, token_for("alice"))
+    first_node = await start_gateway(auth_service_url=auth_url)
+    second_node = await start_gateway(auth_service_url=auth_url)
+    suffix = secrets.token_hex(3)
+    alice_id, alice_token = await sign_up(auth_url, f"alice_{suffix}")
+    bob_id, bob_token = await sign_up(auth_url, f"bob_{suffix}")
+    alice = await connected(new_client, first_node, alice_token)
     group_id = await create_group(alice)
-    bob_here = await connected(new_client, first_node, token_for("bob"))
+    bob_here = await connected(new_client, first_node, bob_token)
     await bob_here.ok("join", {"group_id": group_id})
-    bob_there = await connected(new_client, second_node, token_for("bob"))
+    bob_there = await connected(new_client, second_node, bob_token)
     await bob_there.ok("join", {"group_id": group_id})  # a member already: just follows
 
-    await alice.ok("remove_member", {"group_id": group_id, "user_id": "user-bob"})
+    await alice.ok("remove_member", {"group_id": group_id, "user_id": bob_id})
     for bob in (bob_here, bob_there):
         removed = await bob.next("member_removed")
-        assert (removed["user_id"], removed["by_id"]) == ("user-bob", "user-alice")
+        assert (removed["user_id"], removed["by_id"]) == (bob_id, alice_id)
 
     await alice.ok("send", {"group_id": group_id, "client_msg_id": "after", "body": "bye"})
     assert (await alice.next_message())["body"] == "bye"
-    await asyncio.sleep(1)
-    assert bob_here.nothing_more() and bob_there.nothing_more()
+    # A later fact of the group that both of Bob's sockets are sent: the invitation back.
+    # Each node delivers the group in order, so "bye" would have reached them before it.
+    await alice.ok("invite", {"group_id": group_id, "user_id": bob_id})
+    for bob in (bob_here, bob_there):
+        assert (await bob.next("invited"))["group_id"] == group_id
+        assert bob.taken() == [], "a removed member was sent the group's messages"
     refused = await bob_there.call(
         "send", {"group_id": group_id, "client_msg_id": "b", "body": "?"}
     )
@@ -124,47 +133,53 @@ async def test_a_removed_member_stops_receiving_at_once_on_every_node(
 
 
 async def test_a_join_answered_just_before_a_removal_sends_nothing_of_the_group(
+    auth_url: str,
     start_gateway: Start,
     new_client: NewClient,
-    token_for: Callable[..., str],
     gateway_apps: dict[str, web.Application],
 ) -> None:
     """Bob rejoins (a reconnect: since_seq) and the agents accept; before his socket is in the
     room, Alice removes him and says something. The node read the removal before the socket
     was in the room, so the join must back out before sending him anything of the group."""
-    url = await start_gateway()
-    alice = await connected(new_client, url, token_for("alice"))
+    url = await start_gateway(auth_service_url=auth_url)
+    suffix = secrets.token_hex(3)
+    _, alice_token = await sign_up(auth_url, f"alice_{suffix}")
+    bob_id, bob_token = await sign_up(auth_url, f"bob_{suffix}")
+    alice = await connected(new_client, url, alice_token)
     group_id = await create_group(alice)
-    bob = await connected(new_client, url, token_for("bob"))
+    bob = await connected(new_client, url, bob_token)
     await bob.ok("join", {"group_id": group_id})
     await alice.ok("send", {"group_id": group_id, "client_msg_id": "m1", "body": "hi"})
     assert (await bob.next_message())["seq"] == 1
 
     namespace = gateway_apps[url][SIO].namespace_handlers["/"]
-    gate = gateway_apps[url][DELIVERY].gate
+    seen = gateway_apps[url][SEEN]
     answered, release = asyncio.Event(), asyncio.Event()
-    ask = namespace._ask
+    ask = namespace.ask
 
     async def paused(request: Any) -> Any:
         answer = await ask(request)
-        if isinstance(request, JoinGroup) and request.actor_id == "user-bob":
+        if isinstance(request, JoinGroup) and request.actor_id == bob_id:
             answered.set()
             await release.wait()
         return answer
 
-    namespace._ask = paused
+    namespace.ask = paused
     joining = asyncio.create_task(bob.call("join", {"group_id": group_id, "since_seq": 1}))
     await asyncio.wait_for(answered.wait(), 15)
-    await alice.ok("remove_member", {"group_id": group_id, "user_id": "user-bob"})
+    await alice.ok("remove_member", {"group_id": group_id, "user_id": bob_id})
     await alice.ok("send", {"group_id": group_id, "client_msg_id": "m2", "body": "secret"})
     async with asyncio.timeout(15):  # this node has read both before Bob's join goes on
-        while gate.head(group_id, "seq") < 2 or not gate.departed_after("user-bob", group_id, 0):
+        while seen.head(group_id, "seq") < 2 or not seen.departed_after(bob_id, group_id, 0):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
     release.set()
     reply = await joining
     assert reply["error"]["code"] == "not_a_member", reply
-    await asyncio.sleep(1)
-    leaked = [bob.messages.get_nowait() for _ in range(bob.messages.qsize())]
+    # A later fact of the group that Bob's socket is sent: the invitation back. The node
+    # delivers the group in order, so "secret" would have reached him before it.
+    await alice.ok("invite", {"group_id": group_id, "user_id": bob_id})
+    assert (await bob.next("invited"))["group_id"] == group_id
+    leaked = bob.taken()
     assert [m["body"] for m in leaked] == [], "a removed member was sent the group's messages"
 
 
@@ -181,9 +196,11 @@ async def test_a_member_who_leaves_receives_no_more(
 
     await alice.ok("send", {"group_id": group_id, "client_msg_id": "1", "body": "still here?"})
     await alice.next_message()
-    await asyncio.sleep(1)
-    assert bob.nothing_more()
     assert (await bob.call("history", {"group_id": group_id}))["error"]["code"] == "not_a_member"
+    # He comes back (from now): a later message reaches him, and "still here?", had it been
+    # sent to him, would have before it (the node delivers the group in order).
+    await bob.ok("join", {"group_id": group_id})
+    assert await sent_before_a_marker(alice, group_id, bob) == [[]]
 
 
 async def test_rest_mirrors_list_groups_and_messages(
@@ -232,11 +249,11 @@ async def test_a_removed_member_stays_out_of_a_public_group_until_invited_back(
     assert (await bob.call("join", {"group_id": group_id}))["error"]["code"] == "removed"
     await alice.ok("send", {"group_id": group_id, "client_msg_id": "1", "body": "bob is out"})
     await alice.next_message()
-    await asyncio.sleep(0.5)
-    assert bob.nothing_more()
 
     await alice.ok("invite", {"group_id": group_id, "user_id": bob_id})
     assert (await bob.next("invited"))["group_id"] == group_id
+    # The invitation is a later fact of the group: "bob is out" would have come before it.
+    assert bob.taken() == [], "a removed member was sent the group's messages"
     await bob.ok("join", {"group_id": group_id})
     await alice.ok("send", {"group_id": group_id, "client_msg_id": "2", "body": "welcome back"})
     assert (await bob.next_message())["body"] == "welcome back"

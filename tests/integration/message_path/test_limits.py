@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import aiohttp
 
-from gateway.limits import KIND_OF_EVENT
+from gateway.handling import BUCKETS as KIND_OF_EVENT
 from tests.integration.message_path.conftest import NewClient, Start, connected
 
 TIGHT = {

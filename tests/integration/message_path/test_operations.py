@@ -79,8 +79,10 @@ async def test_a_stopped_background_task_turns_readyz_red(
         assert '"kafka": true' in body and '"mongodb": true' in body
 
         with caplog.at_level(logging.ERROR, logger="records.operations"):
-            app[TASKS]["replies reader"].cancel()
-            await asyncio.sleep(0.1)
+            reader = app[TASKS]["replies reader"]
+            reader.cancel()
+            async with asyncio.timeout(10):
+                await asyncio.wait([reader])  # its watcher, called back first, has logged it
         assert "'replies reader' stopped while the service runs" in caplog.text
         status, body = await get(f"{url}/readyz")
         assert status == 503
@@ -104,8 +106,13 @@ async def test_the_agent_worker_is_ready_and_counts_what_it_decides(
     group_id = await create_group(alice)
     await alice.ok("send", {"group_id": group_id, "client_msg_id": "m1", "body": "counted"})
     await alice.next_message()
-    _, text = await get(f"{agents_worker.web_url}/metrics")
-    assert sample(text, "chat_agents_decided_requests_total") >= before + 2
+    # Counted once committed, a moment after the gateway may have delivered the message.
+    async with asyncio.timeout(10):
+        while True:
+            _, text = await get(f"{agents_worker.web_url}/metrics")
+            if sample(text, "chat_agents_decided_requests_total") >= before + 2:
+                break
+            await asyncio.sleep(0.05)
     assert sample(text, "chat_agents_commit_seconds_count") >= 1
     assert sample(text, "background_task_up", task="decide_requests") == 1
     assert sample(text, "background_task_up", task="project_facts") == 1
@@ -143,5 +150,5 @@ async def test_one_request_is_followed_by_its_id_from_the_gateway_to_the_agents(
     assert [r.request_id for r in gateway_lines] == [request.event_id], gateway_lines
     wanted = f"[{request.event_id}] {request.type} of group {group_id} accepted"
     async with asyncio.timeout(10):  # the worker's line is written as the answer goes out
-        while wanted not in agents_worker.log_path.read_text(errors="replace"):
+        while wanted not in agents_worker.log_path.read_text(errors="replace"):  # noqa: ASYNC110
             await asyncio.sleep(0.1)

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
 from gateway.presence import Presence
@@ -28,8 +29,19 @@ async def changes_for(client: ChatClient, user_id: str) -> dict[str, Any]:
 
 
 async def test_members_see_who_comes_and_goes_across_nodes(
-    start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
+    start_gateway: Start,
+    new_client: NewClient,
+    token_for: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    departed: set[str] = set()  # sockets whose going a node has handled (and announced)
+    depart = Presence.departed
+
+    async def departing(self: Presence, sid: str) -> None:
+        await depart(self, sid)
+        departed.add(sid)
+
+    monkeypatch.setattr(Presence, "departed", departing)
     first_node, second_node = await start_gateway(), await start_gateway()
     ann = await connected(new_client, first_node, token_for("ann"))
     group_id = await create_group(ann)
@@ -46,8 +58,17 @@ async def test_members_see_who_comes_and_goes_across_nodes(
     assert sorted(u["username"] for u in online) == ["ann", "dan"]
 
     second_socket = await connected(new_client, first_node, token_for("dan"))
+    await second_socket.ok("join", {"group_id": group_id})
+    sid = dan.sio.get_sid()
     await dan.sio.disconnect()  # still online through the second socket
-    await asyncio.sleep(1)
+    async with asyncio.timeout(10):
+        while sid not in departed:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    # A later broadcast on the channel presence changes go by: Dan typing. Had his node
+    # announced him offline, Ann would have been sent that before it.
+    assert (await second_socket.ok("typing", {"group_id": group_id}))["relayed"] is True
+    assert (await ann.next("typing"))["user_id"] == "user-dan"
+    assert [c for c in ann.taken("presence_changed") if c["user_id"] == "user-dan"] == []
     online = (await ann.ok("presence", {"group_id": group_id}))["online"]
     assert "dan" in [u["username"] for u in online]
     await second_socket.sio.disconnect()
@@ -103,11 +124,16 @@ async def test_typing_is_relayed_to_the_others_at_a_limited_rate(
         "user_id": "user-ann",
         "username": "ann",
     }
-    await asyncio.sleep(1.1)
+    await asyncio.sleep(1.1)  # the interval under test, waited out
     assert (await ann.ok("typing", {"group_id": group_id}))["relayed"] is True
     await bo.next("typing")
-    await asyncio.sleep(0.5)
-    assert ann.nothing_more("typing") and bo.nothing_more("typing")
+    # A later relay, on the same channel: Cy typing. Anything more of Ann's would have
+    # reached Bo (or Ann herself) before it.
+    cy = await connected(new_client, url, token_for("cy"))
+    await cy.ok("join", {"group_id": group_id})
+    assert (await cy.ok("typing", {"group_id": group_id}))["relayed"] is True
+    for client in (ann, bo):
+        assert (await client.next("typing"))["user_id"] == "user-cy"
 
     eve = await connected(new_client, url, token_for("eve"))
     assert (await eve.call("typing", {"group_id": group_id}))["error"]["code"] == "not_a_member"
