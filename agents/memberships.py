@@ -53,14 +53,17 @@ class Memberships:
         return user_view(self.database, user_id)
 
     async def created(self, fact: GroupCreated) -> None:
+        # The owner's document and the public entry first, the group's (with its version)
+        # last: a reader that sees the version sees everything the fact wrote (``find_groups``
+        # right after ``create_group`` finds the group).
         await self._link(fact.owner_id, fact.group_id, fact.occurred_at)
-        await self.group_view(fact.group_id).update_one(
-            {"_id": fact.group_id}, {"$setOnInsert": new_group_document(fact)}, upsert=True
-        )
         if not fact.private:
             await self.public_groups.update_one(
                 {"_id": fact.group_id}, {"$set": public_group_document(fact)}, upsert=True
             )
+        await self.group_view(fact.group_id).update_one(
+            {"_id": fact.group_id}, {"$setOnInsert": new_group_document(fact)}, upsert=True
+        )
 
     async def invited(self, fact: MemberInvited) -> None:
         await self.user_view(fact.user_id).update_one(

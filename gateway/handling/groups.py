@@ -168,7 +168,10 @@ async def groups(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
 @handles("find_groups", bucket="read")
 async def find_groups(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
     command = parse(FindGroupsCommand, data if data is not None else {})
-    await ns.reads.caught_up()  # a group created a moment ago is found
+    # A group created a moment ago is found: by anyone once this node has read it, by its
+    # creator even before (the agents' answer can come before the fact is read here).
+    await ns.reads.caught_up_with((await ns.get_session(sid))["user_id"])
+    await ns.reads.caught_up()
     found = await ns.reads.public_groups(command.query, limit=20)
     return {"ok": True, "groups": [group_to_client(g) for g in found]}
 
