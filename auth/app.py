@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from auth.cors import cors_middleware
 from auth.errors import error_middleware
+from auth.handlers import routes
 from auth.metrics import AuthMetrics
 from auth.passwords import Passwords
 from auth.refresh_tokens import RefreshTokenRepository
@@ -30,7 +31,6 @@ from auth.typedefs import (
     users_key,
 )
 from auth.users import UserRepository
-from auth.views import routes
 from records.operations import BackgroundTasks, operations_routes
 
 

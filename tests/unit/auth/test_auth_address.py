@@ -7,9 +7,9 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from pydantic import SecretStr
 
+from auth.handlers import client_address
 from auth.settings import Settings
 from auth.typedefs import settings_key
-from auth.views import client_address
 
 
 def request_from(trust: bool, forwarded: str | None) -> web.Request:
