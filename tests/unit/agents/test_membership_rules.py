@@ -20,15 +20,12 @@ from records.requests import (
     RemoveMember,
     RevokeInvitation,
 )
-
-ANN: dict[str, Any] = {"actor_id": "ann", "actor": "Ann"}  # the owner
-BOB: dict[str, Any] = {"actor_id": "bob", "actor": "Bob"}
-CAT: dict[str, Any] = {"actor_id": "cat", "actor": "Cat"}
+from tests.unit.agents.given import ANN, BOB, CAT, fact, facts, refusal
 
 
 def given(state: GroupState, *facts: Fact) -> GroupState:
-    for fact in facts:
-        state.apply(fact)
+    for event in facts:
+        state.apply(event)
     return state
 
 
@@ -56,29 +53,9 @@ def saved(seq: int) -> MessageSaved:
 def apply(state: GroupState, request: AnyRequest) -> Decision:
     """Decide and fold what was decided, as the decider does."""
     decision = decide_at(state, request, utcnow())
-    for fact in decision.facts:
-        state.apply(fact)
+    for event in decision.facts:
+        state.apply(event)
     return decision
-
-
-def facts(decision: Decision) -> list[dict[str, Any]]:
-    """The facts decided, each with every field but its moment (its request's)."""
-    assert decision.refusal is None, decision.refusal
-    return [fact.model_dump(exclude={"occurred_at"}) for fact in decision.facts]
-
-
-def fact(kind: str, **fields: Any) -> dict[str, Any]:
-    """A fact of group ``g`` as ``facts`` shows it."""
-    return {"type": kind, "group_id": "g", **fields}
-
-
-def refusal(state: GroupState, request: AnyRequest) -> str | None:
-    """The code the request is refused with (None: accepted); a refusal decides no fact."""
-    decision = decide_at(state, request, utcnow())
-    if decision.refusal is None:
-        return None
-    assert decision.facts == [], decision
-    return decision.refusal.code
 
 
 def invite(who: dict[str, Any], user_id: str) -> InviteMember:
