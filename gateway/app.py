@@ -34,11 +34,13 @@ from gateway.presence import Presence
 from gateway.readmodel import ReadModel
 from gateway.rest import routes
 from gateway.revocations import follow_revocations
+from gateway.search import SearchClient
 from gateway.seen import SeenLog
 from gateway.settings import Settings
 from gateway.transport import websocket_compression
 from gateway.typedefs import (
     DELIVERY,
+    DIRECTORY,
     HTTP,
     LIMITS,
     MANAGER,
@@ -47,6 +49,7 @@ from gateway.typedefs import (
     PRODUCER,
     READS,
     REDIS,
+    SEARCH,
     SEEN,
     SETTINGS,
     SIO,
@@ -129,8 +132,12 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def http_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The session the gateway calls the other services with: auth (users by name) and
+    search. Neither is needed to start: a call to one that is down is ``unavailable``."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
         app[HTTP] = session
+        app[DIRECTORY] = UserDirectory(app[SETTINGS], session)
+        app[SEARCH] = SearchClient(app[SETTINGS], session)
         yield
 
 
@@ -162,7 +169,6 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.presence_ttl,
         partial(announce, sio, app[READS]),
     )
-    directory = UserDirectory(settings, app[HTTP])
     await bus.start()
     presence.start()
     limits = app[LIMITS] = RateLimits(app[REDIS], settings.socketio_channel, settings.limits())
@@ -173,7 +179,8 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
         app[READS],
         app[DELIVERY],
         presence,
-        directory,
+        app[DIRECTORY],
+        app[SEARCH],
         limits,
         app[METRICS],
     )
@@ -243,4 +250,6 @@ async def close_sockets(app: web.Application) -> None:
             await asyncio.wait_for(app[SIO].eio.disconnect(), timeout=5)
         except TimeoutError:  # a client that does not answer the close: cleanup drops it
             log.warning("some clients did not close within 5 s")
+        except ValueError:  # the last ones left between the look and the disconnect-all
+            pass
     await app[SIO].shutdown()

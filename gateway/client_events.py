@@ -1,6 +1,6 @@
 """Every event the gateway sends its clients, and its payload (the README's server → client
-table), and the pieces of the acknowledgements built from the views: a group, its members, an
-invitation, a message.
+table), and the pieces of the acknowledgements built from the views and the search service: a
+group, its members, an invitation, a message, a message found.
 
 A fact of the log becomes its events in ``client_events``, a ``match`` that names every fact:
 a new fact fails the type check here until it says what clients get of it. The other events
@@ -30,6 +30,7 @@ from records.facts import (
     ReadMarked,
 )
 from records.requests import RequestAnswered
+from records.search import SearchAnswer, SearchHit
 from records.views import Group, change_document, iso, message_slot
 
 
@@ -174,6 +175,34 @@ def invitation_to_client(group_id: str, invitation: dict[str, Any]) -> dict[str,
         "name": invitation["name"],
         "by_id": invitation["by_id"],
         "by": invitation["by"],
+    }
+
+
+# --- messages found, as ``search`` and ``GET /search`` answer -------------------------------
+
+
+def search_results(answer: SearchAnswer) -> dict[str, Any]:
+    """``{results, next_cursor}``: the messages found, and where the next page starts (None
+    after the last)."""
+    return {
+        "results": [hit_to_client(hit) for hit in answer.results],
+        "next_cursor": answer.next_cursor,
+    }
+
+
+def hit_to_client(hit: SearchHit) -> dict[str, Any]:
+    """A message found: where it is (open it with ``history`` + ``around_seq``), what it says
+    now, and the ``[start, end)`` character offsets into ``body`` of what matched."""
+    return {
+        "group_id": hit.group_id,
+        "message_id": hit.message_id,
+        "seq": hit.seq,
+        "sender_id": hit.sender_id,
+        "sender": hit.sender,
+        "body": hit.body,
+        "saved_at": hit.saved_at,
+        "edited_at": hit.edited_at,
+        "highlights": [[start, end] for start, end in hit.highlights],
     }
 
 

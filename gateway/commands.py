@@ -23,9 +23,12 @@ from records.base import (
     describe_errors,
     is_blank,
 )
+from records.search import DEFAULT_RESULTS, MAX_RESULTS, Order
 from records.text import text_problem
 
 Username = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MAX_SEARCH_PAYLOAD_CHARS = 10_000
+"""The longest search query a payload carries (``records.search`` allows far fewer)."""
 
 
 class Command(BaseModel):
@@ -76,17 +79,20 @@ class RemoveMemberCommand(Command):
 
 class HistoryCommand(Command):
     """A page of messages: the newest, or those before ``before_seq`` (newest first), or
-    those after ``after_seq`` (oldest first, for catching up in order)."""
+    those after ``after_seq`` (oldest first, for catching up in order), or those around
+    ``around_seq`` (oldest first, it among them: a search result opened in context)."""
 
     group_id: GroupId
     before_seq: int | None = Field(default=None, ge=1)
     after_seq: int | None = Field(default=None, ge=0)
+    around_seq: int | None = Field(default=None, ge=1)
     limit: int = Field(default=50, ge=1, le=100)
 
     @model_validator(mode="after")
     def one_cursor(self) -> HistoryCommand:
-        if self.before_seq is not None and self.after_seq is not None:
-            raise ValueError("give before_seq or after_seq, not both")
+        given = [self.before_seq, self.after_seq, self.around_seq]
+        if sum(cursor is not None for cursor in given) > 1:
+            raise ValueError("give one of before_seq, after_seq and around_seq, not more")
         return self
 
 
@@ -110,6 +116,18 @@ class NoArguments(Command):
 
 class FindGroupsCommand(Command):
     query: str = Field(default="", max_length=80)
+
+
+class SearchCommand(Command):
+    """A search of the caller's messages. The query is read by ``records.search.parse_query``,
+    which says what is wrong with one too long: so it is taken long here, and refused there
+    as ``invalid_query`` rather than as a payload of the wrong shape."""
+
+    query: str = Field(max_length=MAX_SEARCH_PAYLOAD_CHARS)
+    group_id: GroupId | None = None
+    order: Order = "newest"
+    limit: int = Field(default=DEFAULT_RESULTS, ge=1, le=MAX_RESULTS)
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
 
 
 class CommandError(Exception):

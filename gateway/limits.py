@@ -55,7 +55,7 @@ LEASE_SECONDS = 10.0
 """How long a node keeps tokens it took and has not spent yet."""
 
 
-Bucket = Literal["send", "change", "read", "marker", "typing"]
+Bucket = Literal["send", "change", "read", "marker", "typing", "search"]
 """The kinds of event a person has an allowance of, each with its ``Limit`` (``Settings``)."""
 
 

@@ -237,6 +237,25 @@ class ReadModel:
         newest = messages[-1]["seq"] if messages else after_seq
         return messages, newest if newest < group.last_seq else None
 
+    async def history_around(
+        self, group: Group, around_seq: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int | None, int | None]:
+        """Up to ``limit`` messages around ``around_seq``, oldest first: about half before
+        it, it, and the rest after (more on one side where the other ends sooner); and the
+        cursors of the pages before and after them (``before_seq``, ``after_seq``: None at
+        the start and at the newest message)."""
+        newest = group.last_seq
+        around = min(around_seq, newest)
+        first = max(1, around - limit // 2)
+        last = min(newest, first + limit - 1)
+        first = max(1, last - limit + 1)
+        messages = (
+            [m async for m in self.messages_between(group.group_id, first, last)]
+            if first <= last
+            else []
+        )
+        return messages, first if first > 1 else None, last if last < newest else None
+
     async def changes_between(
         self, group_id: str, first: int, last: int
     ) -> AsyncIterator[ClientEvent]:

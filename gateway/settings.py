@@ -16,6 +16,12 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
     auth_service_url: str = Field(
         default="http://127.0.0.1:8081", description="auth as the gateway reaches it"
     )
+    search_url: str = Field(
+        default="http://127.0.0.1:8070", description="the search service as the gateway reaches it"
+    )
+    search_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds a search waits for the search service's answer"
+    )
     public_auth_url: str | None = Field(
         default=None, description="auth as browsers reach it (default: auth_service_url)"
     )
@@ -43,6 +49,8 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
         default=20.0, gt=0, description="Reads and joins (history, groups …) a second"
     )
     read_burst: int = Field(default=200, ge=1, description="Reads a person may make at once")
+    search_rate: float = Field(default=2.0, gt=0, description="Searches a second")
+    search_burst: int = Field(default=10, ge=1, description="Searches a person may make at once")
     typing_rate: float = Field(default=2.0, gt=0, description="Typing events a second")
     typing_burst: int = Field(default=10, ge=1, description="Typing events at once")
     max_queued_packets: int = Field(
@@ -71,6 +79,7 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
             "read": Limit(self.read_rate, self.read_burst),
             "marker": Limit(self.read_rate, self.read_burst),
             "typing": Limit(self.typing_rate, self.typing_burst),
+            "search": Limit(self.search_rate, self.search_burst),
         }
 
     typing_interval: float = Field(

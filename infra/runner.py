@@ -20,7 +20,7 @@ from infra.containers.images import IMAGE_SETTINGS, ensure_images
 from infra.containers.podman import docker_api
 from infra.paths import DATA_DIR, LOG_DIR, REPO_ROOT, venv_python
 from infra.processes import ManagedProcess, ProcessFailed, stop_leftovers
-from infra.services import agents_worker, auth_service, gateway_service
+from infra.services import agents_worker, auth_service, gateway_service, search_service
 from infra.stack import Infra, InfraPorts, say_stderr, start_infra
 from infra.supervisor import Supervisor
 from infra.toolchain import ToolchainError
@@ -69,11 +69,12 @@ def up(argv: Sequence[str]) -> int:
     environ = dict(os.environ)
     gateway_port = int(environ.get("GATEWAY_PORT", 8080))
     auth_port = int(environ.get("AUTH_PORT", 8081))
+    search_port = int(environ.get("SEARCH_PORT", SEARCH_PORT))
     agents_port = int(environ.get("AGENTS_WEB_PORT", AGENTS_WEB_PORT))
     gateway_ports: list[int] = []
     port = gateway_port
     while len(gateway_ports) < args.gateways:  # 8080, 8082, 8083 …: auth keeps 8081
-        if port != auth_port:
+        if port not in (auth_port, search_port):
             gateway_ports.append(port)
         port += 1
     infra = Infra()
@@ -93,13 +94,14 @@ def up(argv: Sequence[str]) -> int:
                      for host in ("127.0.0.1", "localhost")),
         )  # fmt: skip
         auth_url = f"http://127.0.0.1:{auth_port}"
+        search_url = f"http://127.0.0.1:{search_port}"
         services = [auth_service(LOG_DIR / "auth.log", port=auth_port, env=env)]
         services += [
             gateway_service(
                 LOG_DIR / ("gateway.log" if n == 0 else f"gateway-{n + 1}.log"),
                 port=port,
                 auth_url=auth_url,
-                env=env,
+                env={**env, "SEARCH_URL": search_url},
                 name="gateway" if n == 0 else f"gateway-{n + 1}",
             )
             for n, port in enumerate(gateway_ports)
@@ -115,12 +117,21 @@ def up(argv: Sequence[str]) -> int:
             )
             for n in range(args.workers)
         ]
-        for service in services:
-            service.start()
-        for service in services:
-            service.wait_ready()
-            say(f"{service.name} ready (pid {service.pid}, log {service.log_path})")
-        _print_urls(gateway_ports, auth_port, [agents_port + n for n in range(args.workers)], infra)
+        search = search_service(
+            LOG_DIR / "search.log", port=search_port, data_dir=DATA_DIR / "search", env=env
+        )
+        # Search last: the gateways and the agents make the topics (``ensure_topics``); the
+        # search service only reads them, and reading one not made yet would have the broker
+        # make it, with its own partition count.
+        for batch in (services, [search]):
+            for service in batch:
+                service.start()
+            for service in batch:
+                service.wait_ready()
+                say(f"{service.name} ready (pid {service.pid}, log {service.log_path})")
+        services.append(search)
+        agents_ports = [agents_port + n for n in range(args.workers)]
+        _print_urls(gateway_ports, auth_port, search_port, agents_ports, infra)
         Supervisor([*infra.processes, *services], say).run_forever()
         return 0
     except (KeyboardInterrupt, Stop):
@@ -136,6 +147,8 @@ def up(argv: Sequence[str]) -> int:
 AGENTS_WEB_PORT = 6066
 """The first agent worker's /healthz, /readyz and /metrics (``AGENTS_WEB_PORT``); the next
 ones count up."""
+SEARCH_PORT = 8070
+"""The search service's port (``SEARCH_PORT``); the gateways are given its URL."""
 
 
 def _runner_log() -> Callable[[str], None]:
@@ -152,7 +165,11 @@ def _runner_log() -> Callable[[str], None]:
 
 
 def _print_urls(
-    gateway_ports: list[int], auth_port: int, agents_ports: list[int], infra: Infra
+    gateway_ports: list[int],
+    auth_port: int,
+    search_port: int,
+    agents_ports: list[int],
+    infra: Infra,
 ) -> None:
     gateways = [f"  gateway   http://127.0.0.1:{port}" for port in gateway_ports]
     agents = [f"  agents    http://127.0.0.1:{port}/metrics" for port in agents_ports]
@@ -163,6 +180,7 @@ def _print_urls(
                 "chat is up:",
                 *gateways,
                 f"  auth      http://127.0.0.1:{auth_port}",
+                f"  search    http://127.0.0.1:{search_port}",
                 *agents,
                 f"  kafka     {infra.env['KAFKA_URL']}",
                 f"  mongodb   {infra.env['MONGODB_URI']}",
@@ -188,7 +206,7 @@ def _stop_all(services: list[ManagedProcess], infra: Infra) -> None:
     infra.stop()
 
 
-TYPE_CHECKED = ("records", "agents", "gateway")
+TYPE_CHECKED = ("records", "agents", "gateway", "search")
 """The packages mypy checks before the tests: every ``match`` over facts and requests ends in
 ``assert_never``, so a new fact or request not handled somewhere fails here, by name."""
 
@@ -318,7 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in COMMANDS:
         print(
-            "usage: ./dev up [--gateways N] [--workers N] | ./dev test [--processes] [pytest args...] | ./dev bench [--quick]",
+            "usage: ./dev up [--gateways N] [--workers N]"
+            " | ./dev test [--processes] [pytest args...] | ./dev bench [--quick]",
             file=sys.stderr,
         )
         return 2

@@ -1,4 +1,5 @@
-"""The project's own services as child processes: auth, gateway and the Faust agents worker.
+"""The project's own services as child processes: auth, gateway, search and the Faust agents
+worker.
 
 ``up`` uses these; integration tests can use them too, e.g.
 ``start_agents_worker(env, tmp_path / "agents.log")`` with the env ``infra test`` exported.
@@ -63,6 +64,28 @@ def gateway_service(
         [venv_python(), "-m", "gateway"],
         log_path=log_path,
         env=_env(env, GATEWAY_PORT=str(port), AUTH_SERVICE_URL=auth_url),
+        cwd=REPO_ROOT,
+        ready=ready or http_ok(f"http://127.0.0.1:{port}/readyz"),
+        ready_timeout=ready_timeout,
+    )
+
+
+def search_service(
+    log_path: Path,
+    *,
+    port: int = 8070,
+    data_dir: Path,
+    env: Mapping[str, str] | None = None,
+    ready: ReadyCheck | None = None,
+    ready_timeout: float = 60.0,
+) -> ManagedProcess:
+    """``python -m search`` on ``port``, its index in ``data_dir``; ready when GET /readyz
+    answers 200 (it has caught up with the event log). Not yet started."""
+    return ManagedProcess(
+        "search",
+        [venv_python(), "-m", "search"],
+        log_path=log_path,
+        env=_env(env, SEARCH_PORT=str(port), SEARCH_DATA_DIR=str(data_dir)),
         cwd=REPO_ROOT,
         ready=ready or http_ok(f"http://127.0.0.1:{port}/readyz"),
         ready_timeout=ready_timeout,

@@ -1,6 +1,6 @@
 """The gateway's Socket.IO handlers, by concern: ``connection`` (a socket's life),
-``messages``, ``groups`` and ``presence``; what they share, and the namespace that dispatches
-to them, in ``namespace``.
+``messages``, ``groups``, ``presence`` and ``search``; what they share, and the namespace that
+dispatches to them, in ``namespace``.
 
 A new client event is a command model in ``gateway.commands``, one function registered with
 ``@handles(event, bucket=...)`` in the module of its concern, and its payloads in
@@ -9,7 +9,7 @@ A new client event is a command model in ``gateway.commands``, one function regi
 
 from __future__ import annotations
 
-from gateway.handling import connection, groups, messages, presence
+from gateway.handling import connection, groups, messages, presence, search
 from gateway.handling.namespace import BUCKETS, ChatNamespace
 
-__all__ = ["BUCKETS", "ChatNamespace", "connection", "groups", "messages", "presence"]
+__all__ = ["BUCKETS", "ChatNamespace", "connection", "groups", "messages", "presence", "search"]

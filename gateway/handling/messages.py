@@ -96,6 +96,21 @@ async def history(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
     command = parse(HistoryCommand, data if data is not None else {})
     user = await ns.get_session(sid)
     group = await ns.member_group(user, command.group_id)
+    if command.around_seq is not None:
+        if command.around_seq > group.last_seq:
+            # A message found by search, which can be ahead of this node's views: wait for
+            # them, briefly, to hold it.
+            group = await ns.reads.group(group.group_id, seq=command.around_seq) or group
+        messages, before, after = await ns.reads.history_around(
+            group, command.around_seq, command.limit
+        )
+        return {
+            "ok": True,
+            "group_id": group.group_id,
+            "messages": messages,
+            "next_before_seq": before,
+            "next_after_seq": after,
+        }
     if command.after_seq is not None:
         messages, after = await ns.reads.history_after(group, command.after_seq, command.limit)
         return {

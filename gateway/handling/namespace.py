@@ -28,6 +28,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.presence import Presence
 from gateway.readmodel import ReadModel
 from gateway.rooms import NAMESPACE
+from gateway.search import SearchClient
 from gateway.seen import SeenLog
 from gateway.settings import Settings
 from records.requests import AnyRequest, RequestAnswered
@@ -109,6 +110,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         delivery: Delivery,
         presence: Presence,
         directory: UserDirectory,
+        search: SearchClient,
         limits: RateLimits,
         metrics: GatewayMetrics,
     ) -> None:
@@ -121,6 +123,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.gate = delivery.gate
         self.presence = presence
         self.directory = directory
+        self.search = search
         self.limits = limits
         self.metrics = metrics
         self.markers = ReadCoalescer()

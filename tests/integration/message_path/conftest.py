@@ -29,10 +29,12 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from infra.paths import free_port
 from infra.services import start_agents_worker
-from records.kafka import partitions_of
+from records.kafka import ensure_topics, partitions_of
 from records.settings import KafkaSettings
 from records.tokens import issue_token
 from records.views import PAGES_PREFIX, read_slot
+from search.app import create_app as create_search_app
+from search.settings import Settings as SearchSettings
 from tests.integration.servers import Servers, agent_settings
 
 
@@ -132,6 +134,29 @@ async def sign_up(auth_url: str, username: str) -> tuple[str, str]:
         async with http.post(f"{auth_url}/login", json=credentials) as response:
             assert response.status == 200, await response.text()
             return user_id, (await response.json())["access_token"]
+
+
+@pytest.fixture(scope="session")
+async def search_url(
+    gateway_settings: Settings, agents_worker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """The real search service, in this process, indexing the session's event log; its URL.
+    Started only for the tests that ask for it: give it to a gateway as ``search_url``."""
+    # The service reads the topics and does not make them (reading one that is not there
+    # would have the broker make it with its own partition count): made here, as a gateway
+    # or the agents make them at start.
+    await ensure_topics(gateway_settings)
+    settings = SearchSettings(
+        kafka_url=gateway_settings.kafka_url,
+        topic_prefix=gateway_settings.topic_prefix,
+        data_dir=tmp_path_factory.mktemp("search"),
+        port=0,
+    )
+    runner = web.AppRunner(create_search_app(settings))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The stack the browser tests drive, and the browser.
 
 One stack per session on the real servers of the ``servers`` fixture: an agents worker, an
-auth service and two gateway nodes serving the page, each on a port chosen up front, so auth
+auth service, the search service and two gateway nodes serving the page, each on a port
+chosen up front, so auth
 can allow the nodes' origins (the page calls auth from the gateway's origin: CORS) and the
 gateways can tell the page where auth is. A node can be stopped and started again on its
 port, as in a restart. Access tokens live 10 seconds, so every test also runs through the
@@ -39,6 +40,8 @@ from gateway.settings import Settings as GatewaySettings
 from gateway.web import SOCKET_IO_DIST
 from infra.paths import free_port
 from infra.services import start_agents_worker
+from search.app import create_app as create_search_app
+from search.settings import Settings as SearchSettings
 from tests.integration.servers import Servers
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -105,6 +108,7 @@ async def stack(
     run_id = uuid.uuid4().hex[:10]
     secret = SecretStr(secrets.token_urlsafe(48))
     auth_port, node_ports = free_port(), [free_port(), free_port()]
+    search_port = free_port()
     auth_url = f"http://127.0.0.1:{auth_port}"
     gateway = GatewaySettings(
         kafka_url=servers.kafka_url,
@@ -115,6 +119,7 @@ async def stack(
         jwt_secret=secret,
         socketio_channel=f"socketio-{run_id}",
         auth_service_url=auth_url,
+        search_url=f"http://127.0.0.1:{search_port}",
         typing_interval=0.5,
     )
     auth = AuthSettings(
@@ -141,16 +146,26 @@ async def stack(
     log_path = tmp_path_factory.mktemp("web-agents") / "agents.log"
     worker = await asyncio.to_thread(start_agents_worker, env, log_path)
     auth_runner = web.AppRunner(create_auth_app(auth))
+    search = SearchSettings(
+        kafka_url=gateway.kafka_url,
+        topic_prefix=gateway.topic_prefix,
+        data_dir=tmp_path_factory.mktemp("web-search"),
+    )
+    search_runner = web.AppRunner(create_search_app(search))
     nodes = [Node(gateway, port) for port in node_ports]
     try:
         await auth_runner.setup()
         await web.TCPSite(auth_runner, "127.0.0.1", auth_port).start()
         for node in nodes:
             await node.start()
+        # After the nodes, which make the topics it reads (``ensure_topics``).
+        await search_runner.setup()
+        await web.TCPSite(search_runner, "127.0.0.1", search_port).start()
         yield Stack(auth_url, nodes)
     finally:
         for node in nodes:
             await node.stop()
+        await search_runner.cleanup()
         await auth_runner.cleanup()
         await asyncio.to_thread(worker.stop)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from playwright.async_api import Locator, Page, expect
@@ -137,3 +138,62 @@ class Person:
         """The conversation shows exactly these bodies, oldest first."""
         pattern = [re.compile(rf"^{re.escape(text)}$") for text in texts]
         await expect(self.page.locator("#message-list > li .body")).to_have_text(pattern)
+
+    # --- search --------------------------------------------------------------------------
+
+    @property
+    def search_box(self) -> Locator:
+        return self.page.get_by_label("Search messages", exact=True)
+
+    @property
+    def search_results(self) -> Locator:
+        """The messages found, as buttons (one opens its conversation at it)."""
+        return self.page.locator("#search-results button.result")
+
+    def search_result(self, text: str | re.Pattern[str]) -> Locator:
+        return self.search_results.filter(has=self.page.locator(".body", has_text=text))
+
+    @property
+    def found_message(self) -> Locator:
+        """The message the conversation was opened at, from a search result."""
+        return self.page.locator("#message-list > li[aria-current='true']")
+
+    async def choose_search(self, *, scope: str | None = None, order: str | None = None) -> None:
+        """Where to search (``"all groups"``, ``"this group: <name>"``) and in which order
+        (``"newest first"``, ``"best match first"``), as the choices next to the box say."""
+        for label, option in (("In", scope), ("Order", order)):
+            choice = self.page.get_by_label(label, exact=True)
+            if (
+                option is not None
+                and await choice.evaluate("(select) => select.selectedOptions[0].label") != option
+            ):
+                await choice.select_option(label=option)
+
+    async def search(self, query: str) -> None:
+        """Search from the box, and wait for the answer (results, none, or a refusal)."""
+        await self.search_box.fill(query)
+        await self.search_box.press("Enter")
+        await self.search_answered()
+
+    async def search_answered(self) -> None:
+        await expect(self.page.locator("#search-results")).to_have_attribute("aria-busy", "false")
+
+    async def search_until_found(
+        self, query: str, text: str | re.Pattern[str], *, within: float = 30
+    ) -> None:
+        """Search again until ``text`` is among the messages found: the index follows the
+        messages a moment behind. Twice a second at most, as a person's allowance allows."""
+        async with asyncio.timeout(within):
+            while True:
+                await self.search(query)
+                if await self.search_result(text).count():
+                    return
+                await asyncio.sleep(0.5)
+
+    async def tab_to(self, target: Locator, *, presses: int = 12) -> None:
+        """Press Tab until ``target`` has the focus."""
+        for _ in range(presses):
+            if await target.evaluate("(element) => element === document.activeElement"):
+                return
+            await self.page.keyboard.press("Tab")
+        await expect(target).to_be_focused()

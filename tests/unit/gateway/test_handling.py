@@ -20,7 +20,7 @@ from gateway.settings import Settings
 CLIENT_EVENTS = {
     "create_group", "find_groups", "join", "leave", "invite", "decline", "revoke",
     "remove_member", "groups", "members", "send", "history", "edit", "delete", "read",
-    "typing", "presence",
+    "typing", "presence", "search",
 }  # fmt: skip
 """The client → server events of the protocol (the README's table)."""
 
@@ -33,6 +33,7 @@ def test_every_client_event_takes_from_a_bucket_that_has_a_limit() -> None:
     assert set(BUCKETS) == CLIENT_EVENTS
     assert set(BUCKETS.values()) <= set(settings.limits())
     assert BUCKETS["read"] == "marker", "markers never spend what joins and history need"
+    assert BUCKETS["search"] == "search", "searches never spend what joins and history need"
 
 
 def test_an_event_is_handled_in_one_place_only() -> None:
@@ -58,7 +59,9 @@ def namespace(limits: Any, metrics: GatewayMetrics) -> ChatNamespace:
     """A namespace whose only collaborators are the limits and the metrics: what the
     registry's acknowledgement uses before a handler runs."""
     unused: Any = SimpleNamespace(gate=DeliveryGate())
-    ns = ChatNamespace(unused, unused, unused, unused, unused, unused, unused, limits, metrics)
+    ns = ChatNamespace(
+        unused, unused, unused, unused, unused, unused, unused, unused, limits, metrics
+    )
 
     async def get_session(sid: str, namespace: str) -> dict[str, str]:
         return {"user_id": "ann", "username": "Ann"}

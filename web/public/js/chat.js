@@ -1,9 +1,11 @@
 // The signed-in page: the connection, the person's groups, and the server's events routed to
-// the group they belong to (the sidebar and the open conversation show them).
+// the group they belong to (the sidebar and the open conversation show them); message search
+// (search.js) opens a conversation at a message found.
 
 import { Connection } from "./connection.js";
 import { Conversation } from "./conversation.js";
 import { $ } from "./dom.js";
+import { Search } from "./search.js";
 import { Sidebar } from "./sidebar.js";
 import { GroupState } from "./store.js";
 
@@ -23,6 +25,7 @@ export class ChatApp {
     this.abort = new AbortController(); // removes the page listeners on logout
     this.conversation = new Conversation(this, this.abort.signal);
     this.sidebar = new Sidebar(this, this.abort.signal);
+    this.search = new Search(this, this.abort.signal);
     $("back-button").addEventListener("click", () => {
       document.body.classList.remove("in-conversation");
     }, { signal: this.abort.signal });
@@ -41,6 +44,8 @@ export class ChatApp {
     this.connection.close();
     this.conversation.close();
     this.sidebar.clear();
+    this.search.clear();
+    this.search.renderScope();
   }
 
   // --- connection ----------------------------------------------------------------------
@@ -65,7 +70,8 @@ export class ChatApp {
       await this.follow(resumeFrom);
       await this.resendQueued();
       const open = this.conversation.group;
-      if (open && isReconnect && open.loaded) {
+      // Also when its page never came (asked for while the connection was down).
+      if (open && isReconnect) {
         await this.conversation.loadNewest();
         await this.conversation.members.load();
       } else if (!open) {
@@ -261,6 +267,7 @@ export class ChatApp {
     this.groups.delete(groupId);
     if (group && this.conversation.isOpen(group)) {
       this.conversation.close();
+      this.search.renderScope();
       document.body.classList.remove("in-conversation");
       if (window.location.hash) history.replaceState(null, "", window.location.pathname);
     }
@@ -277,9 +284,22 @@ export class ChatApp {
   };
 
   open(group) {
-    if (window.location.hash.slice(1) !== group.id) history.replaceState(null, "", `#${group.id}`);
-    document.body.classList.add("in-conversation");
+    this.showing(group);
     this.conversation.open(group);
     this.sidebar.renderGroups();
+    this.search.renderScope();
+  }
+
+  /** Open ``group`` at message ``seq`` (a search result), with the messages around it. */
+  openAt(group, seq) {
+    this.showing(group);
+    this.conversation.openAt(group, seq);
+    this.sidebar.renderGroups();
+    this.search.renderScope();
+  }
+
+  showing(group) {
+    if (window.location.hash.slice(1) !== group.id) history.replaceState(null, "", `#${group.id}`);
+    document.body.classList.add("in-conversation");
   }
 }

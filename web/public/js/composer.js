@@ -50,6 +50,8 @@ export class Composer {
     }
     this.input.value = "";
     this.completer.close();
+    // Written while reading back from a search result: it shows with the newest messages.
+    if (!this.group.atNewest) this.conversation.toNewest();
     this.submit(randomId(), body);
   }
 

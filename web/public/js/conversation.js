@@ -1,6 +1,8 @@
-// The open group: its messages (the newest page first, older ones on scroll), kept in order
-// by seq and in view, and who is typing. What the person writes is the composer's
-// (composer.js); who is in the group, the members panel's (members.js).
+// The open group: its messages, kept in order by seq and in view, and who is typing. It opens
+// at the newest page (older ones load on scroll), or at a search result: the page around it,
+// older and newer ones on scroll, until the newest is reached and live ones show again.
+// What the person writes is the composer's (composer.js); who is in the group, the members
+// panel's (members.js).
 
 import { Composer } from "./composer.js";
 import { $, fill, h, show } from "./dom.js";
@@ -11,13 +13,16 @@ import { typingText } from "./store.js";
 const PAGE = 50;
 const NEAR_TOP_PX = 120;
 const NEAR_BOTTOM_PX = 80;
+const NEAR_END_PX = 120; // this close to the end of a window that stops short: read on
 const READ_EVERY_MS = 500;
 
 export class Conversation {
   constructor(app, signal) {
     this.app = app;
     this.group = null;
+    this.found = null; // {group, seq}: the search result the group was opened at, marked
     this.loadingOlder = false;
+    this.loadingNewer = false;
     this.typingTimer = null;
     this.readTimer = null;
     this.unsentReads = new Map(); // group → the newest seq read and not yet told the server
@@ -26,7 +31,9 @@ export class Conversation {
     this.scroller = $("messages");
     this.scroller.addEventListener("scroll", () => {
       if (this.scroller.scrollTop < NEAR_TOP_PX) this.loadOlder();
+      if (this.nearEnd()) this.loadNewer();
     }, { signal });
+    $("to-newest").addEventListener("click", () => this.toNewest(), { signal });
     this.composer = new Composer(this, signal);
     this.members = new MembersPanel(this, signal);
   }
@@ -39,17 +46,12 @@ export class Conversation {
     return this.app.session.userId;
   }
 
-  /** Show ``group``; read its newest page the first time, and who is in it. */
+  /** Show ``group`` at its newest messages (read the first time, and again after a jump to
+   * a search result), and who is in it. */
   async open(group) {
-    this.group = group;
-    // "New messages" from where this person stopped reading, if anything came since.
-    group.divider = group.unread > 0 ? group.lastRead + 1 : null;
-    show($("no-conversation"), false);
-    show($("conversation-body"), true);
-    $("group-title").textContent = group.info.name;
-    $("group-kind").textContent = group.info.private ? "private" : "public";
-    $("conversation-error").textContent = "";
-    $("invite-result").textContent = "";
+    this.found = null;
+    if (!group.atNewest) group.toNewest();
+    this.show(group);
     this.renderAll();
     this.toBottom();
     await Promise.all([
@@ -59,15 +61,78 @@ export class Conversation {
     this.markRead();
   }
 
-  /** Tell the server this person has read the open group to its newest message: their other
-   * pages clear the badges, the others see "seen by". The server coalesces these. */
+  /** Show ``group`` at message ``seq`` (a search result): the messages around it, it in the
+   * middle, marked and focused. Older and newer ones load as the person scrolls. */
+  async openAt(group, seq) {
+    const found = { group, seq };
+    const switching = !this.isOpen(group);
+    this.found = found;
+    if (switching) this.show(group);
+    try {
+      if (!group.shows(seq)) {
+        if (switching) this.renderAll(); // the window it had, until the new one comes
+        $("history-status").textContent = "Loading…";
+        const reply = await this.call("history", { group_id: group.id, around_seq: seq, limit: PAGE });
+        if (this.found !== found) {
+          // Another was opened meanwhile: these messages are kept, its window stays.
+          for (const message of reply.messages) group.put(message);
+          return;
+        }
+        group.jumped(reply);
+      }
+      if (this.found !== found || !this.isOpen(group)) return;
+      this.renderAll();
+      this.scrollToFound();
+      this.markRead();
+      this.fillScreen();
+      if (switching) await this.members.load();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** The header and panes of ``group``. */
+  show(group) {
+    this.group = group;
+    // "New messages" from where this person stopped reading, if anything came since.
+    group.divider = group.unread > 0 ? group.lastRead + 1 : null;
+    show($("no-conversation"), false);
+    show($("conversation-body"), true);
+    $("group-title").textContent = group.info.name;
+    $("group-kind").textContent = group.info.private ? "private" : "public";
+    $("conversation-error").textContent = "";
+    $("invite-result").textContent = "";
+  }
+
+  /** From a window that stops short of the newest message to the newest: the person asked,
+   * or is writing (what they send shows with the newest). */
+  async toNewest() {
+    const group = this.group;
+    if (!group || group.atNewest) return;
+    this.found = null;
+    group.toNewest();
+    this.renderAll();
+    try {
+      await this.loadNewest();
+      this.markRead();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Tell the server this person has read the open group to the newest message shown: their
+   * other pages clear the badges, the others see "seen by". The server coalesces these. */
   markRead() {
     const group = this.group;
     if (!group || !group.loaded || document.visibilityState === "hidden") return;
-    const seq = group.lastSeq;
-    group.unread = 0;
-    group.mentions = 0;
-    this.app.sidebar.renderGroups();
+    // A window that stops short (a search result's) is read up to its end; the badges stay
+    // for the newer messages, not seen yet.
+    const seq = group.newestShown;
+    if (group.atNewest) {
+      group.unread = 0;
+      group.mentions = 0;
+      this.app.sidebar.renderGroups();
+    }
     if (seq <= group.lastRead) return;
     group.lastRead = seq;
     // At most one `read` per group every READ_EVERY_MS, the newest seq: a busy group would
@@ -86,11 +151,12 @@ export class Conversation {
     this.unsentReads.clear();
   }
 
-  /** Under the newest message: the other members whose marker has reached it. */
+  /** Under the newest message (when it is shown): the other members whose marker has
+   * reached it. */
   renderSeen() {
     const group = this.group;
     if (!group) return;
-    const newest = group.lastSeq;
+    const newest = group.atNewest ? group.lastSeq : 0;
     const names = group.members
       .filter((m) => m.user_id !== this.me && (group.readers.get(m.user_id) ?? 0) >= newest)
       .map((m) => m.username)
@@ -100,6 +166,7 @@ export class Conversation {
 
   close() {
     this.group = null;
+    this.found = null;
     show($("conversation-body"), false);
     show($("no-conversation"), true);
   }
@@ -110,12 +177,15 @@ export class Conversation {
 
   // --- reading -------------------------------------------------------------------------
 
-  /** The newest page; also after a reconnect, to catch edits and deletions made meanwhile. */
+  /** The newest page; also after a reconnect, to catch edits and deletions made meanwhile
+   * (kept and shown once the window reaches them, when it stops short of the newest). */
   async loadNewest() {
     const group = this.group;
+    const number = group.windowNumber;
     const reply = await this.call("history", { group_id: group.id, limit: PAGE });
-    const firstTime = !group.loaded;
     for (const message of reply.messages) group.put(message);
+    if (number !== group.windowNumber) return; // a jump to a search result came first
+    const firstTime = !group.loaded;
     if (firstTime) group.nextBeforeSeq = reply.next_before_seq;
     group.loaded = true;
     if (!this.isOpen(group)) return;
@@ -131,13 +201,13 @@ export class Conversation {
     this.loadingOlder = true;
     $("history-status").textContent = "Loading older messages…";
     try {
+      const number = group.windowNumber;
       const reply = await this.call("history", {
         group_id: group.id,
         before_seq: group.nextBeforeSeq,
         limit: PAGE,
       });
-      for (const message of reply.messages) group.put(message);
-      group.nextBeforeSeq = reply.next_before_seq;
+      group.olderPage(reply, number);
       if (!this.isOpen(group)) return;
       const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
       this.renderAll();
@@ -146,15 +216,47 @@ export class Conversation {
       this.fail(error);
     } finally {
       this.loadingOlder = false;
-      this.renderHistoryStatus();
+      if (this.group) this.renderHistoryStatus();
     }
     this.fillScreen();
   }
 
-  /** Keep reading older pages while they do not fill the screen (nothing to scroll yet). */
+  /** Newer messages, after a window that stops short of the newest (a search result's),
+   * added below the reader; once the window reaches the newest, live ones show again. */
+  async loadNewer() {
+    const group = this.group;
+    if (!group || !group.loaded || this.loadingNewer || group.atNewest) return;
+    this.loadingNewer = true;
+    $("newer-status").textContent = "Loading newer messages…";
+    let grew = false;
+    try {
+      const [number, after] = [group.windowNumber, group.nextAfterSeq];
+      const reply = await this.call("history", { group_id: group.id, after_seq: after, limit: PAGE });
+      group.newerPage(reply, after, number);
+      grew = group.nextAfterSeq !== after;
+      if (!this.isOpen(group)) return;
+      const top = this.scroller.scrollTop;
+      this.renderAll();
+      this.scroller.scrollTop = top;
+      this.markRead();
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.loadingNewer = false;
+      if (this.group) this.renderNewerStatus();
+    }
+    // A page that brought nothing new (the views behind the live messages) waits for the
+    // next scroll rather than asking again at once.
+    if (grew) this.fillScreen();
+  }
+
+  /** Keep reading pages while they do not fill the screen (nothing to scroll yet). */
   fillScreen() {
     if (this.scroller.scrollHeight <= this.scroller.clientHeight + NEAR_TOP_PX) {
-      queueMicrotask(() => this.loadOlder());
+      queueMicrotask(() => {
+        this.loadOlder();
+        this.loadNewer();
+      });
     }
   }
 
@@ -175,6 +277,7 @@ export class Conversation {
       [...group.pending].map(([id, pending]) => this.composer.pendingNode(id, pending)),
     );
     this.renderHistoryStatus();
+    this.renderNewerStatus();
     this.renderTyping();
     this.renderSeen();
     this.members.render();
@@ -190,8 +293,24 @@ export class Conversation {
     $("history-status").textContent = text;
   }
 
-  /** A message that arrived, changed or was deleted: put it in its place by seq. */
+  /** Under a window that stops short of the newest: that newer messages follow, and a way
+   * straight to the newest. */
+  renderNewerStatus() {
+    const group = this.group;
+    const short = group.loaded && !group.atNewest;
+    if (!this.loadingNewer || !short) {
+      $("newer-status").textContent = short ? "Newer messages load as you scroll down." : "";
+    }
+    show($("to-newest"), short);
+  }
+
+  /** A message that arrived, changed or was deleted: put it in its place by seq, if the
+   * window shows it (one past a window that stops short waits until the window gets there). */
   showMessage(message) {
+    if (message.client_msg_id) {
+      this.pendingList.querySelector(`li[data-client-msg-id="${CSS.escape(message.client_msg_id)}"]`)?.remove();
+    }
+    if (!this.group.shows(message.seq)) return;
     const stick = this.nearBottom() || message.sender_id === this.me;
     const node = this.messageNode(message);
     const existing = this.list.querySelector(`li[data-seq="${Number(message.seq)}"]`);
@@ -202,19 +321,26 @@ export class Conversation {
       if (after) after.after(node);
       else this.list.prepend(node);
     }
-    if (message.client_msg_id) {
-      this.pendingList.querySelector(`li[data-client-msg-id="${CSS.escape(message.client_msg_id)}"]`)?.remove();
-    }
     this.renderHistoryStatus();
     this.renderSeen();
     if (stick) this.toBottom();
   }
 
   messageNode(message) {
+    const found = this.found?.group === this.group && this.found.seq === message.seq;
     return messageNode(message, this.me, {
       edit: () => this.composer.startEdit(message),
       remove: (button) => this.composer.remove(message, button),
-    });
+    }, { found });
+  }
+
+  /** The search result opened: in the middle of the view, and focused, so a keyboard user
+   * reads on from there. */
+  scrollToFound() {
+    const node = this.list.querySelector("li.search-hit");
+    if (!node) return;
+    node.scrollIntoView({ block: "center" });
+    node.focus({ preventScroll: true });
   }
 
   renderTyping() {
@@ -230,6 +356,11 @@ export class Conversation {
   nearBottom() {
     const s = this.scroller;
     return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  nearEnd() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_END_PX;
   }
 
   toBottom() {

@@ -3,13 +3,20 @@
 
 import { formatTime, h } from "./dom.js";
 
-/** @param actions {edit(), remove(button)} for the person's own messages */
-export function messageNode(message, myId, actions) {
+/** @param actions {edit(), remove(button)} for the person's own messages
+ * @param found whether it is the search result the conversation was opened at: marked as
+ *   the current one, and focusable so the page can take the reader there */
+export function messageNode(message, myId, actions, { found = false } = {}) {
   const mine = message.sender_id === myId;
   const time = formatTime(message.saved_at);
   const named = !message.deleted && (message.mentions ?? []).includes(myId);
-  const classes = ["message", mine && "mine", message.deleted && "deleted", named && "mentions-me"]
-    .filter(Boolean);
+  const classes = [
+    "message",
+    mine && "mine",
+    message.deleted && "deleted",
+    named && "mentions-me",
+    found && "search-hit",
+  ].filter(Boolean);
   const body = message.deleted
     ? h("p", { class: "body tombstone" }, "This message was deleted.")
     : h("p", { class: "body" }, message.body);
@@ -28,7 +35,12 @@ export function messageNode(message, myId, actions) {
       : null;
   return h(
     "li",
-    { class: classes.join(" "), dataset: { seq: message.seq, messageId: message.message_id } },
+    {
+      class: classes.join(" "),
+      dataset: { seq: message.seq, messageId: message.message_id },
+      "aria-current": found ? "true" : null,
+      tabindex: found ? "-1" : null,
+    },
     h(
       "div",
       { class: "meta" },

@@ -1,6 +1,7 @@
 // What the page knows of each group: its messages by seq (so a message seen twice is kept
-// once, and order is by seq whatever the arrival order), the history cursor, who is online
-// and who is typing.
+// once, and order is by seq whatever the arrival order), the window of them shown (from the
+// older-history cursor up to the newest, or, after a jump to a search result, up to the
+// newer-history cursor), who is online and who is typing.
 
 const TYPING_SHOWN_MS = 4_000;
 
@@ -9,8 +10,12 @@ export class GroupState {
     this.info = info; // {group_id, name, private, owner_id, last_seq, members, role}
     this.messages = new Map(); // seq → message
     this.pending = new Map(); // client_msg_id → {body, error}
-    this.loaded = false; // the newest page has been read
+    this.loaded = false; // a page has been read: the newest, or the one around a search result
     this.nextBeforeSeq = null; // history cursor for older messages; null when at the start
+    // History cursor for newer messages; null when the window reaches the newest (live
+    // messages show as they come). Set after a jump: those past it are kept, not shown yet.
+    this.nextAfterSeq = null;
+    this.windowNumber = 0; // counts jumps: a page asked for before one does not move the window
     this.lastSeq = info.last_seq ?? 0; // highest seq this page has seen
     this.lastChange = info.last_change ?? 0; // highest edit/delete number this page has seen
     this.unread = info.unread ?? 0; // kept by the server, across reloads and devices
@@ -73,9 +78,68 @@ export class GroupState {
     return known;
   }
 
-  /** Messages oldest first. */
+  /** The messages shown, oldest first. */
   ordered() {
-    return [...this.messages.values()].sort((a, b) => a.seq - b.seq);
+    return [...this.messages.values()].filter((m) => this.shows(m.seq)).sort((a, b) => a.seq - b.seq);
+  }
+
+  // --- the window shown: [oldest loaded … newest loaded, or live] ------------------------
+  // The map may also hold messages outside it (from an earlier window, or live ones that
+  // came while the window ends before them): they are right, but what lies between them and
+  // the window is not known yet, so they wait until the window reaches them.
+
+  /** Whether the window holds ``seq`` (messages outside it are kept, not shown). */
+  shows(seq) {
+    if (!this.loaded) return false;
+    if (this.nextBeforeSeq !== null && seq < this.nextBeforeSeq) return false;
+    return this.nextAfterSeq === null || seq <= this.nextAfterSeq;
+  }
+
+  /** The window reaches the newest message: live ones show as they come. */
+  get atNewest() {
+    return this.nextAfterSeq === null;
+  }
+
+  /** The newest seq shown (the read marker may move up to it). */
+  get newestShown() {
+    return this.nextAfterSeq ?? this.lastSeq;
+  }
+
+  /** Back to the newest page, read again (``loadNewest``); nothing is shown until then. */
+  toNewest() {
+    this.loaded = false;
+    this.nextAfterSeq = null;
+    this.windowNumber += 1;
+  }
+
+  /** The page of ``history`` + ``around_seq``: it becomes the window. */
+  jumped(reply) {
+    for (const message of reply.messages) this.put(message);
+    this.loaded = true;
+    this.windowNumber += 1;
+    this.nextBeforeSeq = reply.next_before_seq ?? null;
+    this.newerLoaded(reply.next_after_seq ?? newestOf(reply.messages, 0));
+  }
+
+  /** A page of ``history`` + ``after_seq`` from ``after`` (within window ``number``). */
+  newerPage(reply, after, number) {
+    for (const message of reply.messages) this.put(message);
+    if (number !== this.windowNumber || this.nextAfterSeq !== after) return;
+    this.newerLoaded(reply.next_after_seq ?? newestOf(reply.messages, after));
+  }
+
+  /** The window now ends at ``seq``; it goes on over messages the map already holds in a
+   * row (live ones among them) and, once it reaches the newest seen, it is open-ended. */
+  newerLoaded(seq) {
+    let end = seq;
+    while (this.messages.has(end + 1)) end += 1;
+    this.nextAfterSeq = end >= this.lastSeq ? null : end;
+  }
+
+  /** A page of ``history`` + ``before_seq`` (within window ``number``). */
+  olderPage(reply, number) {
+    for (const message of reply.messages) this.put(message);
+    if (number === this.windowNumber) this.nextBeforeSeq = reply.next_before_seq ?? null;
   }
 
   startedTyping(userId, username) {
@@ -88,6 +152,11 @@ export class GroupState {
     for (const [userId, entry] of this.typing) if (entry.until <= now) this.typing.delete(userId);
     return [...this.typing.values()].map((entry) => entry.username);
   }
+}
+
+/** The highest seq of a page of messages, or ``otherwise`` when it has none. */
+function newestOf(messages, otherwise) {
+  return messages.reduce((newest, message) => Math.max(newest, message.seq), otherwise);
 }
 
 export function typingText(names) {
