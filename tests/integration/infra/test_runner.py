@@ -49,7 +49,8 @@ class Runner:
 @pytest.fixture
 async def runner(servers: Servers, tmp_path: Path) -> AsyncIterator[Runner]:
     run = uuid.uuid4().hex[:8]
-    ports = {"gateway": free_port(), "auth": free_port(), "agents": free_port()}
+    ports = {"gateway": free_port(), "auth": free_port(), "agents": free_port(),
+             "search": free_port()}  # fmt: skip
     jwt_secret = secrets.token_urlsafe(48)
     env = {
         **os.environ,
@@ -61,6 +62,7 @@ async def runner(servers: Servers, tmp_path: Path) -> AsyncIterator[Runner]:
         "GATEWAY_PORT": str(ports["gateway"]),
         "AUTH_PORT": str(ports["auth"]),
         "AGENTS_WEB_PORT": str(ports["agents"]),
+        "SEARCH_PORT": str(ports["search"]),
         "TOPIC_PREFIX": f"runner-{run}.",
         "MONGODB_DATABASE": f"runner_{run}",
         "AGENTS_APP_ID": f"runner-{run}",
