@@ -337,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] not in COMMANDS:
         print(
             "usage: ./dev up [--gateways N] [--workers N]"
-            " | ./dev test [--processes] [pytest args...] | ./dev bench [--quick]",
+            " | ./dev test [--processes] [pytest args...] | ./dev bench [--quick] [--search]",
             file=sys.stderr,
         )
         return 2

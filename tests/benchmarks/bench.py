@@ -6,6 +6,9 @@ twice, against the chat and against a bare python-socketio broadcaster (``bare.p
 the official Socket.IO client in Node as the load generator (``web/bench/loadgen.mjs``). Per-
 person limits are lifted (``SEND_RATE``, ``SEND_BURST`` and the rest) so they do not shape a run.
 
+``--search`` runs the search benchmark instead (``search.py``: ``./dev bench --search
+--quick``), with options of its own.
+
 Prints a table as it goes, writes ``.data/bench/results.json`` (and ``.md``) and a plot of latency
 percentiles against offered rate (``docs/bench.svg``). A run that loses or doubles a delivery
 is marked failed, not fast.
@@ -41,6 +44,7 @@ from records.kafka import partitions_of
 from records.settings import JwtSettings, KafkaSettings
 from records.tokens import issue_token
 from records.views import POSITIONS, position_id
+from tests.benchmarks import search as search_benchmark
 from tests.benchmarks.plot import latency_plot
 
 RESULTS = REPO_ROOT / ".data" / "bench" / "results.json"
@@ -374,7 +378,14 @@ def run_workloads(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    if "--search" in sys.argv[1:]:
+        # Its own index, servers and options (--quick, --messages …): none of the chat's.
+        search_benchmark.main([arg for arg in sys.argv[1:] if arg != "--search"])
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        epilog="--search: the search benchmark instead (./dev bench --search --help)",
+    )
     parser.add_argument("--quick", action="store_true", help="two short runs, to try it out")
     parser.add_argument(
         "--only", action="append", default=[], metavar="NAMExRATE",
