@@ -19,13 +19,21 @@ def test_a_quote_inside_a_term_is_doubled() -> None:
     assert text_expression(query) == 'body : ("a""b" AND "x""y" *)'
 
 
-def test_the_groups_and_senders_are_tokens_of_the_scope_column_while_few() -> None:
-    request = SearchRequest(query=parse_query("hi"), group_ids=["g2", "g1"], sender_ids=["u"])
+def test_the_groups_or_senders_are_tokens_of_the_scope_column_while_few() -> None:
+    request = SearchRequest(query=parse_query("hi"), group_ids=["g2", "g1"])
     plan = Search.of(request)
     assert plan.text == 'body : ("hi")'
-    assert plan.scoped == 'body : ("hi") AND scope : ("g6731" OR "g6732") AND scope : ("u75")'
+    assert plan.scoped == 'body : ("hi") AND scope : ("g6731" OR "g6732")'
+    assert not plan.by_sender
     many = [f"g{n}" for n in range(MAX_SCOPE_TOKENS + 1)]
     assert Search.of(SearchRequest(query=parse_query("hi"), group_ids=many)).scoped == plan.text
+
+
+def test_from_names_the_senders_alone_the_join_keeping_the_groups() -> None:
+    request = SearchRequest(query=parse_query("hi"), group_ids=["g2", "g1"], sender_ids=["u"])
+    plan = Search.of(request)
+    assert plan.scoped == 'body : ("hi") AND scope : ("u75")'
+    assert plan.by_sender and plan.groups == '["g1","g2"]'
 
 
 @pytest.mark.parametrize(
