@@ -27,7 +27,7 @@ from tests.integration.message_path.conftest import (
 
 LIFTED = {
     f"{kind}_{bound}": 1_000_000
-    for kind in ("send", "change", "read", "typing")
+    for kind in ("send", "change", "read", "typing", "search")
     for bound in ("rate", "burst")
 }
 """This suite sends hundreds of refused events; the per-person limits are not what it tests."""
@@ -53,6 +53,7 @@ VALID: dict[str, dict[str, Any]] = {
     "presence": {"group_id": "{gid}"},
     "typing": {"group_id": "{gid}"},
     "find_groups": {"query": "team"},
+    "search": {"query": "hello"},
     "create_group": {"name": "team"},
     "read": {"group_id": "{gid}", "seq": 1},
     "groups": {},

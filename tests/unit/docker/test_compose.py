@@ -63,4 +63,6 @@ def test_prometheus_scrapes_every_service_where_it_serves_metrics() -> None:
             expected.add(f"{name}:8080")
         if "agents.app" in command:
             expected.add(f"{name}:{command[command.index('--web-port') + 1]}")
+        if command == ["python", "-m", "search"]:
+            expected.add(f"{name}:8070")
     assert targets == expected
