@@ -26,6 +26,7 @@ from gateway.client_events import (
     invitation_to_client,
     slot_to_client,
 )
+from gateway.commands import CommandError
 from gateway.seen import SeenLog
 from records.views import (
     POSITIONS,
@@ -131,6 +132,16 @@ class ReadModel:
             version=head(group_id, "version"),
             wait=wait,
         )
+
+    async def member_group(self, user_id: str, group_id: str) -> Group:
+        """The group as this node has read it (``current_group``), if the user is a member
+        of it: ``group_not_found`` or ``not_a_member`` otherwise."""
+        group = await self.current_group(group_id)
+        if group is None:
+            raise CommandError("group_not_found", f"there is no group {group_id!r}")
+        if user_id not in group.members:
+            raise CommandError("not_a_member", f"join group {group_id!r} first")
+        return group
 
     async def caught_up(self) -> None:
         """Wait (briefly) until the views hold every fact this node has read in the log."""

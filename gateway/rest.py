@@ -85,11 +85,7 @@ async def list_messages(request: web.Request) -> web.Response:
                     raise CommandError("invalid_payload", f"{name}: must be a positive integer")
                 query[name] = int(request.query[name])
         command = parse(HistoryCommand, query)
-        group = await request.app[READS].current_group(command.group_id)
-        if group is None:
-            raise CommandError("group_not_found", f"there is no group {command.group_id!r}")
-        if claims.user_id not in group.members:
-            raise CommandError("not_a_member", "only members can read this group")
+        group = await request.app[READS].member_group(claims.user_id, command.group_id)
     except CommandError as exc:
         return _error(exc)
     messages, cursor = await request.app[READS].history(group, command.before_seq, command.limit)

@@ -103,15 +103,12 @@ async def sender_ids(directory: UserDirectory, usernames: Iterable[str]) -> list
 
 
 async def groups_to_search(reads: ReadModel, user_id: str, group_id: str | None) -> list[str]:
-    """The group asked for, if the user is a member of it (as ``ChatNamespace.member_group``
-    checks, with the same refusals); else every group they are a member of. Either as it is
-    now: once the views show every change of the user's memberships this node has read (and
-    without a group whose view does not yet, ``_still_member``)."""
+    """The group asked for, if the user is a member of it (``ReadModel.member_group``); else
+    every group they are a member of. Either as it is now: once the views show every change
+    of the user's memberships this node has read (and without a group whose view does not
+    yet, ``_still_member``)."""
     if group_id is not None:
-        # Once its view holds every fact of it this node has read (``current_group``).
-        group = await reads.current_group(group_id)
-        if group is None:
-            raise CommandError("group_not_found", f"there is no group {group_id!r}")
+        group = await reads.member_group(user_id, group_id)
         if not _still_member(reads, user_id, group):
             raise CommandError("not_a_member", f"join group {group_id!r} first")
         return [group.group_id]

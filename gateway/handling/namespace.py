@@ -172,9 +172,4 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def member_group(self, user: dict[str, Any], group_id: str) -> Group:
         """The group as this node has read it, if the user is a member of it."""
-        group = await self.reads.current_group(group_id)
-        if group is None:
-            raise CommandError("group_not_found", f"there is no group {group_id!r}")
-        if user["user_id"] not in group.members:
-            raise CommandError("not_a_member", f"join group {group_id!r} first")
-        return group
+        return await self.reads.member_group(user["user_id"], group_id)

@@ -187,6 +187,8 @@ class Reads:
     async def current_group(self, group_id: str) -> Group | None:
         return self.groups.get(group_id)
 
+    member_group = ReadModel.member_group  # the real check, over ``current_group`` above
+
     async def caught_up_with(self, user_id: str) -> None:
         self.caught_up_for.append(user_id)
 
