@@ -117,19 +117,16 @@ def up(argv: Sequence[str]) -> int:
             )
             for n in range(args.workers)
         ]
-        search = search_service(
-            LOG_DIR / "search.log", port=search_port, data_dir=DATA_DIR / "search", env=env
+        services.append(
+            search_service(
+                LOG_DIR / "search.log", port=search_port, data_dir=DATA_DIR / "search", env=env
+            )
         )
-        # Search last: the gateways and the agents make the topics (``ensure_topics``); the
-        # search service only reads them, and reading one not made yet would have the broker
-        # make it, with its own partition count.
-        for batch in (services, [search]):
-            for service in batch:
-                service.start()
-            for service in batch:
-                service.wait_ready()
-                say(f"{service.name} ready (pid {service.pid}, log {service.log_path})")
-        services.append(search)
+        for service in services:
+            service.start()
+        for service in services:
+            service.wait_ready()
+            say(f"{service.name} ready (pid {service.pid}, log {service.log_path})")
         agents_ports = [agents_port + n for n in range(args.workers)]
         _print_urls(gateway_ports, auth_port, search_port, agents_ports, infra)
         Supervisor([*infra.processes, *services], say).run_forever()

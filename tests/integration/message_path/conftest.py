@@ -29,7 +29,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from infra.paths import free_port
 from infra.services import start_agents_worker
-from records.kafka import ensure_topics, partitions_of
+from records.kafka import partitions_of
 from records.settings import KafkaSettings
 from records.tokens import issue_token
 from records.views import PAGES_PREFIX, read_slot
@@ -142,10 +142,6 @@ async def search_url(
 ) -> AsyncIterator[str]:
     """The real search service, in this process, indexing the session's event log; its URL.
     Started only for the tests that ask for it: give it to a gateway as ``search_url``."""
-    # The service reads the topics and does not make them (reading one that is not there
-    # would have the broker make it with its own partition count): made here, as a gateway
-    # or the agents make them at start.
-    await ensure_topics(gateway_settings)
     settings = SearchSettings(
         kafka_url=gateway_settings.kafka_url,
         topic_prefix=gateway_settings.topic_prefix,

@@ -158,7 +158,6 @@ async def stack(
         await web.TCPSite(auth_runner, "127.0.0.1", auth_port).start()
         for node in nodes:
             await node.start()
-        # After the nodes, which make the topics it reads (``ensure_topics``).
         await search_runner.setup()
         await web.TCPSite(search_runner, "127.0.0.1", search_port).start()
         yield Stack(auth_url, nodes)
