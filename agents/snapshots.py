@@ -27,7 +27,7 @@ from records.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
-FORMAT = 5
+FORMAT = 6
 """Raised when the state gains a field: an older snapshot is ignored and the log folded."""
 
 

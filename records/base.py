@@ -18,6 +18,8 @@ from pydantic import (
     ValidationError,
 )
 
+import emoji as emoji_data
+
 from records.text import is_invisible, text_problem
 
 MAX_BODY_CHARS = 4000
@@ -35,6 +37,22 @@ MessageId = Annotated[str, StringConstraints(pattern=MESSAGE_ID_PATTERN)]
 UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
 """User ids become keys of embedded documents (members by id), so no dots and no ``$``."""
 Body = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
+
+MAX_EMOJI_CHARS = 32
+"""Longest emoji accepted, in code points: the longest fully-qualified ZWJ sequences (a
+family, a couple with skin tones) are about a dozen."""
+
+
+def _one_emoji(text: str) -> str:
+    """One emoji, as Unicode's emoji data lists it (with skin tones and ZWJ sequences): the
+    ``emoji`` package's tables, not a pattern of code point ranges kept here."""
+    if len(text) > MAX_EMOJI_CHARS or not emoji_data.is_emoji(text):
+        raise ValueError("must be one emoji")
+    return text
+
+
+Emoji = Annotated[str, AfterValidator(_one_emoji)]
+"""A reaction: exactly one emoji (one extended grapheme cluster that Unicode calls an emoji)."""
 
 
 def _visible_text(text: str) -> str:

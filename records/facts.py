@@ -92,6 +92,47 @@ class InvitationRevoked(MembershipFact):
     by_id: str
 
 
+class DirectOpened(MembershipFact):
+    """Two people's direct conversation began: a private group of exactly the two of them
+    (``records.direct``), both members from the start, no owner."""
+
+    type: Literal["DirectOpened"] = "DirectOpened"
+    user_id: str
+    """Who opened it."""
+    username: str
+    peer_id: str
+    peer: str
+
+
+class UserBlocked(DatedFact):
+    """``by_id`` blocked ``user_id``: recorded in their direct conversation's group (which
+    need not have begun), so the decider of that group refuses the blocked person there."""
+
+    type: Literal["UserBlocked"] = "UserBlocked"
+    by_id: str
+    by: str
+    user_id: str
+    username: str
+
+
+class UserUnblocked(DatedFact):
+    type: Literal["UserUnblocked"] = "UserUnblocked"
+    by_id: str
+    by: str
+    user_id: str
+    username: str
+
+
+class ReplyTo(Record):
+    """The message a message answers, in the same group. No words of it: a quote is read
+    from the original as it is now (``records.views.quote``), so an edit shows in it and a
+    delete erases it, in the views, live and in a replay alike."""
+
+    message_id: str
+    seq: int = Field(ge=1)
+    sender_id: str
+
+
 class MessageSaved(GroupFact):
     """A message was stored at position ``seq`` of its group (1, 2, 3 … with no gaps)."""
 
@@ -111,6 +152,7 @@ class MessageSaved(GroupFact):
     key_no: int | None = None
     erased: bool = Field(default=False, exclude=True)
     """Set by a reader, never in the log: the body's key is gone (the message was deleted)."""
+    reply_to: ReplyTo | None = None
 
 
 class MessageEdited(DatedFact):
@@ -143,6 +185,22 @@ class MessageDeleted(DatedFact):
     each body: ``records.sealing``)."""
 
 
+class ReactionToggled(DatedFact):
+    """A member added (``reacted``) or took back their ``emoji`` on a message; ``count`` is
+    how many people now have that emoji on it. Numbered with edits and deletes (``change``),
+    so a client that was away gets the reactions it missed with them."""
+
+    type: Literal["ReactionToggled"] = "ReactionToggled"
+    message_id: str
+    seq: int = Field(ge=1)
+    emoji: str
+    user_id: str
+    username: str
+    reacted: bool
+    count: int = Field(ge=0)
+    change: int = Field(default=0, ge=0)
+
+
 class ReadMarked(DatedFact):
     """A member has read the group up to ``seq``: markers only move forward."""
 
@@ -164,6 +222,10 @@ Fact = (
     | MessageEdited
     | MessageDeleted
     | ReadMarked
+    | DirectOpened
+    | UserBlocked
+    | UserUnblocked
+    | ReactionToggled
 )
 _FACT = TypeAdapter[Fact](Annotated[Fact, Field(discriminator="type")])
 

@@ -17,6 +17,7 @@ from pydantic import Field, TypeAdapter
 from records.base import (
     Body,
     ClientMsgId,
+    Emoji,
     GroupId,
     MessageId,
     NewGroupName,
@@ -46,6 +47,8 @@ class SendMessage(Request):
     type: Literal["MessageSubmitted"] = "MessageSubmitted"
     client_msg_id: ClientMsgId
     body: Body
+    reply_to: MessageId | None = None
+    """The message this one answers (in the same group)."""
 
     @property
     def dedupe_key(self) -> str:
@@ -109,6 +112,37 @@ class DeleteMessage(Request):
     message_id: MessageId
 
 
+class OpenDirect(Request):
+    """Open (or reopen) the direct conversation with ``peer_id``; ``group_id`` is theirs
+    (``records.direct.direct_group_id``)."""
+
+    type: Literal["DirectOpenRequested"] = "DirectOpenRequested"
+    peer_id: UserId
+    peer: str = Field(min_length=1)
+
+
+class BlockUser(Request):
+    """The actor blocks ``user_id``; ``group_id`` is their direct conversation's."""
+
+    type: Literal["BlockRequested"] = "BlockRequested"
+    user_id: UserId
+    username: str = Field(min_length=1)
+
+
+class UnblockUser(Request):
+    type: Literal["UnblockRequested"] = "UnblockRequested"
+    user_id: UserId
+    username: str = Field(min_length=1)
+
+
+class ToggleReaction(Request):
+    """Add the actor's ``emoji`` to a message, or take it back if it is there."""
+
+    type: Literal["ReactionRequested"] = "ReactionRequested"
+    message_id: MessageId
+    emoji: Emoji
+
+
 AnyRequest = (
     SendMessage
     | CreateGroup
@@ -121,6 +155,10 @@ AnyRequest = (
     | EditMessage
     | DeleteMessage
     | MarkRead
+    | OpenDirect
+    | BlockUser
+    | UnblockUser
+    | ToggleReaction
 )
 """Every request, a closed union: each ``match`` over it ends in ``assert_never``."""
 _REQUEST = TypeAdapter[AnyRequest](Annotated[AnyRequest, Field(discriminator="type")])
@@ -149,3 +187,5 @@ class RequestAnswered(Record):
     wait for its view to reach it before it reads (read-your-writes)."""
     seq: int | None = None
     """For a message: the position it was saved at."""
+    reacted: bool | None = None
+    """For a reaction: True when it was added, False when it was taken back."""

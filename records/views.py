@@ -7,8 +7,11 @@ two can never drift apart. What clients are sent of them is the gateway's
   pending invitations keyed by user id, and the group's positions: ``last_seq`` (messages),
   ``last_change`` (edits and deletes), ``version`` (membership facts). A group's shelf is one
   of ``VIEW_SHELVES`` collections, picked by a hash of its id (``group_shelf``).
+  A direct conversation's document has ``direct`` (the two people, user id → username,
+  whether or not both are in it now) and ``blocked_by`` (which of them blocks the other).
 - ``user_groups.<shelf>``: one document per user (``_id`` = user id): their groups and
-  pending invitations, keyed by group id; shelved the same way (``user_shelf``).
+  pending invitations, keyed by group id, and the people they block (``blocked``, keyed by
+  user id); shelved the same way (``user_shelf``).
 - ``pages.<group>.<shelf>``: messages as they are now (edited bodies, tombstones),
   ``PAGE_SIZE`` to a document (``_id`` = page number), ``PAGES_PER_SHELF`` documents to a
   collection. A page of history is one or two reads by ``_id`` in collections that never hold
@@ -37,7 +40,17 @@ import orjson
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from records.facts import GroupCreated, MemberInvited, MessageDeleted, MessageEdited, MessageSaved
+from records.facts import (
+    DirectOpened,
+    GroupCreated,
+    MemberInvited,
+    MessageDeleted,
+    MessageEdited,
+    MessageSaved,
+    ReactionToggled,
+    ReplyTo,
+    UserBlocked,
+)
 
 GROUPS_PREFIX = "groups."
 USER_GROUPS_PREFIX = "user_groups."
@@ -65,6 +78,10 @@ recorded under an earlier layout are not found, so the projector builds these fr
 of the log (its writes are idempotent) while the old ones stay untouched until a replay."""
 
 PAGE_SIZE = 50
+REACTION_USER_IDS = 50
+"""People listed under each emoji of a message (``user_ids``); ``count`` counts them all."""
+QUOTE_CHARS = 100
+"""Characters of the original a reply's quote shows."""
 PAGES_PER_SHELF = 5
 CHANGES_PER_SHELF = 1000
 
@@ -151,6 +168,7 @@ def message_slot(fact: MessageSaved) -> dict[str, Any]:
     """A saved message as its page slot holds it until it is edited or deleted."""
     return {
         **fact.model_dump(exclude={"type", "group_id", "sealed", "key_no"}),
+        "reactions": [],
         "edited_at": None,
         "deleted": False,
         "deleted_at": None,
@@ -188,16 +206,55 @@ async def slots_between(
 # --- edits and deletes ----------------------------------------------------------------------
 
 
-def change_document(fact: MessageEdited | MessageDeleted) -> dict[str, Any]:
-    return {
+def change_document(fact: MessageEdited | MessageDeleted | ReactionToggled) -> dict[str, Any]:
+    """A change at its number in ``changes.<group>``: an edit, a delete or a reaction (which
+    has ``reaction`` and no ``body``)."""
+    document = {
         "group_id": fact.group_id,
         "change": fact.change,
         "message_id": fact.message_id,
         "seq": fact.seq,
         "deleted": isinstance(fact, MessageDeleted),
-        "body": "" if isinstance(fact, MessageDeleted) else fact.body,
+        "body": fact.body if isinstance(fact, MessageEdited) else "",
         "at": fact.occurred_at,
     }
+    if isinstance(fact, ReactionToggled):
+        document["reaction"] = {
+            "emoji": fact.emoji,
+            "user_id": fact.user_id,
+            "username": fact.username,
+            "reacted": fact.reacted,
+            "count": fact.count,
+        }
+    return document
+
+
+def reacted_slot(slot: dict[str, Any], fact: ReactionToggled) -> dict[str, Any]:
+    """A message's page slot once ``fact`` added or took back a reaction: ``reactions`` in
+    the order each emoji was first used, ``count`` from the fact, the first
+    ``REACTION_USER_IDS`` people kept by id. Applying the same fact twice gives the same."""
+    reactions = [dict(r) for r in slot.get("reactions") or []]
+    entry = next((r for r in reactions if r["emoji"] == fact.emoji), None)
+    if entry is None:
+        entry = {"emoji": fact.emoji, "count": 0, "user_ids": []}
+        reactions.append(entry)
+    user_ids = [u for u in entry["user_ids"] if u != fact.user_id]
+    if fact.reacted and len(user_ids) < REACTION_USER_IDS:
+        user_ids.append(fact.user_id)
+    entry["user_ids"], entry["count"] = user_ids, fact.count
+    return slot | {"reactions": [r for r in reactions if r["count"] > 0]}
+
+
+def quote(reply_to: ReplyTo | dict[str, Any], original: dict[str, Any] | None) -> dict[str, Any]:
+    """A reply's ``reply_to`` as clients get it, from the original's slot as it is now: its
+    sender and first ``QUOTE_CHARS`` characters, or ``deleted`` and no words once it is
+    deleted (or not found: a view rebuilt without it)."""
+    ref = reply_to.model_dump() if isinstance(reply_to, ReplyTo) else dict(reply_to)
+    ref = {key: ref[key] for key in ("message_id", "seq", "sender_id")}
+    if original is None or original.get("deleted"):
+        return {**ref, "sender": original["sender"] if original else "", "deleted": True}
+    snippet = str(original.get("body", ""))[:QUOTE_CHARS]
+    return {**ref, "sender": original["sender"], "snippet": snippet, "deleted": False}
 
 
 # --- groups ---------------------------------------------------------------------------------
@@ -216,6 +273,17 @@ class Group:
     version: int
     members: dict[str, dict[str, Any]]
     invited: dict[str, dict[str, Any]]
+    direct: dict[str, str] | None = None
+    """A direct conversation's two people, user id → username (None: a group)."""
+    blocked_by: tuple[str, ...] = ()
+    """Of a direct conversation's two people, those who block the other."""
+
+    def peer_of(self, user_id: str) -> dict[str, str] | None:
+        """The other person of a direct conversation, as clients get them."""
+        for peer_id, username in (self.direct or {}).items():
+            if peer_id != user_id:
+                return {"user_id": peer_id, "username": username}
+        return None
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Group:
@@ -229,6 +297,8 @@ class Group:
             version=int(doc.get("version", 0)),
             members=doc.get("members", {}),
             invited=doc.get("invited", {}),
+            direct=doc.get("direct"),
+            blocked_by=tuple(doc.get("blocked_by", ())),
         )
 
 
@@ -242,7 +312,12 @@ def edited_slot(slot: dict[str, Any], fact: MessageEdited) -> dict[str, Any]:
 
 def deleted_slot(slot: dict[str, Any], fact: MessageDeleted) -> dict[str, Any]:
     """A message's page slot once ``fact`` deleted it: a tombstone, the body gone."""
-    return slot | {"body": "", "deleted": True, "deleted_at": iso(fact.occurred_at)}
+    return slot | {
+        "body": "",
+        "deleted": True,
+        "deleted_at": iso(fact.occurred_at),
+        "reactions": [],
+    }
 
 
 def new_group_document(fact: GroupCreated) -> dict[str, Any]:
@@ -262,6 +337,35 @@ def new_group_document(fact: GroupCreated) -> dict[str, Any]:
         "members": {fact.owner_id: member_entry(fact.owner, "owner", fact.occurred_at, 0)},
         "invited": {},
     }
+
+
+def new_direct_document(fact: DirectOpened) -> dict[str, Any]:
+    """A direct conversation's document as its opening writes it: private, no owner, both
+    people members (each a ``member``), ``direct`` naming them."""
+    people = {fact.user_id: fact.username, fact.peer_id: fact.peer}
+    return {
+        "name": "",
+        "private": True,
+        "owner_id": "",
+        "owner": "",
+        "created_at": fact.occurred_at,
+        "last_seq": 0,
+        "last_change": 0,
+        "counted_seq": 0,
+        "counted_change": 0,
+        "version": fact.version,
+        "members": {
+            uid: member_entry(name, "member", fact.occurred_at, 0) for uid, name in people.items()
+        },
+        "invited": {},
+        "direct": people,
+        "blocked_by": [],
+    }
+
+
+def block_entry(fact: UserBlocked) -> dict[str, Any]:
+    """A blocked person in their blocker's ``user_groups`` ``blocked``, keyed by user id."""
+    return {"username": fact.username, "at": fact.occurred_at}
 
 
 def member_entry(username: str, role: str, joined_at: datetime, read_seq: int) -> dict[str, Any]:
