@@ -119,5 +119,4 @@ def add_operations_pages(
         return self.text(text, content_type="text/plain; version=0.0.4")
 
 
-
 app = create_app(Settings())  # type: ignore[call-arg]

@@ -67,5 +67,6 @@ def answer(request: AnyRequest, decision: Decision, version: int) -> list[Reques
             client_msg_id=getattr(request, "client_msg_id", None),
             version=version,
             seq=decision.seq,
+            reacted=decision.reacted,
         )
     ]

@@ -8,6 +8,7 @@ from typing import assert_never
 
 from agents.state import GroupState, PartitionState
 from records.facts import (
+    DirectOpened,
     Fact,
     GroupCreated,
     InvitationDeclined,
@@ -19,7 +20,10 @@ from records.facts import (
     MessageDeleted,
     MessageEdited,
     MessageSaved,
+    ReactionToggled,
     ReadMarked,
+    UserBlocked,
+    UserUnblocked,
 )
 from records.sealing import edit_key_id, key_id, new_key, seal
 
@@ -56,6 +60,10 @@ def sealed(state: PartitionState, group: GroupState, fact: Fact) -> tuple[Fact, 
             | InvitationDeclined()
             | InvitationRevoked()
             | ReadMarked()
+            | DirectOpened()
+            | UserBlocked()
+            | UserUnblocked()
+            | ReactionToggled()
         ):
             return fact, []  # no body: nothing to seal
         case _:

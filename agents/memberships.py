@@ -1,6 +1,7 @@
 """Who is in which group, in both directions: the group's document (``members``,
 ``invited``, its membership ``version``) and each user's (``groups``, ``invited``), with the
-public groups' search entries. The documents' shapes are ``records.views``'.
+public groups' search entries; and who blocks whom (the direct conversation's ``blocked_by``,
+the blocker's ``blocked``). The documents' shapes are ``records.views``'.
 
 A person's own documents are written first, the group's (with its version) last: a reader
 that sees the version sees everything the fact wrote.
@@ -16,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from agents.unread import UnreadCounts
 from records.facts import (
+    DirectOpened,
     GroupCreated,
     InvitationDeclined,
     InvitationRevoked,
@@ -24,12 +26,16 @@ from records.facts import (
     MemberLeft,
     MemberRemoved,
     MembershipFact,
+    UserBlocked,
+    UserUnblocked,
 )
 from records.views import (
     PUBLIC_GROUPS,
+    block_entry,
     group_view,
     invitation_entry,
     member_entry,
+    new_direct_document,
     new_group_document,
     pending_invitation,
     public_group_document,
@@ -63,6 +69,36 @@ class Memberships:
             )
         await self.group_view(fact.group_id).update_one(
             {"_id": fact.group_id}, {"$setOnInsert": new_group_document(fact)}, upsert=True
+        )
+
+    async def direct_opened(self, fact: DirectOpened) -> None:
+        """Both people's documents first, the conversation's (with its version) last, written
+        once however often the fact is applied; never a public entry: no one finds it."""
+        for user_id in (fact.user_id, fact.peer_id):
+            await self._link(user_id, fact.group_id, fact.occurred_at)
+        await self.group_view(fact.group_id).update_one(
+            {"_id": fact.group_id}, {"$setOnInsert": new_direct_document(fact)}, upsert=True
+        )
+
+    async def blocked(self, fact: UserBlocked) -> None:
+        # The conversation's document first (a send into it reads it), the blocker's last
+        # (``block`` waits for it): a block acknowledged is in both. A conversation not
+        # begun has no document and gets none: it cannot begin while the block lasts.
+        await self.group_view(fact.group_id).update_one(
+            {"_id": fact.group_id}, {"$addToSet": {"blocked_by": fact.by_id}}
+        )
+        await self.user_view(fact.by_id).update_one(
+            {"_id": fact.by_id},
+            {"$set": {f"blocked.{fact.user_id}": block_entry(fact)}},
+            upsert=True,
+        )
+
+    async def unblocked(self, fact: UserUnblocked) -> None:
+        await self.group_view(fact.group_id).update_one(
+            {"_id": fact.group_id}, {"$pull": {"blocked_by": fact.by_id}}
+        )
+        await self.user_view(fact.by_id).update_one(
+            {"_id": fact.by_id}, {"$unset": {f"blocked.{fact.user_id}": ""}}
         )
 
     async def invited(self, fact: MemberInvited) -> None:

@@ -2,8 +2,9 @@
 them (``changes.<group>.<shelf>``), with the counts each message and change moves
 (``agents.unread``).
 
-Saved messages are written in bulk, several groups at once; an edit or a delete rewrites its
-message's slot where it is and is kept, by its change number, for clients that were away.
+Saved messages are written in bulk, several groups at once; an edit, a delete or a reaction
+rewrites its message's slot where it is and is kept, by its change number, for clients that
+were away.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from agents.unread import UnreadCounts
-from records.facts import MessageDeleted, MessageEdited, MessageSaved
+from records.facts import MessageDeleted, MessageEdited, MessageSaved, ReactionToggled
 from records.views import (
     CHANGES_PER_SHELF,
     change_document,
@@ -27,6 +28,7 @@ from records.views import (
     message_slot,
     page_of,
     page_shelf,
+    reacted_slot,
     read_slot,
     slot_of,
     slot_value,
@@ -104,9 +106,22 @@ class MessagePages:
         if fact.change:
             await self._record_change(fact)
 
+    async def react(self, fact: ReactionToggled) -> None:
+        """The message's slot with the reaction added or taken back, and the change kept.
+        No count moves: a reaction is not a message, nor unread."""
+
+        def reacted(slot: dict[str, Any]) -> dict[str, Any] | None:
+            # Never onto a deleted message (projected again after its delete): a tombstone
+            # has no reactions.
+            return None if slot.get("deleted") else reacted_slot(slot, fact)
+
+        await self._change_slot(fact, reacted)
+        if fact.change:
+            await self._record_change(fact)
+
     async def _change_slot(
         self,
-        fact: MessageEdited | MessageDeleted,
+        fact: MessageEdited | MessageDeleted | ReactionToggled,
         change: Callable[[dict[str, Any]], dict[str, Any] | None],
     ) -> None:
         """Take the change out of the counts, then rewrite the message's slot as ``change``
@@ -122,7 +137,7 @@ class MessagePages:
             if stored is None:
                 return  # not projected: nothing to change (a log that starts after it)
             slot = read_slot(stored)
-            if not uncounted:
+            if not uncounted and not isinstance(fact, ReactionToggled):  # (it moves no count)
                 await self.unread.uncount(fact, slot)
                 uncounted = True
             changed = change(slot)
@@ -135,7 +150,7 @@ class MessagePages:
                 return
         raise RuntimeError(f"the slot of {fact.message_id} keeps changing under this projector")
 
-    async def _record_change(self, fact: MessageEdited | MessageDeleted) -> None:
+    async def _record_change(self, fact: MessageEdited | MessageDeleted | ReactionToggled) -> None:
         """Keep the change where a client that was away finds it by position, by ``_id``.
         The body is written only with a new document: one erased by a delete stays erased."""
         document = change_document(fact)

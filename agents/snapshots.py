@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import sys
 import zlib
 from array import array
 from collections import OrderedDict
@@ -76,6 +77,12 @@ def _group_to_dict(group: GroupState) -> dict[str, Any]:
         "authors": base64.b64encode(authors.tobytes()).decode(),
         "deleted": sorted(group.deleted),
         "edits": [[seq, changes] for seq, changes in group.edits.items()],
+        "reactions": [
+            [seq, [[emoji, sorted(people)] for emoji, people in on_message.items()]]
+            for seq, on_message in group.reactions.items()
+        ],
+        "direct": group.direct,
+        "blockers": sorted(group.blockers),
         "recent": list(group.recent.items()),
     }
 
@@ -102,6 +109,12 @@ def _group_from_dict(data: dict[str, Any], dedupe_window: int) -> GroupState:
         authors=[senders[n] for n in authors],
         deleted=set(data["deleted"]),
         edits={int(seq): [int(c) for c in changes] for seq, changes in data["edits"]},
+        reactions={
+            int(seq): {emoji: {sys.intern(p) for p in people} for emoji, people in on_message}
+            for seq, on_message in data["reactions"]
+        },
+        direct=dict(data["direct"]),
+        blockers=set(data["blockers"]),
         recent=recent,
         dedupe_window=dedupe_window,
     )

@@ -18,6 +18,7 @@ import orjson
 
 from records.base import dedupe_key
 from records.facts import (
+    DirectOpened,
     Fact,
     GroupCreated,
     InvitationDeclined,
@@ -30,7 +31,10 @@ from records.facts import (
     MessageDeleted,
     MessageEdited,
     MessageSaved,
+    ReactionToggled,
     ReadMarked,
+    UserBlocked,
+    UserUnblocked,
     read_fact,
 )
 
@@ -65,6 +69,16 @@ class GroupState:
     edits: dict[int, list[int]] = field(default_factory=dict)
     """Message ``seq`` → the changes that edited it, while it is not deleted: each edit's body
     has a key of its own (``records.sealing``), which the delete erases with the first."""
+    reactions: dict[int, dict[str, set[str]]] = field(default_factory=dict)
+    """Message ``seq`` → emoji → who has it on the message (interned ids), only for messages
+    with a reaction and not deleted: a toggle's count and the limit of emoji need it."""
+    direct: dict[str, str] = field(default_factory=dict)
+    """A direct conversation's two people, user id → username (empty: a group): kept when
+    one leaves, so only they may come back, and the one who left comes back when the other
+    writes."""
+    blockers: set[str] = field(default_factory=set)
+    """Of a direct conversation's two people, those who block the other (folded whether or
+    not the conversation has begun: a block is recorded in it either way)."""
     recent: OrderedDict[str, int] = field(default_factory=OrderedDict)
     """Dedupe key of a recent submission → the seq it was saved at."""
     dedupe_window: int = DEFAULT_DEDUPE_WINDOW
@@ -100,12 +114,39 @@ class GroupState:
                 if isinstance(fact, MessageDeleted):
                     self.deleted.add(fact.seq)
                     self.edits.pop(fact.seq, None)
+                    self.reactions.pop(fact.seq, None)
                 elif fact.change and fact.change not in self.edits.get(fact.seq, ()):
                     self.edits.setdefault(fact.seq, []).append(fact.change)
+            case ReactionToggled():
+                self.last_change = max(self.last_change, fact.change)
+                self._react(fact)
+            case DirectOpened():
+                self.exists, self.private = True, True
+                self.direct = {fact.user_id: fact.username, fact.peer_id: fact.peer}
+                self.members.update(self.direct)
+                self.read.update({fact.user_id: 0, fact.peer_id: 0})
+            case UserBlocked():
+                self.blockers.add(fact.by_id)
+            case UserUnblocked():
+                self.blockers.discard(fact.by_id)
             case _:
                 assert_never(fact)
         if isinstance(fact, MembershipFact):
             self.version = max(self.version, fact.version)
+
+    def _react(self, fact: ReactionToggled) -> None:
+        if fact.seq in self.deleted:
+            return
+        on_message = self.reactions.setdefault(fact.seq, {})
+        people = on_message.setdefault(fact.emoji, set())
+        if fact.reacted:
+            people.add(sys.intern(fact.user_id))
+        else:
+            people.discard(fact.user_id)
+        if not people:
+            del on_message[fact.emoji]
+        if not on_message:
+            del self.reactions[fact.seq]
 
     def _uninvite(self, user_id: str) -> None:
         self.invited.pop(user_id, None)

@@ -18,6 +18,7 @@ from agents.memberships import Memberships
 from agents.pages import MessagePages
 from agents.unread import UnreadCounts
 from records.facts import (
+    DirectOpened,
     Fact,
     GroupCreated,
     InvitationDeclined,
@@ -29,7 +30,10 @@ from records.facts import (
     MessageDeleted,
     MessageEdited,
     MessageSaved,
+    ReactionToggled,
     ReadMarked,
+    UserBlocked,
+    UserUnblocked,
 )
 from records.views import POSITIONS, PUBLIC_GROUPS, is_view, position_id
 
@@ -114,7 +118,7 @@ class ViewWriter:
 
     async def apply_one(self, fact: Fact) -> None:
         """Project one fact, as ``apply([fact])`` would: each fact's writes, named here."""
-        if not isinstance(fact, MessageSaved):
+        if not isinstance(fact, MessageSaved | ReactionToggled):
             self.unread.forget_group(fact.group_id)  # its members or markers may change
         match fact:
             case GroupCreated():
@@ -136,5 +140,13 @@ class ViewWriter:
                 await self.pages.edit(fact)
             case MessageDeleted():
                 await self.pages.delete(fact)
+            case ReactionToggled():
+                await self.pages.react(fact)
+            case DirectOpened():
+                await self.memberships.direct_opened(fact)
+            case UserBlocked():
+                await self.memberships.blocked(fact)
+            case UserUnblocked():
+                await self.memberships.unblocked(fact)
             case _:
                 assert_never(fact)

@@ -111,7 +111,9 @@ async def mongo_ctx(app: web.Application) -> AsyncIterator[None]:
     app[MONGO] = client
     seen = app[SEEN]
     app[READS] = ReadModel(client[settings.mongodb_database], seen, wait=settings.view_wait)
-    app[DELIVERY] = Delivery(app[SIO], DeliveryGate(), seen, app[READS], settings.gap_timeout)
+    app[DELIVERY] = Delivery(
+        app[SIO], DeliveryGate(), seen, app[READS], settings.gap_timeout, settings.quote_cache_size
+    )
     yield
     await app[DELIVERY].close()
     await app[READS].close()

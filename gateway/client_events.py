@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, assert_never
 
 from gateway.rooms import group_room, user_room
 from records.facts import (
+    DirectOpened,
     Fact,
     GroupCreated,
     GroupFact,
@@ -27,11 +28,14 @@ from records.facts import (
     MessageDeleted,
     MessageEdited,
     MessageSaved,
+    ReactionToggled,
     ReadMarked,
+    UserBlocked,
+    UserUnblocked,
 )
 from records.requests import RequestAnswered
 from records.search import SearchAnswer, SearchHit
-from records.views import Group, change_document, iso, message_slot
+from records.views import Group, change_document, iso, message_slot, quote
 
 
 class ClientEvent(NamedTuple):
@@ -49,8 +53,10 @@ class LogEvent(NamedTuple):
     payload: dict[str, Any]
 
 
-def client_events(fact: Fact) -> list[LogEvent]:
-    """What a fact of the log becomes for clients, in the order it goes out."""
+def client_events(fact: Fact, original: dict[str, Any] | None = None) -> list[LogEvent]:
+    """What a fact of the log becomes for clients, in the order it goes out. ``original``:
+    for a reply, the message it answers as it is now (a slot's ``sender``, ``body`` and
+    ``deleted``), which its quote is made from."""
     room = group_room(fact.group_id)
     match fact:
         case GroupCreated():
@@ -58,7 +64,7 @@ def client_events(fact: Fact) -> list[LogEvent]:
             # acknowledgement, and no one else is in it yet.
             return []
         case MessageSaved():
-            events = [LogEvent("message", [room], message_to_client(fact))]
+            events = [LogEvent("message", [room], message_to_client(fact, original))]
             if fact.mentions:
                 # Wherever the mentioned are, even with the group not open on their page.
                 mention = {"group_id": fact.group_id, "message_id": fact.message_id,
@@ -66,11 +72,19 @@ def client_events(fact: Fact) -> list[LogEvent]:
                 rooms = [user_room(user_id) for user_id in fact.mentions]
                 events.append(LogEvent("mentioned", rooms, mention))
             return events
-        case MessageEdited() | MessageDeleted():
+        case MessageEdited() | MessageDeleted() | ReactionToggled():
+            # A reaction is numbered with edits and deletes: live and caught up alike.
             name, payload = change_to_client(change_document(fact))
             return [LogEvent(name, [room], payload)]
         case MemberJoined():
-            return [LogEvent("member_joined", [room], _pick(fact, "user_id", "username"))]
+            joined = [LogEvent("member_joined", [room], _pick(fact, "user_id", "username"))]
+            if fact.peer_id is not None:
+                # Back in a direct conversation: their sockets (out of its room since they
+                # left) are told, as when it began, so it is back in their list.
+                peer = {"user_id": fact.peer_id, "username": fact.peer or ""}
+                back = {"group_id": fact.group_id, "peer": peer}
+                joined.append(LogEvent("direct_opened", [user_room(fact.user_id)], back))
+            return joined
         case MemberLeft():
             return [LogEvent("member_left", [room], _pick(fact, "user_id", "username"))]
         case MemberRemoved():
@@ -91,6 +105,22 @@ def client_events(fact: Fact) -> list[LogEvent]:
             rooms = [room, user_room(fact.user_id)]
             payload = _pick(fact, "user_id", "username", "by_id")
             return [LogEvent("invitation_revoked", rooms, payload)]
+        case DirectOpened():
+            # Each person's sockets are told of the other: the peer's that the opener began
+            # it, the opener's own (their other devices) whom with. Both then ``join`` it.
+            opener = {"user_id": fact.user_id, "username": fact.username}
+            peer = {"user_id": fact.peer_id, "username": fact.peer}
+            return [
+                LogEvent("direct_opened", [user_room(fact.peer_id)],
+                         {"group_id": fact.group_id, "peer": opener}),
+                LogEvent("direct_opened", [user_room(fact.user_id)],
+                         {"group_id": fact.group_id, "peer": peer}),
+            ]  # fmt: skip
+        case UserBlocked() | UserUnblocked():
+            # To the blocker's own sockets only: the blocked person is told nothing.
+            change = {"user_id": fact.user_id, "username": fact.username,
+                      "blocked": isinstance(fact, UserBlocked)}  # fmt: skip
+            return [LogEvent("block_changed", [user_room(fact.by_id)], change)]
         case _:
             assert_never(fact)
 
@@ -105,25 +135,37 @@ def _pick(fact: GroupFact, *names: str, **renamed: str) -> dict[str, Any]:
 # --- messages, edits and deletes: live, caught up and in history alike ----------------------
 
 
-def slot_to_client(group_id: str, slot: dict[str, Any]) -> dict[str, Any]:
-    """A page slot (``records.views``) as the ``message`` payload clients receive."""
+def slot_to_client(
+    group_id: str, slot: dict[str, Any], original: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A page slot (``records.views``) as the ``message`` payload clients receive: with
+    ``reactions`` (none on slots written before there were any), and ``reply_to`` as the
+    quote of ``original``, the message it answers as it is now (``records.views.quote``)."""
     payload = {key: value for key, value in slot.items() if key != "deleted_at"}
     payload["group_id"] = group_id
     for key in ("saved_at", "edited_at"):
         if isinstance(payload.get(key), datetime):
             payload[key] = iso(payload[key])
+    payload["reactions"] = slot.get("reactions") or []
+    reply_to = slot.get("reply_to")
+    payload["reply_to"] = quote(reply_to, original) if reply_to is not None else None
     return payload
 
 
-def message_to_client(fact: MessageSaved) -> dict[str, Any]:
+def message_to_client(fact: MessageSaved, original: dict[str, Any] | None = None) -> dict[str, Any]:
     """The live ``message`` payload: the same as history gives for the unchanged message."""
-    return slot_to_client(fact.group_id, message_slot(fact))
+    return slot_to_client(fact.group_id, message_slot(fact), original)
+
+
+REACTION_FIELDS = ("emoji", "user_id", "username", "reacted", "count")
 
 
 def change_to_client(change: dict[str, Any]) -> ClientEvent:
     """A change (``records.views.change_document``) as the event clients get:
-    ``message_edited`` or ``message_deleted``."""
+    ``message_edited``, ``message_deleted`` or ``reaction``."""
     payload = {key: change[key] for key in ("group_id", "message_id", "seq", "change")}
+    if (reaction := change.get("reaction")) is not None:
+        return ClientEvent("reaction", {**payload, **{k: reaction[k] for k in REACTION_FIELDS}})
     if change["deleted"]:
         return ClientEvent("message_deleted", {**payload, "deleted_at": iso(change["at"])})
     edited = {**payload, "body": change["body"], "edited_at": iso(change["at"])}
@@ -135,11 +177,15 @@ def change_to_client(change: dict[str, Any]) -> ClientEvent:
 
 def group_to_client(group: Group, user_id: str | None = None) -> dict[str, Any]:
     """The group as ``groups`` lists it; for a member, with their read marker and how many
-    messages are unread and mention them (kept by the projector, not counted here)."""
+    messages are unread and mention them (kept by the projector, not counted here). A direct
+    conversation is named after the other person (``peer``), never by an internal name."""
     member = group.members.get(user_id or "", {})
+    peer = group.peer_of(user_id or "") if group.direct is not None else None
     payload = {
         "group_id": group.group_id,
-        "name": group.name,
+        "name": peer["username"] if peer is not None else group.name,
+        "direct": group.direct is not None,
+        "peer": peer,
         "private": group.private,
         "owner_id": group.owner_id,
         "last_seq": group.last_seq,

@@ -9,6 +9,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
@@ -16,6 +17,7 @@ from pydantic import (
 from records.base import (
     MAX_BODY_CHARS,
     ClientMsgId,
+    Emoji,
     GroupId,
     MessageId,
     NewGroupName,
@@ -48,6 +50,8 @@ class SendCommand(Command):
     group_id: GroupId
     client_msg_id: ClientMsgId
     body: str
+    reply_to: MessageId | None = None
+    """The message this one answers, in the same group."""
 
 
 class InGroup(Command):
@@ -74,6 +78,25 @@ class RevokeCommand(Command):
 
 class RemoveMemberCommand(Command):
     group_id: GroupId
+    user_id: UserId
+
+
+class DirectCommand(Command):
+    """``direct``: the other person, by exactly one of ``username`` and ``user_id``."""
+
+    user_id: UserId | None = None
+    username: Username | None = None
+
+    @model_validator(mode="after")
+    def one_person(self) -> DirectCommand:
+        if (self.user_id is None) == (self.username is None):
+            raise ValueError("give exactly one of user_id and username")
+        return self
+
+
+class BlockCommand(Command):
+    """``block`` and ``unblock``: the other person, by id."""
+
     user_id: UserId
 
 
@@ -108,6 +131,16 @@ class EditCommand(Command):
 
 class DeleteCommand(Command):
     message_id: MessageId
+
+
+class ReactCommand(Command):
+    """``react``: toggle the caller's ``emoji`` on a message (``reacted`` given: make it so).
+    The emoji is taken as any text here and checked by ``check_emoji``, so that one that is
+    not exactly one emoji is refused as such (``invalid_emoji``)."""
+
+    message_id: MessageId
+    emoji: str
+    reacted: bool | None = None
 
 
 class NoArguments(Command):
@@ -162,6 +195,17 @@ def parse(model: type[C], data: Any) -> C:
     except ValidationError as exc:
         problems = describe_errors(exc, "payload")
         raise CommandError("invalid_payload", problems) from None
+
+
+_EMOJI = TypeAdapter[str](Emoji)
+
+
+def check_emoji(text: str) -> str:
+    """``text`` if it is exactly one emoji (``records.base.Emoji``), else ``invalid_emoji``."""
+    try:
+        return _EMOJI.validate_python(text)
+    except ValidationError:
+        raise CommandError("invalid_emoji", "a reaction is exactly one emoji") from None
 
 
 def check_body(body: str) -> None:

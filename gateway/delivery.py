@@ -21,10 +21,11 @@ import socketio
 
 from gateway.client_events import client_events
 from gateway.gate import HOLE, ORDERED, SEND, DeliveryGate, Stream
+from gateway.quotes import DEFAULT_QUOTES, Quotes
 from gateway.readmodel import ReadModel
 from gateway.rooms import NAMESPACE, group_room
 from gateway.seen import SeenLog
-from records.facts import Fact, MemberLeft, MemberRemoved
+from records.facts import Fact, MemberLeft, MemberRemoved, MessageSaved
 from records.views import Group
 
 log = logging.getLogger(__name__)
@@ -45,20 +46,27 @@ class Delivery:
         seen: SeenLog,
         reads: ReadModel,
         gap_timeout: float,
+        quotes: int = DEFAULT_QUOTES,
     ) -> None:
         self.sio = sio
         self.gate = gate
         self.seen = seen
         self.reads = reads
         self.gap_timeout = gap_timeout
+        self.quotes = Quotes(reads, quotes)
+        """What live replies quote: fed every fact delivered, in log order."""
         self._fills: set[asyncio.Task[None]] = set()
 
     async def deliver(self, fact: Fact) -> None:
         """Send what a fact of the log becomes (``client_events``) to the sockets here it
-        concerns: messages, edits and deletes through the gate, the rest as they come."""
-        events = client_events(fact)
-        name = events[0].name if events else fact.type
+        concerns: messages, edits and deletes through the gate, the rest as they come. A
+        reply goes out with the quote of its original as it is now (``gateway.quotes``)."""
+        self.quotes.read(fact)
+        name: str = fact.type
         try:
+            reply_to = fact.reply_to if isinstance(fact, MessageSaved) else None
+            original = await self.quotes.original(fact.group_id, reply_to) if reply_to else None
+            events = client_events(fact, original)
             if isinstance(fact, MemberLeft | MemberRemoved):
                 # Out of the room before anything else can be sent to it: the departing
                 # member's sockets here get this event (in their own room) and nothing after.

@@ -1,9 +1,10 @@
 """This node's sockets, and what each has been sent of each group it follows: the gate every
-message, edit and delete passes on its way to a socket (``gateway.delivery``).
+message, edit, delete and reaction passes on its way to a socket (``gateway.delivery``).
 
 For each socket and group it follows, a ``Stream`` keeps a cursor per ordered stream:
-messages by ``seq``, edits and deletes by ``change``. The next event is sent; one sent before
-is dropped; one past a hole is held, with everything after it, until the hole is filled.
+messages by ``seq``, edits, deletes and reactions by ``change``. The next event is sent; one
+sent before is dropped; one past a hole is held, with everything after it, until the hole is
+filled.
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-ORDERED = {"message": "seq", "message_edited": "change", "message_deleted": "change"}
+ORDERED = {
+    "message": "seq",
+    "message_edited": "change",
+    "message_deleted": "change",
+    "reaction": "change",
+}
 """Events delivered in order, once, by the position they carry."""
 
 SEND, DROP, HOLD, HOLE = "send", "drop", "hold", "hole"

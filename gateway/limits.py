@@ -55,7 +55,7 @@ LEASE_SECONDS = 10.0
 """How long a node keeps tokens it took and has not spent yet."""
 
 
-Bucket = Literal["send", "change", "read", "marker", "typing", "search"]
+Bucket = Literal["send", "change", "read", "marker", "typing", "search", "direct", "reaction"]
 """The kinds of event a person has an allowance of, each with its ``Limit`` (``Settings``)."""
 
 
@@ -103,9 +103,7 @@ class RateLimits:
                 return
             try:
                 answer = float(
-                    await self._script(
-                        keys=[key], args=[limit.rate, limit.burst, limit.lease_size]
-                    )
+                    await self._script(keys=[key], args=[limit.rate, limit.burst, limit.lease_size])
                 )
             except RedisError as exc:
                 log.warning("rate limits unavailable (%s); letting %s through", exc, kind)

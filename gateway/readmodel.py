@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -35,7 +35,11 @@ from records.views import (
     change_shelf,
     group_shelf,
     group_view,
+    page_of,
+    page_shelf,
     position_id,
+    read_slot,
+    slot_of,
     slots_between,
     user_view,
     words_query,
@@ -196,6 +200,27 @@ class ReadModel:
         invited = (doc or {}).get("invited", {})
         return [invitation_to_client(group_id, i) for group_id, i in sorted(invited.items())]
 
+    async def blocked_of(self, user_id: str) -> list[dict[str, str]]:
+        """The people the user blocks, by username."""
+        doc = await user_view(self.database, user_id).find_one({"_id": user_id}, {"blocked": 1})
+        blocked = (doc or {}).get("blocked", {})
+        people = [{"user_id": uid, "username": b["username"]} for uid, b in blocked.items()]
+        return sorted(people, key=lambda p: (p["username"].casefold(), p["user_id"]))
+
+    async def until_block_shown(self, blocker_id: str, user_id: str, blocked: bool) -> bool:
+        """Wait, up to ``wait``, until the blocker's view shows whether they block ``user_id``
+        (a block is no membership fact: no version to wait for). False if it does not by
+        then."""
+        deadline = time.monotonic() + self.wait
+        view = user_view(self.database, blocker_id)
+        while True:
+            doc = await view.find_one({"_id": blocker_id}, {f"blocked.{user_id}": 1})
+            if (user_id in (doc or {}).get("blocked", {})) == blocked:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(CATCH_UP_POLL)
+
     async def pending_invitations(self, user_id: str) -> int:
         doc = await user_view(self.database, user_id).find_one({"_id": user_id}, {"invited": 1})
         return len((doc or {}).get("invited", {}))
@@ -281,6 +306,48 @@ class ReadModel:
     async def messages_between(
         self, group_id: str, first: int, last: int
     ) -> AsyncIterator[dict[str, Any]]:
-        """Messages with ``first <= seq <= last``, oldest first, as clients receive them."""
+        """Messages with ``first <= seq <= last``, oldest first, as clients receive them: a
+        reply with the quote of its original as the views hold it now (an edit shows in it,
+        a delete empties it). A page's messages go out together, the originals they answer
+        on other pages read with them, one read a page of originals."""
+        slots: dict[int, dict[str, Any]] = {}  # by seq: the messages and the originals read
+        page: list[dict[str, Any]] = []
         async for slot in slots_between(self.database, group_id, first, last):
-            yield slot_to_client(group_id, slot)
+            if page and page_of(int(slot["seq"])) != page_of(int(page[0]["seq"])):
+                for message in await self._quoting(group_id, page, slots):
+                    yield message
+                page = []
+            page.append(slot)
+        for message in await self._quoting(group_id, page, slots):
+            yield message
+
+    async def _quoting(
+        self, group_id: str, page: list[dict[str, Any]], slots: dict[int, dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A page's slots as clients receive them, each reply with its quote."""
+        slots.update((int(slot["seq"]), slot) for slot in page)
+        quoted = [int(slot["reply_to"]["seq"]) for slot in page if slot.get("reply_to")]
+        if missing := {seq for seq in quoted if seq not in slots}:
+            slots.update(await self.slots_at(group_id, missing))
+
+        def original(slot: dict[str, Any]) -> dict[str, Any] | None:
+            reply_to = slot.get("reply_to")
+            return slots.get(int(reply_to["seq"])) if reply_to else None
+
+        return [slot_to_client(group_id, slot, original(slot)) for slot in page]
+
+    async def slots_at(self, group_id: str, seqs: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The page slots of the messages at ``seqs`` that are written, by seq: one read a
+        page, of those slots only."""
+        by_page: dict[int, list[int]] = {}
+        for seq in seqs:
+            by_page.setdefault(page_of(seq), []).append(seq)
+        found: dict[int, dict[str, Any]] = {}
+        for page, wanted in sorted(by_page.items()):
+            fields = {f"m.{slot_of(seq)}": 1 for seq in wanted}
+            doc = await self.database[page_shelf(group_id, page)].find_one({"_id": page}, fields)
+            stored = (doc or {}).get("m", {})
+            for seq in wanted:
+                if (value := stored.get(slot_of(seq))) is not None:
+                    found[seq] = read_slot(value)
+        return found

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import assert_never
 
 from records.facts import (
+    DirectOpened,
     Fact,
     GroupCreated,
     InvitationDeclined,
@@ -27,7 +28,10 @@ from records.facts import (
     MessageDeleted,
     MessageEdited,
     MessageSaved,
+    ReactionToggled,
     ReadMarked,
+    UserBlocked,
+    UserUnblocked,
 )
 from records.requests import AnyRequest, RequestAnswered
 
@@ -59,7 +63,7 @@ class SeenLog:
         match fact:
             case MessageSaved():
                 self._saw(fact.group_id, "seq", fact.seq)
-            case MessageEdited() | MessageDeleted():
+            case MessageEdited() | MessageDeleted() | ReactionToggled():
                 self._saw(fact.group_id, "change", fact.change)
             case GroupCreated():
                 self._membership(fact.owner_id, fact)
@@ -74,6 +78,13 @@ class SeenLog:
                 self._membership(fact.user_id, fact)
             case ReadMarked():
                 pass  # no head moves; where the group's newest fact is, ``placed`` has
+            case DirectOpened():
+                # Both people are in it from the start: each one's reads wait for it.
+                for user_id in (fact.user_id, fact.peer_id):
+                    self._membership(user_id, fact)
+                    self._returned(user_id, fact.group_id, fact.version)
+            case UserBlocked() | UserUnblocked():
+                pass  # no head moves, no membership (``block`` waits for its own view)
             case _:
                 assert_never(fact)
 

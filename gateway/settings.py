@@ -51,6 +51,20 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
     read_burst: int = Field(default=200, ge=1, description="Reads a person may make at once")
     search_rate: float = Field(default=2.0, gt=0, description="Searches a second")
     search_burst: int = Field(default=10, ge=1, description="Searches a person may make at once")
+    direct_rate: float = Field(
+        default=20 / 60, gt=0, description="Direct conversations opened a second (20 a minute)"
+    )
+    direct_burst: int = Field(
+        default=20, ge=1, description="Direct conversations a person may open at once"
+    )
+    reaction_rate: float = Field(default=10.0, gt=0, description="Reactions a second")
+    reaction_burst: int = Field(default=30, ge=1, description="Reactions a person may make at once")
+    quote_cache_size: int = Field(
+        default=5000,
+        ge=0,
+        description="Recent messages whose sender and first words a node keeps, for the quotes "
+        "of live replies (a reply to an older one reads its original from the views)",
+    )
     typing_rate: float = Field(default=2.0, gt=0, description="Typing events a second")
     typing_burst: int = Field(default=10, ge=1, description="Typing events at once")
     max_queued_packets: int = Field(
@@ -80,6 +94,8 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
             "marker": Limit(self.read_rate, self.read_burst),
             "typing": Limit(self.typing_rate, self.typing_burst),
             "search": Limit(self.search_rate, self.search_burst),
+            "direct": Limit(self.direct_rate, self.direct_burst),
+            "reaction": Limit(self.reaction_rate, self.reaction_burst),
         }
 
     typing_interval: float = Field(

@@ -3,6 +3,7 @@
 - ``GET /`` → ``web/public/index.html``, with a Content-Security-Policy that allows scripts
   from this origin only and connections to this origin and the auth service;
 - ``GET /static/...`` → the rest of ``web/public`` (plain ES modules and CSS, no build step);
+- ``GET /favicon.ico`` → ``web/public/favicon.ico`` (the page links its SVG icon);
 - ``GET /vendor/socket.io.esm.min.js`` → the official client, as npm installed it in
   ``web/node_modules`` (``./dev`` runs ``npm ci``); nothing is fetched from a CDN;
 - ``GET /config.json`` → ``{auth_url}``: where the page registers, logs in and refreshes.
@@ -72,6 +73,12 @@ async def index(request: web.Request) -> web.FileResponse:
 async def config(request: web.Request) -> web.Response:
     auth_url = request.app[SETTINGS].browser_auth_url.rstrip("/")
     return web.json_response({"auth_url": auth_url}, headers={"Cache-Control": "no-store"})
+
+
+@web_routes.get("/favicon.ico")
+async def favicon(request: web.Request) -> web.FileResponse:
+    """Where browsers look for the icon whatever the page names: a 200, not a 404 per tab."""
+    return web.FileResponse(PUBLIC / "favicon.ico", headers=_FILE_HEADERS)
 
 
 @web_routes.get("/static/{path:.+}")

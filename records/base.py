@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
+import emoji as emoji_data
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -17,8 +18,6 @@ from pydantic import (
     StringConstraints,
     ValidationError,
 )
-
-import emoji as emoji_data
 
 from records.text import is_invisible, text_problem
 
@@ -69,6 +68,7 @@ GroupName = Annotated[
 NewGroupName = Annotated[GroupName, AfterValidator(_visible_text)]
 """A name asked for: stricter than ``GroupName``, which facts already in the log must pass."""
 
+
 def utcnow() -> datetime:
     """Now, cut to BSON's millisecond precision, so a stored and re-read time is equal."""
     now = datetime.now(UTC)
@@ -116,5 +116,3 @@ class Record(BaseModel):
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
-
-

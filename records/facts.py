@@ -60,6 +60,10 @@ class MemberJoined(MembershipFact):
     username: str
     read_seq: int = Field(default=0, ge=0)
     """The group's last ``seq`` when they joined: a newcomer has nothing unread."""
+    peer_id: str | None = None
+    """Back in a direct conversation: the other person (whose message brought them back,
+    or whom they reopened it with), so their sockets are told where it is from."""
+    peer: str | None = None
 
 
 class MemberLeft(MembershipFact):

@@ -44,6 +44,7 @@ def under_request_id(current: str | None) -> Iterator[None]:
     finally:
         request_id.reset(token)
 
+
 Check = Callable[[], Awaitable[None]]
 """A dependency check for ``/readyz``: returns if the dependency answers, raises if not."""
 

@@ -136,11 +136,14 @@ class UnblockUser(Request):
 
 
 class ToggleReaction(Request):
-    """Add the actor's ``emoji`` to a message, or take it back if it is there."""
+    """Add the actor's ``emoji`` to a message, or take it back if it is there; or, with
+    ``reacted`` given, make it so (a retry after a lost answer then changes nothing more)."""
 
     type: Literal["ReactionRequested"] = "ReactionRequested"
     message_id: MessageId
     emoji: Emoji
+    reacted: bool | None = None
+    """What the actor wants: True to have the reaction, False not to; None toggles."""
 
 
 AnyRequest = (

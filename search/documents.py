@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
 from records.facts import (
+    DirectOpened,
     Fact,
     GroupCreated,
     InvitationDeclined,
@@ -26,7 +27,10 @@ from records.facts import (
     MessageDeleted,
     MessageEdited,
     MessageSaved,
+    ReactionToggled,
     ReadMarked,
+    UserBlocked,
+    UserUnblocked,
 )
 from search.highlights import indexed_text
 
@@ -134,6 +138,12 @@ class Round:
                 | ReadMarked()
             ):
                 pass  # not indexed: who may read a group is the gateway's, asked each search
+            case ReactionToggled():
+                pass  # not indexed: a reaction changes nothing a search matches or shows
+            case DirectOpened() | UserBlocked() | UserUnblocked():
+                # Not indexed: who talks with or blocks whom is no search's to match (the
+                # conversation's messages are indexed as any group's).
+                pass
             case _:
                 assert_never(fact)
 

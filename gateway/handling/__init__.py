@@ -1,6 +1,6 @@
 """The gateway's Socket.IO handlers, by concern: ``connection`` (a socket's life),
-``messages``, ``groups``, ``presence`` and ``search``; what they share, and the namespace that
-dispatches to them, in ``namespace``.
+``messages``, ``groups``, ``direct`` (conversations of two, blocks), ``presence`` and
+``search``; what they share, and the namespace that dispatches to them, in ``namespace``.
 
 A new client event is a command model in ``gateway.commands``, one function registered with
 ``@handles(event, bucket=...)`` in the module of its concern, and its payloads in
@@ -9,7 +9,10 @@ A new client event is a command model in ``gateway.commands``, one function regi
 
 from __future__ import annotations
 
-from gateway.handling import connection, groups, messages, presence, search
+from gateway.handling import connection, direct, groups, messages, presence, search
 from gateway.handling.namespace import BUCKETS, ChatNamespace
 
-__all__ = ["BUCKETS", "ChatNamespace", "connection", "groups", "messages", "presence", "search"]
+__all__ = [
+    "BUCKETS", "ChatNamespace", "connection", "direct", "groups", "messages", "presence",
+    "search",
+]  # fmt: skip

@@ -38,9 +38,7 @@ async def _admit(ns: ChatNamespace, sid: str, auth: Any) -> None:
     try:
         claims = verify_token(ns.settings, token or "", "access")
     except InvalidToken as exc:
-        raise socketio.exceptions.ConnectionRefusedError(
-            exc.message, {"code": exc.code}
-        ) from None
+        raise socketio.exceptions.ConnectionRefusedError(exc.message, {"code": exc.code}) from None
     channel = ns.settings.revocations_channel
     issued_at = claims.issued_at.timestamp()
     if await is_revoked(ns.presence.redis, channel, claims.user_id, issued_at):

@@ -26,6 +26,7 @@ from gateway.commands import (
 )
 from gateway.handling.namespace import ChatNamespace, Reply, handles
 from gateway.rooms import group_room
+from records.direct import is_direct_group_id
 from records.requests import (
     CreateGroup,
     DeclineInvitation,
@@ -63,10 +64,11 @@ async def join(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
     ``since_change`` when given (everything after them first, then live), else from now."""
     command = parse(JoinCommand, data)
     user = await ns.get_session(sid)
+    await _refuse_third_person(ns, user["user_id"], command.group_id)
     # The agents decide membership (a member asking again changes nothing): never the
     # view, which may not show a removal or a join yet.
     joined = await ns.ask(JoinGroup(group_id=command.group_id, **ns.actor(sid, user)))
-    seq, change, more = await _follow(
+    seq, change, more = await follow(
         ns,
         sid,
         command.group_id,
@@ -96,6 +98,7 @@ async def invite(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
     command = parse(InviteCommand, data)
     if (command.user_id is None) == (command.username is None):
         raise CommandError("invalid_payload", "give exactly one of user_id and username")
+    _refuse_in_direct(command.group_id, "invite anyone")
     user = await ns.get_session(sid)
     await ns.member_group(user, command.group_id)
     invitee = await ns.directory.find(username=command.username, user_id=command.user_id)
@@ -122,6 +125,7 @@ async def invite(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
 async def decline(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
     """Turn down an invitation to the group."""
     command = parse(InGroup, data)
+    _refuse_in_direct(command.group_id, "decline")
     user = await ns.get_session(sid)
     await ns.ask(DeclineInvitation(group_id=command.group_id, **ns.actor(sid, user)))
     return {"ok": True, "group_id": command.group_id}
@@ -131,6 +135,7 @@ async def decline(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
 async def revoke(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
     """Take back an invitation (the inviter or the owner)."""
     command = parse(RevokeCommand, data)
+    _refuse_in_direct(command.group_id, "revoke")
     user = await ns.get_session(sid)
     await ns.ask(
         RevokeInvitation(
@@ -143,11 +148,10 @@ async def revoke(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
 @handles("remove_member", bucket="change")
 async def remove_member(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
     command = parse(RemoveMemberCommand, data)
+    _refuse_in_direct(command.group_id, "remove anyone")
     user = await ns.get_session(sid)
     await ns.ask(
-        RemoveMember(
-            group_id=command.group_id, member_id=command.user_id, **ns.actor(sid, user)
-        )
+        RemoveMember(group_id=command.group_id, member_id=command.user_id, **ns.actor(sid, user))
     )
     return {"ok": True, "group_id": command.group_id, "user_id": command.user_id}
 
@@ -173,7 +177,8 @@ async def find_groups(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
     await ns.reads.caught_up_with((await ns.get_session(sid))["user_id"])
     await ns.reads.caught_up()
     found = await ns.reads.public_groups(command.query, limit=20)
-    return {"ok": True, "groups": [group_to_client(g) for g in found]}
+    # (A direct conversation has no public entry; never listed, whatever the views hold.)
+    return {"ok": True, "groups": [group_to_client(g) for g in found if g.direct is None]}
 
 
 @handles("members", bucket="read")
@@ -183,7 +188,7 @@ async def members(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
     return {"ok": True, "group_id": group.group_id, "members": members_to_client(group)}
 
 
-async def _follow(
+async def follow(
     ns: ChatNamespace,
     sid: str,
     group_id: str,
@@ -255,6 +260,24 @@ async def _follow(
         raise _no_longer_member()
     await ns.delivery.fill(sid, group_id)
     return stream.cursors["seq"], stream.cursors["change"], False
+
+
+def _refuse_in_direct(group_id: str, what: str) -> None:
+    """Membership of a direct conversation is its two people's alone: refused at once (the
+    agents refuse it too). Its id says what it is (``records.direct``)."""
+    if is_direct_group_id(group_id):
+        message = f"a direct conversation is two people's: no one can {what} there"
+        raise CommandError("not_allowed", message)
+
+
+async def _refuse_third_person(ns: ChatNamespace, user_id: str, group_id: str) -> None:
+    """A ``join`` of a direct conversation by anyone but its two people: refused at once
+    (the agents refuse it too)."""
+    if not is_direct_group_id(group_id):
+        return
+    group = await ns.reads.group(group_id)
+    if group is not None and group.direct is not None and user_id not in group.direct:
+        raise CommandError("not_allowed", "a direct conversation is its two people's alone")
 
 
 def _no_longer_member() -> CommandError:

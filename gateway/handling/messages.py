@@ -1,8 +1,8 @@
-"""Handlers of messages: ``send``, ``edit``, ``delete``, ``history`` and ``read``, and the word to
-a sender whose acknowledged message the agents refused.
+"""Handlers of messages: ``send``, ``edit``, ``delete``, ``react``, ``history`` and ``read``, and
+the word to a sender whose acknowledged message the agents refused.
 
-``send`` and ``read`` are acknowledged once Kafka has the request; ``edit`` and ``delete`` once
-the agents have answered; ``history`` reads the views.
+``send`` and ``read`` are acknowledged once Kafka has the request; ``edit``, ``delete`` and
+``react`` once the agents have answered; ``history`` reads the views.
 """
 
 from __future__ import annotations
@@ -17,32 +17,47 @@ from gateway.commands import (
     DeleteCommand,
     EditCommand,
     HistoryCommand,
+    ReactCommand,
     ReadCommand,
     SendCommand,
     check_body,
+    check_emoji,
     parse,
 )
+from gateway.handling.direct import refuse_if_blocked
 from gateway.handling.namespace import ChatNamespace, Reply, handles
 from gateway.metrics import GatewayMetrics
 from gateway.rooms import NAMESPACE
 from records.base import split_message_id
-from records.requests import DeleteMessage, EditMessage, MarkRead, RequestAnswered, SendMessage
+from records.requests import (
+    DeleteMessage,
+    EditMessage,
+    MarkRead,
+    RequestAnswered,
+    SendMessage,
+    ToggleReaction,
+)
 
 
 @handles("send", bucket="send")
 async def send(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
     command = parse(SendCommand, data)
     check_body(command.body)
+    if command.reply_to is not None and split_message_id(command.reply_to)[0] != command.group_id:
+        # A reply answers a message of its own group; the agents check the rest.
+        raise CommandError("message_not_found", f"there is no message {command.reply_to!r} here")
     user = await ns.get_session(sid)
     # A socket in the group's room is a member (removal takes it out at once); others
     # are checked against the projection. The agents decide for good either way.
     if not ns.gate.follows(sid, command.group_id):
         await ns.member_group(user, command.group_id)
+    await refuse_if_blocked(ns, user["user_id"], command.group_id)
     await ns.bus.submit(
         SendMessage(
             group_id=command.group_id,
             client_msg_id=command.client_msg_id,
             body=command.body,
+            reply_to=command.reply_to,
             **ns.actor(sid, user),
         )
     )
@@ -89,6 +104,34 @@ async def delete(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
         DeleteMessage(group_id=group_id, message_id=command.message_id, **ns.actor(sid, user))
     )
     return {"ok": True, "message_id": command.message_id}
+
+
+@handles("react", bucket="reaction")
+async def react(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
+    """Toggle the caller's emoji on a message; answered once the agents have decided, with
+    whether it is now there (``reacted``)."""
+    command = parse(ReactCommand, data)
+    emoji = check_emoji(command.emoji)
+    group_id, _ = split_message_id(command.message_id)
+    user = await ns.get_session(sid)
+    if not ns.gate.follows(sid, group_id):  # (in the room: a member, as for ``send``)
+        await ns.member_group(user, group_id)
+    await refuse_if_blocked(ns, user["user_id"], group_id)
+    answer = await ns.ask(
+        ToggleReaction(
+            group_id=group_id,
+            message_id=command.message_id,
+            emoji=emoji,
+            reacted=command.reacted,
+            **ns.actor(sid, user),
+        )
+    )
+    return {
+        "ok": True,
+        "message_id": command.message_id,
+        "emoji": emoji,
+        "reacted": bool(answer.reacted),
+    }
 
 
 @handles("history", bucket="read")

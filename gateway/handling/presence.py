@@ -11,6 +11,7 @@ import socketio
 
 from gateway import client_events
 from gateway.commands import CommandError, InGroup, parse
+from gateway.handling.direct import refuse_if_blocked
 from gateway.handling.namespace import ChatNamespace, Reply, handles
 from gateway.readmodel import ReadModel
 from gateway.rooms import group_room
@@ -38,8 +39,10 @@ async def typing(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
     key = (sid, command.group_id)
     if now - ns.typed_at.get(key, float("-inf")) < ns.settings.typing_interval:
         return {"ok": True, "relayed": False}
-    ns.typed_at[key] = now
     user = await ns.get_session(sid)
+    # A blocked person shows no "typing…" to the one who blocks them (nor the other way).
+    await refuse_if_blocked(ns, user["user_id"], command.group_id)
+    ns.typed_at[key] = now
     name, payload = client_events.typing(command.group_id, user["user_id"], user["username"])
     await ns.emit(name, payload, room=group_room(command.group_id), skip_sid=sid)
     return {"ok": True, "relayed": True}

@@ -19,9 +19,9 @@ from tests.integration.faults.clients import Member
 HISTORY_PAGE = 100
 
 
-async def read_history(member: Member, group_id: str) -> list[tuple[int, str]]:
-    """The group's whole history as ``(seq, client_msg_id)``, oldest first, by paging
-    ``history`` backwards with ``before_seq`` as a client would."""
+async def read_history(member: Member, group_id: str) -> list[dict[str, Any]]:
+    """The group's whole history as its messages, oldest first, by paging ``history``
+    backwards with ``before_seq`` as a client would."""
     found: list[dict[str, Any]] = []
     before: int | None = None
     while True:
@@ -34,7 +34,12 @@ async def read_history(member: Member, group_id: str) -> list[tuple[int, str]]:
         if cursor is None or (before is not None and cursor >= before):
             break  # the second test guards against a cursor that does not move
         before = cursor
-    return sorted((int(m["seq"]), str(m["client_msg_id"])) for m in found)
+    return sorted(found, key=lambda m: int(m["seq"]))
+
+
+def positions(history: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """``(seq, client_msg_id)`` of each message: what the message audit compares."""
+    return [(int(m["seq"]), str(m["client_msg_id"])) for m in history]
 
 
 async def newest_seq(member: Member, group_id: str) -> int:
@@ -63,6 +68,17 @@ class Audit:
     """Read markers acknowledged (the highest per member)."""
     markers_lost: int = 0
     """Members whose marker in the views is behind the one they were acknowledged."""
+    reactions: int = 0
+    """Reactions acknowledged (a member's emoji on a message)."""
+    reactions_lost: int = 0
+    """Acknowledged reactions the history does not show."""
+    reactions_doubled: int = 0
+    """Emoji on a message whose count is not the number of people on it (one counted twice)."""
+    reactions_astray: int = 0
+    """Reactions in history no member was acknowledged."""
+    reaction_views_wrong: int = 0
+    """Members whose last ``reaction`` event of an emoji on a message says another count than
+    the history, or whose ``reaction`` events came out of order or twice."""
     problems: list[str] = field(default_factory=list)
 
     def note(self, problem: str) -> None:
@@ -78,6 +94,10 @@ class Audit:
             "unacknowledged": self.unacknowledged,
             "refused": self.refused,
             "markers_lost": self.markers_lost,
+            "reactions_lost": self.reactions_lost,
+            "reactions_doubled": self.reactions_doubled,
+            "reactions_astray": self.reactions_astray,
+            "reaction_views_wrong": self.reaction_views_wrong,
         }
 
     def report(self) -> str:
@@ -87,7 +107,10 @@ class Audit:
             f"seq_gaps={self.seq_gaps} incomplete_members={self.incomplete_members} "
             f"unacknowledged={self.unacknowledged} refused={self.refused} "
             f"reconnects={self.reconnects} markers={self.markers} "
-            f"markers_lost={self.markers_lost}"
+            f"markers_lost={self.markers_lost} reactions={self.reactions} "
+            f"reactions_lost={self.reactions_lost} reactions_doubled={self.reactions_doubled} "
+            f"reactions_astray={self.reactions_astray} "
+            f"reaction_views_wrong={self.reaction_views_wrong}"
         ]
         lines += [f"  {problem}" for problem in self.problems[:40]]
         if len(self.problems) > 40:
@@ -96,9 +119,10 @@ class Audit:
 
 
 def audit_group(
-    audit: Audit, group_id: str, members: list[Member], history: list[tuple[int, str]]
+    audit: Audit, group_id: str, members: list[Member], messages: list[dict[str, Any]]
 ) -> None:
     """Check one group's history against what its members sent and what they were sent."""
+    history = positions(messages)
     acknowledged = set().union(*(m.acknowledged for m in members))
     rejected = set().union(*(m.rejected for m in members))
     copies = Counter(client_msg_id for _, client_msg_id in history)
@@ -131,6 +155,50 @@ def audit_group(
 
     for member in members:
         audit_live_view(audit, member, history)
+    audit_reactions(audit, group_id, members, messages)
+
+
+def audit_reactions(
+    audit: Audit, group_id: str, members: list[Member], messages: list[dict[str, Any]]
+) -> None:
+    """Every acknowledged reaction is on its message once, nothing else is, each count is
+    the people on it, and every member's live ``reaction`` events ended at those counts."""
+    by_user = {m.user_id: m for m in members}
+    in_history: dict[tuple[str, str], tuple[int, list[str]]] = {}
+    for message in messages:
+        for reaction in message.get("reactions") or []:
+            key = (str(message["message_id"]), str(reaction["emoji"]))
+            in_history[key] = (int(reaction["count"]), list(reaction["user_ids"]))
+    for member in members:
+        audit.reactions += len(member.reactions_acked)
+        for key in sorted(member.reactions_acked):
+            _, user_ids = in_history.get(key, (0, []))
+            if member.user_id not in user_ids:
+                audit.reactions_lost += 1
+                audit.note(f"group {group_id}: {member.name}'s reaction {key} not in history")
+    for key, (count, user_ids) in in_history.items():
+        if count != len(user_ids) or len(set(user_ids)) != len(user_ids):
+            audit.reactions_doubled += 1
+            audit.note(f"group {group_id}: {key} count {count}, people {user_ids}")
+        for user_id in user_ids:
+            reactor = by_user.get(user_id)
+            if reactor is None or key not in reactor.reactions_acked:
+                audit.reactions_astray += 1
+                audit.note(f"group {group_id}: {key} has {user_id}, never acknowledged")
+    for member in members:
+        changes = member.reaction_changes
+        wrong = [
+            key
+            for key in in_history.keys() | member.reactions_seen.keys()
+            if member.reactions_seen.get(key, (0, 0))[1] != in_history.get(key, (0, []))[0]
+        ]
+        disorder = any(b <= a for a, b in itertools.pairwise(changes))
+        if wrong or disorder:
+            audit.reaction_views_wrong += 1
+            audit.note(
+                f"{member.name}: live reactions differ from history on {wrong[:4]} "
+                f"({len(wrong)}), out of order or twice: {disorder}"
+            )
 
 
 def audit_live_view(audit: Audit, member: Member, history: list[tuple[int, str]]) -> None:
@@ -161,7 +229,9 @@ async def audit_markers(audit: Audit, group_id: str, members: list[Member]) -> N
         marker = 0
         for _ in range(50):
             reply = await member.ok_eventually("groups", None)
-            entry = next((g for g in reply["groups"] if g["group_id"] == group_id), {})
+            entry: dict[str, Any] = next(
+                (g for g in reply["groups"] if g["group_id"] == group_id), {}
+            )
             marker = int(entry.get("last_read_seq", 0))
             if marker >= member.read_acked:
                 break

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import random
 from typing import Any
 
 import socketio
@@ -55,6 +56,7 @@ class Member:
         self.url = url
         self.token = token
         self.group_id: str | None = None
+        self.user_id: str | None = None
         self.seen: list[tuple[int, str]] = []
         """``(seq, client_msg_id)`` of every ``message`` of the group, in arrival order."""
         self.last_seq = 0
@@ -66,6 +68,14 @@ class Member:
         """Acknowledged sends the agents refused afterwards (``message_rejected``)."""
         self.refusals: list[tuple[str, str | None]] = []
         """Sends refused for good, with a code no retry can fix: a harness or gateway bug."""
+        self.message_ids: list[str] = []
+        """Every message of the group it was sent, by id: what it reacts to."""
+        self.reactions_acked: set[tuple[str, str]] = set()
+        """``(message_id, emoji)`` of each reaction of its own the gateway acknowledged."""
+        self.reactions_seen: dict[tuple[str, str], tuple[int, int]] = {}
+        """``(message_id, emoji)`` → ``(change, count)`` of the newest ``reaction`` event."""
+        self.reaction_changes: list[int] = []
+        """The ``change`` of every ``reaction`` event, in arrival order."""
         self.reconnects = 0
         self.ready = asyncio.Event()
         """Set while the socket is up and (re)joined: sends wait on it."""
@@ -83,13 +93,15 @@ class Member:
         lost = asyncio.Event()
         sio.on("message", self._on_message)
         sio.on("message_rejected", self._on_rejected)
+        sio.on("reaction", self._on_reaction)
         sio.on("disconnect", lambda *_: lost.set())
         try:
             auth = {"token": self.token}
             await sio.connect(self.url, auth=auth, transports=["websocket"], wait_timeout=5)
             self._sio, self._lost = sio, lost
             if self.group_id is not None:
-                await self.ok("join", {"group_id": self.group_id, "since_seq": self.last_seq})
+                since = {"since_seq": self.last_seq, "since_change": self.last_change}
+                await self.ok("join", {"group_id": self.group_id, **since})
         except BaseException:
             await discard(sio)
             raise
@@ -166,6 +178,12 @@ class Member:
         self.group_id = str(reply["group_id"])
         return self.group_id
 
+    async def open_direct(self, user_id: str) -> str:
+        """Open the direct conversation with ``user_id``: its group is this member's."""
+        reply = await self.ok("direct", {"user_id": user_id})
+        self.group_id = str(reply["group_id"])
+        return self.group_id
+
     async def join(self, group_id: str) -> None:
         """Join from seq 0, so this member's view must hold the whole history too."""
         self.group_id = group_id
@@ -208,6 +226,26 @@ class Member:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
 
+    async def react(self, emoji: str) -> None:
+        """Put ``emoji`` on a random message it was sent, retried until acknowledged; with
+        ``reacted: true``, so a retry after a lost answer cannot take it back."""
+        if not self.message_ids:
+            return
+        message_id = random.choice(self.message_ids)
+        payload = {"message_id": message_id, "emoji": emoji, "reacted": True}
+        try:
+            await self.ok_eventually("react", payload)
+        except Refused as exc:
+            self.refusals.append((f"react {message_id} {emoji}", exc.code))
+            return
+        except TimeoutError:
+            return  # never acknowledged: not counted either way
+        self.reactions_acked.add((message_id, emoji))
+
+    @property
+    def last_change(self) -> int:
+        return max(self.reaction_changes, default=0)
+
     # --- what the server sends ------------------------------------------------------------
 
     async def _on_message(self, data: dict[str, Any]) -> None:
@@ -215,7 +253,18 @@ class Member:
             return
         seq = int(data["seq"])
         self.seen.append((seq, str(data["client_msg_id"])))
+        self.message_ids.append(str(data["message_id"]))
         self.last_seq = max(self.last_seq, seq)
+
+    async def _on_reaction(self, data: dict[str, Any]) -> None:
+        if data.get("group_id") != self.group_id:
+            return
+        change = int(data["change"])
+        self.reaction_changes.append(change)
+        self.reactions_seen[(str(data["message_id"]), str(data["emoji"]))] = (
+            change,
+            int(data["count"]),
+        )
 
     async def _on_rejected(self, data: dict[str, Any]) -> None:
         self.rejected.add(str(data["client_msg_id"]))

@@ -2,9 +2,11 @@
 
 Two agent workers and two gateway nodes run the way they are deployed (``faust ... worker``,
 ``python -m gateway``), each in its own process group: a kill takes the whole process at
-once, with no shutdown and no final commit. Tokens are signed here with the gateways' JWT key,
-so no auth service is needed. Everything is named after a fresh run id (database, topics,
-consumer groups, Socket.IO channel), so the suite never sees another test's data.
+once, with no shutdown and no final commit. Tokens are signed here with the gateways' JWT key;
+the auth service runs only as the directory that finds the people of direct conversations
+(never killed: the faults under test are the message path's). Everything is named after a
+fresh run id (database, topics, consumer groups, Socket.IO channel), so the suite never sees
+another test's data.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
 
 from infra.paths import free_port
 from infra.processes import ManagedProcess
-from infra.services import agents_worker, gateway_service
+from infra.services import agents_worker, auth_service, gateway_service
 from infra.stack import InfraPorts, start_infra
 from records.settings import JwtSettings
 from records.tokens import issue_token
@@ -45,17 +48,35 @@ class Cluster:
     """What every service was started with (servers, names, JWT key)."""
     workers: list[ManagedProcess]
     gateways: list[ManagedProcess]
+    auth: ManagedProcess
     urls: list[str]
     """Base URL of each gateway node, by index; a restarted node keeps its port."""
     jwt: JwtSettings
     log_dir: Path
+    auth_url: str = ""
+    """The run's auth service: people a direct conversation names must be registered."""
     servers: dict[str, ManagedProcess] = field(default_factory=dict)
     """Kafka, FerretDB and Redis by name, when the cluster has servers of its own."""
+    user_ids: dict[str, str] = field(default_factory=dict)
+    """Username → the id auth gave them (``register``); others get ``user-<name>``."""
+
+    def user_id(self, username: str) -> str:
+        return self.user_ids.get(username, f"user-{username}")
+
+    async def register(self, username: str) -> str:
+        """Register ``username`` with auth (so the gateway's directory finds them); their
+        tokens then carry the id auth gave them."""
+        body = {"username": username, "password": secrets.token_urlsafe(16)}
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{self.auth_url}/register", json=body) as response:
+                assert response.status == 201, await response.text()
+                self.user_ids[username] = str((await response.json())["user_id"])
+        return self.user_ids[username]
 
     def token(self, username: str) -> str:
         token, _ = issue_token(
             self.jwt,
-            user_id=f"user-{username}",
+            user_id=self.user_id(username),
             username=username,
             token_type="access",
             ttl=timedelta(hours=1),  # never expires during the test: no session_expired
@@ -73,8 +94,8 @@ class Cluster:
         await process.astart()
 
     async def stop(self) -> None:
-        """Gateways first (their clients are gone), then the workers."""
-        for group in (self.gateways, self.workers):
+        """Gateways first (their clients are gone), then the workers, then auth."""
+        for group in (self.gateways, self.workers, [self.auth]):
             await asyncio.gather(*(process.astop() for process in group))
 
 
@@ -113,9 +134,11 @@ async def running_cluster(servers: Servers, log_dir: Path) -> AsyncIterator[Clus
         )
         for n in (1, 2)
     ]
-    ports = [free_port(), free_port()]
+    ports, auth_port = [free_port(), free_port()], free_port()
+    auth_url = f"http://127.0.0.1:{auth_port}"
+    auth = auth_service(log_dir / "auth.log", port=auth_port, env=env)
     gateways = [
-        gateway_service(log_dir / f"gateway-{n}.log", port=port, env=env)
+        gateway_service(log_dir / f"gateway-{n}.log", port=port, auth_url=auth_url, env=env)
         for n, port in enumerate(ports, start=1)
     ]
     cluster = Cluster(
@@ -123,16 +146,19 @@ async def running_cluster(servers: Servers, log_dir: Path) -> AsyncIterator[Clus
         env=env,
         workers=workers,
         gateways=gateways,
+        auth=auth,
         urls=[f"http://127.0.0.1:{port}" for port in ports],
         jwt=JwtSettings(jwt_secret=SecretStr(jwt_secret)),
         log_dir=log_dir,
+        auth_url=auth_url,
     )
     print(f"\n[faults] run {run_id}; service logs in {log_dir}")
     try:
         # Gateways first: the first one creates the topics, so the two workers do not race
         # each other to create them (the fault under test is a kill, not a cold start).
         await gateways[0].astart()
-        await asyncio.gather(gateways[1].astart(), *(worker.astart() for worker in workers))
+        starts = [gateways[1].astart(), auth.astart(), *(worker.astart() for worker in workers)]
+        await asyncio.gather(*starts)
         yield cluster
     finally:
         await cluster.stop()
@@ -159,9 +185,7 @@ async def cluster_on_own_servers(
         start_infra, base / "data", base / "logs", InfraPorts.free(), environ
     )
     try:
-        servers = Servers(
-            infra.env["KAFKA_URL"], infra.env["MONGODB_URI"], infra.env["REDIS_URL"]
-        )
+        servers = Servers(infra.env["KAFKA_URL"], infra.env["MONGODB_URI"], infra.env["REDIS_URL"])
         async with running_cluster(servers, base) as cluster:
             cluster.servers = {process.name: process for process in infra.processes}
             yield cluster

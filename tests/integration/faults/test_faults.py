@@ -1,7 +1,9 @@
 """Agent workers and a gateway node are SIGKILLed under steady load, and the chat still
 keeps its promises: nothing acknowledged is lost or stored twice, each group's seqs run 1..N
 without a gap, and every member's live view (catch-up after a rejoin included) equals the
-history, in order, each seq once.
+history, in order, each seq once. The load runs in groups and in direct conversations, with
+reactions among the messages: each acknowledged reaction is on its message once, and every
+member's live counts end where the history's do.
 
 Judged through the client protocol only, as a user would see it. ``CHAT_FAULTS=off`` runs the
 same load without the faults: that run must pass on any working build, which is how the
@@ -16,6 +18,7 @@ import os
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -33,6 +36,11 @@ pytestmark = pytest.mark.integration
 
 GROUPS = 10
 MEMBERS = 3
+DIRECT_PAIRS = 3
+"""Direct conversations under the same load: each pair's two people on different nodes."""
+REACT_EVERY = 4
+"""A member reacts to a message it was sent about once every this many sends."""
+EMOJI = ("👍", "❤️", "🎉", "👍🏽", "👨‍👩‍👧")
 RATE = 25.0
 """Messages per second sent in total, spread over every member."""
 LOAD_SECONDS = 75.0
@@ -81,12 +89,16 @@ class Clock:
 
 async def set_up_groups(cluster: Cluster) -> Groups:
     """GROUPS groups of MEMBERS, each member on its own socket; a group's members are spread
-    over both gateway nodes, so delivery always crosses nodes through Redis."""
+    over both gateway nodes, so delivery always crosses nodes through Redis. And
+    DIRECT_PAIRS direct conversations, the same way: one person opens it, the other joins
+    it (as a client does on ``direct_opened``)."""
 
     async def one_group(g: int) -> tuple[str, list[Member]]:
         names = [f"g{g}m{i}" for i in range(MEMBERS)]
         nodes = [cluster.urls[(g * MEMBERS + i) % len(cluster.urls)] for i in range(MEMBERS)]
         members = [Member(n, url, cluster.token(n)) for n, url in zip(names, nodes, strict=True)]
+        for member in members:
+            member.user_id = cluster.user_id(member.name)
         await asyncio.gather(*(member.connect() for member in members))
         group_id = await members[0].create_group(f"faults {g}")
         await asyncio.gather(*(member.join(group_id) for member in members[1:]))
@@ -94,16 +106,35 @@ async def set_up_groups(cluster: Cluster) -> Groups:
             member.stay_connected()
         return group_id, members
 
-    return dict(await asyncio.gather(*(one_group(g) for g in range(GROUPS))))
+    async def one_pair(p: int) -> tuple[str, list[Member]]:
+        names = [f"d{p}a", f"d{p}b"]
+        ids = [await cluster.register(name) for name in names]
+        members = [
+            Member(name, cluster.urls[i], cluster.token(name)) for i, name in enumerate(names)
+        ]
+        for member, user_id in zip(members, ids, strict=True):
+            member.user_id = user_id
+        await asyncio.gather(*(member.connect() for member in members))
+        group_id = await members[0].open_direct(ids[1])
+        await members[1].join(group_id)
+        for member in members:
+            member.stay_connected()
+        return group_id, members
+
+    groups = await asyncio.gather(*(one_group(g) for g in range(GROUPS)))
+    pairs = await asyncio.gather(*(one_pair(p) for p in range(DIRECT_PAIRS)))
+    return dict([*groups, *pairs])
 
 
 async def chatter(member: Member, stop: asyncio.Event, sends: set[asyncio.Task[None]]) -> None:
     """Start a new send every so often until ``stop``; never wait for one to be
     acknowledged, so messages pile up and are resent while the member's node is down."""
-    interval = GROUPS * MEMBERS / RATE
+    interval = (GROUPS * MEMBERS + DIRECT_PAIRS * 2) / RATE
     while not stop.is_set():
         sends.add(asyncio.create_task(member.send()))
         sends.add(asyncio.create_task(member.mark_read()))
+        if random.randrange(REACT_EVERY) == 0:
+            sends.add(asyncio.create_task(member.react(random.choice(EMOJI))))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval * random.uniform(0.5, 1.5))
 
@@ -173,6 +204,23 @@ async def drain(groups: Groups, clock: Clock, within: float = 90) -> None:
         await asyncio.sleep(1)
 
 
+async def settled_history(members: list[Member], group_id: str) -> list[dict[str, Any]]:
+    """The group's history once it shows every acknowledged reaction, or as it is after a
+    while: the views trail the log by a moment, and a reaction lost never shows."""
+    wanted = set().union(*(m.reactions_acked for m in members))
+    for _ in range(20):
+        history = await read_history(members[0], group_id)
+        shown = {
+            (str(message["message_id"]), str(reaction["emoji"]))
+            for message in history
+            for reaction in message.get("reactions") or []
+        }
+        if wanted <= shown:
+            break
+        await asyncio.sleep(0.5)
+    return history
+
+
 async def run_load(cluster: Cluster, groups: Groups, clock: Clock, faults: list[Fault]) -> None:
     """RATE messages a second for LOAD_SECONDS, faults injected meanwhile; returns once
     every send has been acknowledged (or given up on after 90 s)."""
@@ -215,12 +263,15 @@ async def load_faults_and_audit(cluster: Cluster, faults: list[Fault]) -> None:
         groups = await set_up_groups(cluster)
         clock = Clock()
         try:
-            clock.say(f"{GROUPS} groups of {MEMBERS} ready; load {RATE}/s, faults {INJECT_FAULTS}")
+            clock.say(
+                f"{GROUPS} groups of {MEMBERS} and {DIRECT_PAIRS} direct conversations ready; "
+                f"load {RATE}/s, faults {INJECT_FAULTS}"
+            )
             await run_load(cluster, groups, clock, faults)
             await drain(groups, clock)
             audit = Audit()
             for group_id, members in groups.items():
-                history = await read_history(members[0], group_id)
+                history = await settled_history(members, group_id)
                 audit_group(audit, group_id, members, history)
                 await audit_markers(audit, group_id, members)
         finally:
@@ -230,6 +281,7 @@ async def load_faults_and_audit(cluster: Cluster, faults: list[Fault]) -> None:
     dead = [p for p in processes if not p.is_running()]
     assert not dead, f"services died during the test: {dead}"
     assert audit.acknowledged > 0.5 * RATE * LOAD_SECONDS, "the load did not get through"
+    assert audit.reactions > 0.05 * RATE * LOAD_SECONDS, "the reactions did not get through"
     if INJECT_FAULTS and any(kind == "gateway" for kind, _, _ in faults):
         assert audit.reconnects > 0, "the gateway's kill reached no client"
     assert all(n == 0 for n in audit.failures().values()), audit.report()

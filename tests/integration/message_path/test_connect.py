@@ -94,8 +94,9 @@ async def test_a_socket_is_closed_when_its_token_expires(
 async def test_a_person_has_a_bounded_number_of_sockets_on_all_nodes(
     start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
 ) -> None:
-    first, second = await start_gateway(max_sockets_per_user=2), await start_gateway(
-        max_sockets_per_user=2
+    first, second = (
+        await start_gateway(max_sockets_per_user=2),
+        await start_gateway(max_sockets_per_user=2),
     )
     one = await connected(new_client, first, token_for("many"))
     await connected(new_client, second, token_for("many"))

@@ -58,9 +58,7 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
 
     worker = await asyncio.to_thread(start_agents_worker, env, logs / "first.log")
     try:
-        creation = CreateGroup(
-            group_id=group, actor_id="u", actor="u", name="crash", private=False
-        )
+        creation = CreateGroup(group_id=group, actor_id="u", actor="u", name="crash", private=False)
         await producer.send(topics.requests, creation.to_bytes(), key=group.encode())
         await submit(range(FIRST))
         stored_before_kill = await wait_for_count(database, group, 100)

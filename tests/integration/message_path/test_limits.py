@@ -15,7 +15,7 @@ from tests.integration.message_path.conftest import NewClient, Start, connected
 
 TIGHT = {
     f"{kind}_{bound}": value
-    for kind in ("send", "change", "read", "typing", "search")
+    for kind in ("send", "change", "read", "typing", "search", "reaction", "direct")
     for bound, value in (("burst", 1), ("rate", 0.01))
 }
 """One event of each kind, then a token back every 100 s."""

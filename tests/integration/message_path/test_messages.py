@@ -27,7 +27,7 @@ from tests.integration.servers import Servers
 
 MESSAGE_FIELDS = {
     "message_id", "group_id", "seq", "sender_id", "sender", "body", "client_msg_id", "saved_at",
-    "edited_at", "deleted", "mentions",
+    "edited_at", "deleted", "mentions", "reactions", "reply_to",
 }  # fmt: skip
 
 

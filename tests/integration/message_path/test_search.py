@@ -108,18 +108,14 @@ def _who(person: Person) -> tuple[str, str, str]:
 
 
 @pytest.fixture
-async def chat(
-    start_gateway: Start, auth_url: str, search_url: str, new_client: NewClient
-) -> Chat:
+async def chat(start_gateway: Start, auth_url: str, search_url: str, new_client: NewClient) -> Chat:
     chat = Chat(start_gateway, auth_url, search_url, new_client)
     await chat.node()
     return chat
 
 
 @pytest.fixture
-async def chat_without_search(
-    start_gateway: Start, auth_url: str, new_client: NewClient
-) -> Chat:
+async def chat_without_search(start_gateway: Start, auth_url: str, new_client: NewClient) -> Chat:
     """A gateway node whose search service is not there: nothing listens where it asks."""
     chat = Chat(start_gateway, auth_url, f"http://127.0.0.1:{free_port()}", new_client)
     await chat.node()
@@ -481,9 +477,11 @@ async def test_history_around_a_message_gives_both_sides_and_both_cursors(
         assert reply["group_id"] == group_id
         bodies = [m["body"] for m in reply["messages"]]
         assert bodies == [f"#{m['seq']}" for m in reply["messages"]]
-        return [m["seq"] for m in reply["messages"]], reply["next_before_seq"], reply[
-            "next_after_seq"
-        ]
+        return (
+            [m["seq"] for m in reply["messages"]],
+            reply["next_before_seq"],
+            reply["next_after_seq"],
+        )
 
     assert await around(15, 10) == (list(range(10, 20)), 10, 19)
     assert await around(15, 1) == ([15], 15, 15)

@@ -55,7 +55,7 @@ def message(seq: int, who: Actor, client_msg_id: str) -> dict[str, Any]:
     """Then: ``send(who, client_msg_id)`` saved as message ``seq``."""
     return fact("MessageSaved", message_id=f"g:{seq}", seq=seq, sender_id=who["actor_id"],
                 sender=who["actor"], client_msg_id=client_msg_id, body="hi", saved_at=NOW,
-                mentions=[], sealed=None, key_no=None)  # fmt: skip
+                mentions=[], sealed=None, key_no=None, reply_to=None)  # fmt: skip
 
 
 def remove(who: Actor, member_id: str) -> RemoveMember:

@@ -10,9 +10,7 @@ from records.requests import EditMessage, JoinGroup, SendMessage
 
 
 def submission(**changes: object) -> bytes:
-    event = SendMessage(
-        group_id="g1", actor_id="u1", actor="ann", client_msg_id="c1", body="hi"
-    )
+    event = SendMessage(group_id="g1", actor_id="u1", actor="ann", client_msg_id="c1", body="hi")
     data = json.loads(event.to_bytes())
     data.update(changes)
     return json.dumps(data).encode()

@@ -88,9 +88,7 @@ def test_deciding_the_same_requests_again_from_the_same_state_decides_the_same()
         f.model_dump(exclude={"saved_at", "occurred_at", "sealed"}) for f in facts
     ]
     assert strip(first.facts) == strip(second.facts)
-    assert [(k.key_id, k.key_no) for k in first.keys] == [
-        (k.key_id, k.key_no) for k in second.keys
-    ]
+    assert [(k.key_id, k.key_no) for k in first.keys] == [(k.key_id, k.key_no) for k in second.keys]
     fresh = [(k.key, s.key) for k, s in zip(first.keys, second.keys, strict=True) if k.key]
     assert fresh and all(a != b for a, b in fresh)
 

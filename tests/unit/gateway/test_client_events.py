@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from gateway.client_events import client_events, message_to_client
+from gateway.client_events import client_events, group_to_client, message_to_client
 from records.base import utcnow
 from records.facts import (
+    DirectOpened,
     GroupCreated,
     InvitationDeclined,
     InvitationRevoked,
@@ -15,7 +16,10 @@ from records.facts import (
     MessageEdited,
     MessageSaved,
     ReadMarked,
+    UserBlocked,
+    UserUnblocked,
 )
+from records.views import Group, new_direct_document
 
 
 def test_each_fact_becomes_its_client_event_in_the_right_room() -> None:
@@ -93,3 +97,39 @@ def test_a_read_receipt_reaches_the_group_and_the_readers_other_devices() -> Non
 def test_a_created_group_is_not_broadcast() -> None:
     created = GroupCreated(group_id="g", name="Team", private=False, owner_id="ann", owner="Ann")
     assert client_events(created) == []
+
+
+def test_a_direct_conversation_begun_tells_each_person_of_the_other() -> None:
+    opened = DirectOpened(group_id="dm-1", version=1, user_id="ann", username="Ann",
+                          peer_id="bob", peer="Bob")  # fmt: skip
+    assert client_events(opened) == [
+        ("direct_opened", ["user:bob"],
+         {"group_id": "dm-1", "peer": {"user_id": "ann", "username": "Ann"}}),
+        ("direct_opened", ["user:ann"],
+         {"group_id": "dm-1", "peer": {"user_id": "bob", "username": "Bob"}}),
+    ]  # fmt: skip
+
+
+def test_a_block_is_told_to_the_blockers_sockets_only() -> None:
+    who = {"group_id": "dm-1", "by_id": "ann", "by": "Ann", "user_id": "bob", "username": "Bob"}
+    assert client_events(UserBlocked(**who)) == [
+        ("block_changed", ["user:ann"], {"user_id": "bob", "username": "Bob", "blocked": True})
+    ]
+    assert client_events(UserUnblocked(**who)) == [
+        ("block_changed", ["user:ann"], {"user_id": "bob", "username": "Bob", "blocked": False})
+    ]
+
+
+def test_a_direct_conversation_is_listed_by_the_other_persons_name() -> None:
+    opened = DirectOpened(group_id="dm-1", version=1, user_id="ann", username="Ann",
+                          peer_id="bob", peer="Bob")  # fmt: skip
+    conversation = Group.from_document({"_id": "dm-1", **new_direct_document(opened)})
+    listed = group_to_client(conversation, "ann")
+    assert (listed["name"], listed["direct"], listed["peer"]) == (
+        "Bob", True, {"user_id": "bob", "username": "Bob"}
+    )  # fmt: skip
+    assert group_to_client(conversation, "bob")["name"] == "Ann"
+    group = Group(group_id="g", name="Team", private=False, owner_id="ann", last_seq=0,
+                  last_change=0, version=1, members={}, invited={})  # fmt: skip
+    listed = group_to_client(group)
+    assert (listed["name"], listed["direct"], listed["peer"]) == ("Team", False, None)

@@ -20,7 +20,7 @@ from gateway.settings import Settings
 CLIENT_EVENTS = {
     "create_group", "find_groups", "join", "leave", "invite", "decline", "revoke",
     "remove_member", "groups", "members", "send", "history", "edit", "delete", "read",
-    "typing", "presence", "search",
+    "typing", "presence", "search", "direct", "block", "unblock", "blocked", "react",
 }  # fmt: skip
 """The client → server events of the protocol (the README's table)."""
 

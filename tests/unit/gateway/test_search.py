@@ -342,7 +342,11 @@ async def test_the_request_carries_the_groups_the_senders_and_the_paging() -> No
     )
     directory = Directory({"ann": "u-ann"})
     answer = await search_messages(
-        service, directory, command, read_query(command.query), ["g1", "g2"]  # type: ignore[arg-type]
+        service,
+        directory,
+        command,
+        read_query(command.query),
+        ["g1", "g2"],  # type: ignore[arg-type]
     )
     assert answer.results == [HIT]
     (request,) = service.asked

@@ -6,12 +6,14 @@ from __future__ import annotations
 from gateway.seen import SeenLog
 from records.base import utcnow
 from records.facts import (
+    DirectOpened,
     MemberInvited,
     MemberJoined,
     MemberLeft,
     MemberRemoved,
     MessageSaved,
     ReadMarked,
+    UserBlocked,
 )
 from records.requests import JoinGroup, RequestAnswered
 
@@ -70,3 +72,15 @@ def test_a_departure_read_after_a_join_was_answered_is_noticed() -> None:
     read(MemberLeft(group_id="g", user_id="bob", username="Bob", version=7))
     read(MemberJoined(group_id="g", user_id="bob", username="Bob", version=6))  # read late
     assert seen.departed_after("bob", "g", 6), "an older join does not undo a newer departure"
+
+
+def test_a_direct_conversation_begun_concerns_both_people_and_a_block_neither() -> None:
+    seen = SeenLog()
+    seen.read(DirectOpened(group_id="dm", user_id="ann", username="Ann", peer_id="bob",
+                           peer="Bob", version=1), 0, 2)  # fmt: skip
+    assert seen.changes_of("ann") == {"dm": 1} and seen.changes_of("bob") == {"dm": 1}
+    assert seen.head("dm", "version") == 1
+    seen.read(UserBlocked(group_id="dm", by_id="ann", by="Ann", user_id="bob", username="Bob"),
+              0, 3)  # fmt: skip
+    assert seen.heads["dm"] == {"seq": 0, "change": 0, "version": 1}
+    assert seen.changes_of("ann") == {"dm": 1} and seen.placed["dm"] == (0, 4)
