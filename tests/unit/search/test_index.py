@@ -324,3 +324,61 @@ def test_terms_reach_the_engine_as_strings_never_as_syntax(index: MessageIndex) 
 def test_a_second_process_cannot_open_the_index(index: MessageIndex) -> None:
     with pytest.raises(IndexInUse):
         MessageIndex(index.path).open()
+
+
+def recent_rowids(index: MessageIndex) -> tuple[int, list[str]]:
+    """Where the newest messages' index begins, and the messages it finds a word in."""
+    with sqlite3.connect(index.path) as db:
+        start = db.execute("SELECT value FROM settings WHERE name = 'recent_from'").fetchone()[0]
+        rows = db.execute(
+            "SELECT m.message_id FROM recent_text JOIN messages AS m ON m.id = recent_text.rowid"
+            " WHERE recent_text MATCH 'standup' ORDER BY m.id"
+        ).fetchall()
+    return int(start), [row[0] for row in rows]
+
+
+def test_the_newest_messages_have_an_index_of_their_own_that_relevance_ranks_in(
+    tmp_path: Path,
+) -> None:
+    index = MessageIndex(tmp_path / "messages.sqlite3", relevance_window=5, ranked_rows=8)
+    index.open()
+    try:
+        apply(index, *(saved(n, "standup" + " notes" * (n % 3)) for n in range(1, 31)))
+        start, recent = recent_rowids(index)
+        # Trimmed as it grows: the newest 8 and those since the last trim, never an old one.
+        assert 8 <= len(recent) < 30 and recent == [f"g1:{n}" for n in range(31 - len(recent), 31)]
+        apply(index, edited(30, "lunch", 1), deleted(29, 2))
+        assert "g1:30" not in recent_rowids(index)[1] and "g1:29" not in recent_rowids(index)[1]
+        every: list[str] = []
+        cursor = None
+        while True:  # the newest windows ranked in the recent index, the older in the whole
+            answer = ask(index, "standup", order="relevance", limit=4, cursor=cursor)
+            every += found(answer)
+            if (cursor := answer.next_cursor) is None:
+                break
+        assert sorted(every) == sorted(f"g1:{n}" for n in range(1, 29))
+        assert len(every) == 28
+        assert sorted(every[:5]) == sorted(f"g1:{n}" for n in range(24, 29)), "newest first"
+        assert start > 0
+    finally:
+        index.close()
+
+
+def test_an_index_made_before_the_recent_one_gets_it_from_its_next_message(
+    tmp_path: Path,
+) -> None:
+    index = MessageIndex(tmp_path / "messages.sqlite3")
+    index.open()
+    apply(index, saved(1, "standup old"))
+    index.close()
+    with sqlite3.connect(index.path) as db:  # as an index of the earlier schema was
+        db.execute("DROP TABLE recent_text")
+        db.execute("DELETE FROM settings WHERE name = 'recent_from'")
+    index.open()
+    try:
+        apply(index, saved(2, "standup new"))
+        assert recent_rowids(index)[1] == ["g1:2"]
+        answer = ask(index, "standup", order="relevance")
+        assert sorted(found(answer)) == ["g1:1", "g1:2"]
+    finally:
+        index.close()
