@@ -98,6 +98,64 @@ class Person:
         await found.get_by_role("button", name="Join").click()
         await expect(self.page.locator("#group-title")).to_have_text(group_name)
 
+    # --- direct conversations and blocking --------------------------------------------------
+
+    def direct_button(self, username: str) -> Locator:
+        """A direct conversation in the sidebar, named after the other person."""
+        return self.page.locator("#direct-list button.group", has_text=username)
+
+    async def open_direct(self, username: str) -> None:
+        await self.direct_button(username).click()
+        await expect(self.page.locator("#group-title")).to_have_text(username)
+
+    async def write_to(self, username: str) -> None:
+        """A new direct message from the sidebar's form, by username."""
+        await self.page.get_by_label("New direct message to").fill(username)
+        await self.page.get_by_role("button", name="Message", exact=True).click()
+
+    async def person_menu(self, where: Locator, username: str) -> Locator:
+        """Open the menu of ``username``'s name in ``where``: what can be done about them."""
+        await where.get_by_role("button", name=username, exact=True).click()
+        menu = self.page.get_by_role("menu", name=username)
+        await expect(menu).to_be_visible()
+        return menu
+
+    async def message_from_members(self, username: str) -> None:
+        """Begin (or go to) the direct conversation with a member of the open group."""
+        await self.open_members_panel()
+        menu = await self.person_menu(self.page.locator("#member-list"), username)
+        await menu.get_by_role("menuitem", name="Send a direct message").click()
+        await expect(self.page.locator("#group-title")).to_have_text(username)
+
+    async def block_in_header(self, username: str, *, block: bool = True) -> None:
+        """Block (or unblock) the other person of the open direct conversation."""
+        menu = await self.person_menu(self.page.locator("#group-title"), username)
+        verb = "Block" if block else "Unblock"
+        await menu.get_by_role("menuitem", name=f"{verb} {username}").click()
+        line = self.page.locator("#blocked-line")
+        await (expect(line).to_be_visible() if block else expect(line).to_be_hidden())
+
+    # --- reactions and replies -------------------------------------------------------------
+
+    def reaction(self, text: str | re.Pattern[str], emoji: str) -> Locator:
+        """The chip of ``emoji`` under the message that says ``text``."""
+        return self.message(text).locator("button.reaction", has_text=emoji)
+
+    async def react(self, text: str | re.Pattern[str], emoji: str) -> None:
+        """React from the message's picker."""
+        message = self.message(text)
+        await message.hover()
+        await message.get_by_role("button", name="Add a reaction").click()
+        await message.get_by_role("button", name=f"React with {emoji}").click()
+
+    async def reply(self, text: str | re.Pattern[str], answer: str) -> None:
+        message = self.message(text)
+        await message.hover()
+        await message.get_by_role("button", name="Reply", exact=True).click()
+        await expect(self.page.locator("#reply-bar")).to_be_visible()
+        await self.send(answer)
+        await expect(self.page.locator("#reply-bar")).to_be_hidden()
+
     # --- messages ------------------------------------------------------------------------
 
     @property

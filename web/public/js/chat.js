@@ -1,9 +1,11 @@
-// The signed-in page: the connection, the person's groups, and the server's events routed to
-// the group they belong to (the sidebar and the open conversation show them); message search
-// (search.js) opens a conversation at a message found.
+// The signed-in page: the connection, the person's groups and direct conversations, and the
+// server's events routed to the group they belong to (the sidebar and the open conversation
+// show them); message search (search.js) opens a conversation at a message found. On a phone
+// an open conversation is a step in the browser's history: Back returns to the list.
 
 import { Connection } from "./connection.js";
 import { Conversation } from "./conversation.js";
+import { Directs } from "./directs.js";
 import { $ } from "./dom.js";
 import { Search } from "./search.js";
 import { Sidebar } from "./sidebar.js";
@@ -15,20 +17,22 @@ const STATUS_TEXT = {
   reconnecting: "Reconnecting…",
   offline: "Offline",
 };
+// As style.css's phone layout: one pane at a time, an open conversation over the list.
+const PHONE = window.matchMedia("(max-width: 720px)");
 
 export class ChatApp {
   constructor(session, onSessionLost) {
     this.session = session;
     this.onSessionLost = onSessionLost;
     this.groups = new Map(); // group_id → GroupState
+    this.names = new Map(); // user_id → username, of everyone the page has heard of
     this.resumeFrom = null; // group_id → [last seq, last change] seen when the connection dropped
     this.abort = new AbortController(); // removes the page listeners on logout
+    this.directs = new Directs(this, this.abort.signal);
     this.conversation = new Conversation(this, this.abort.signal);
     this.sidebar = new Sidebar(this, this.abort.signal);
     this.search = new Search(this, this.abort.signal);
-    $("back-button").addEventListener("click", () => {
-      document.body.classList.remove("in-conversation");
-    }, { signal: this.abort.signal });
+    $("back-button").addEventListener("click", () => this.back(), { signal: this.abort.signal });
     this.connection = new Connection(session, {
       onState: (state) => this.stateChanged(state),
       onConnected: (isReconnect) => this.connected(isReconnect),
@@ -39,13 +43,20 @@ export class ChatApp {
     window.addEventListener("hashchange", this.hashChanged, { signal: this.abort.signal });
   }
 
+  /** Logging out: the connection closes, and nothing of this person stays on the page (the
+   * next to log in on this tab sees none of their groups, notices or searches). */
   stop() {
     this.abort.abort();
     this.connection.close();
-    this.conversation.close();
+    this.conversation.reset();
     this.sidebar.clear();
+    this.directs.clear();
     this.search.clear();
     this.search.renderScope();
+    this.groups.clear();
+    $("me").textContent = "";
+    document.body.classList.remove("in-conversation");
+    if (window.location.hash || history.state) history.replaceState(null, "", window.location.pathname);
   }
 
   // --- connection ----------------------------------------------------------------------
@@ -66,6 +77,7 @@ export class ChatApp {
     const resumeFrom = this.resumeFrom ?? new Map();
     this.resumeFrom = null;
     try {
+      this.directs.loadBlocked();
       await this.loadGroups();
       await this.follow(resumeFrom);
       await this.resendQueued();
@@ -135,7 +147,9 @@ export class ChatApp {
   async resendQueued() {
     for (const group of this.groups.values()) {
       for (const [clientMsgId, pending] of group.pending) {
-        if (!pending.error) await this.conversation.composer.submit(clientMsgId, pending.body, group);
+        if (!pending.error) {
+          await this.conversation.composer.submit(clientMsgId, pending.body, group, pending.replyTo);
+        }
       }
     }
   }
@@ -150,8 +164,9 @@ export class ChatApp {
       else this.groups.set(info.group_id, new GroupState(info));
       if (this.conversation.isOpen(this.groups.get(info.group_id))) this.conversation.markRead();
     }
-    for (const id of [...this.groups.keys()]) if (!seen.has(id)) this.forget(id, false);
+    for (const [id, group] of [...this.groups]) if (!seen.has(id) && group.listed) this.forget(id, false);
     this.sidebar.renderGroups();
+    this.conversation.renderHeader();
     this.sidebar.setInvitations(reply.invitations ?? []);
   }
 
@@ -162,8 +177,20 @@ export class ChatApp {
         handler(data, group);
       });
     on("message", (message, group) => this.received(message, group));
-    on("message_edited", (change, group) => this.changed(group, group?.edited(change)));
-    on("message_deleted", (change, group) => this.changed(group, group?.deleted(change)));
+    on("message_edited", (change, group) => {
+      this.changed(group, group?.edited(change));
+      this.requoted(group, { ...change, deleted: false });
+    });
+    on("message_deleted", (change, group) => {
+      this.changed(group, group?.deleted(change));
+      this.requoted(group, { ...change, deleted: true });
+    });
+    on("reaction", (reaction, group) => {
+      if (reaction.user_id && reaction.username) this.names.set(reaction.user_id, reaction.username);
+      this.changed(group, group?.reacted(reaction));
+    });
+    on("direct_opened", (opened) => this.directs.opened(opened));
+    on("block_changed", (change) => this.directs.blockChanged(change));
     on("member_joined", (member, group) => this.membersChanged(group, member, true));
     on("read", (marker, group) => this.read(group, marker));
     on("mentioned", (mention, group) => {
@@ -205,11 +232,14 @@ export class ChatApp {
 
   received(message, group) {
     if (!group) return; // a group this page does not list yet: loadGroups will bring it
+    if (message.sender_id && message.sender) this.names.set(message.sender_id, message.sender);
     group.typing.delete(message.sender_id);
     const open = this.conversation.isOpen(group);
+    // The server's count (``groups``) already has the messages up to countedSeq.
+    const uncounted = message.seq > group.countedSeq && message.sender_id !== this.session.userId;
     if (!group.loaded && !open) {
       // Not read yet: count it; its newest page is read when the group is opened.
-      if (message.seq > group.lastSeq && message.sender_id !== this.session.userId) group.unread += 1;
+      if (message.seq > group.lastSeq && uncounted) group.unread += 1;
       group.lastSeq = Math.max(group.lastSeq, message.seq);
       this.sidebar.renderGroups();
       return;
@@ -221,7 +251,7 @@ export class ChatApp {
       if (group.loaded) this.conversation.showMessage(group.messages.get(message.seq));
       this.conversation.renderTyping();
       this.conversation.markRead();
-    } else if (outcome === "new" && message.sender_id !== this.session.userId) {
+    } else if (outcome === "new" && uncounted) {
       group.unread += 1;
       this.sidebar.renderGroups();
     }
@@ -248,6 +278,37 @@ export class ChatApp {
     if (message && this.conversation.isOpen(group)) this.conversation.showMessage(message);
   }
 
+  /** An original was edited or deleted: the quotes of its replies follow (and the reply
+   * being written, when it answers it). */
+  requoted(group, change) {
+    if (!group) return;
+    for (const reply of group.requoted(change)) this.changed(group, reply);
+    if (this.conversation.isOpen(group)) {
+      this.conversation.composer.originalChanged(change.message_id, change.body, change.deleted);
+    }
+  }
+
+  /** A person's name, from the group's members or anything else the page has seen. */
+  nameOf(userId, group = null) {
+    if (userId === this.session.userId) return this.session.username;
+    return group?.members.find((m) => m.user_id === userId)?.username ?? this.names.get(userId) ?? null;
+  }
+
+  /** What tells a group apart from another of the person's with the same name: the end of
+   * its id ("#3f9c"), as long as it needs to be; "" when its name is its own. */
+  tagOf(group) {
+    if (group.direct) return "";
+    const name = group.name.trim().toLowerCase();
+    const twins = [...this.groups.values()].filter(
+      (other) => other !== group && !other.direct && other.name.trim().toLowerCase() === name,
+    );
+    if (!twins.length) return "";
+    for (let length = 4; length < group.id.length; length += 2) {
+      const tag = group.id.slice(-length);
+      if (twins.every((other) => other.id.slice(-length) !== tag)) return `#${tag}`;
+    }
+    return `#${group.id}`;
+  }
   membersChanged(group, member, joined) {
     if (!group) return;
     group.members = group.members.filter((m) => m.user_id !== member.user_id);
@@ -265,12 +326,7 @@ export class ChatApp {
   forget(groupId, render = true) {
     const group = this.groups.get(groupId);
     this.groups.delete(groupId);
-    if (group && this.conversation.isOpen(group)) {
-      this.conversation.close();
-      this.search.renderScope();
-      document.body.classList.remove("in-conversation");
-      if (window.location.hash) history.replaceState(null, "", window.location.pathname);
-    }
+    if (group && this.conversation.isOpen(group)) this.closeConversation(false);
     if (render) this.sidebar.renderGroups();
   }
 
@@ -280,8 +336,25 @@ export class ChatApp {
     const id = decodeURIComponent(window.location.hash.slice(1));
     const group = this.groups.get(id);
     if (group && !this.conversation.isOpen(group)) this.open(group);
+    // Back (the browser's, or "←") to where no group is open: the list, and none open.
+    if (!id && this.conversation.group) this.closeConversation();
     if (!id) document.body.classList.remove("in-conversation");
   };
+
+  /** "←" on a phone: as the browser's Back when the conversation was a step of it. */
+  back() {
+    if (history.state?.chat === "open") history.back(); // hashChanged closes it
+    else this.closeConversation();
+  }
+
+  /** No group open any more: what comes in counts as unread, the list shows (on a phone). */
+  closeConversation(render = true) {
+    this.conversation.close();
+    this.search.renderScope();
+    document.body.classList.remove("in-conversation");
+    if (window.location.hash) history.replaceState(null, "", window.location.pathname);
+    if (render) this.sidebar.renderGroups();
+  }
 
   open(group) {
     this.showing(group);
@@ -298,8 +371,16 @@ export class ChatApp {
     this.search.renderScope();
   }
 
+  /** The address names the open group (a reload opens it again). On a phone, opening one
+   * from the list is a step the browser's Back undoes, rather than leaving the chat. */
   showing(group) {
-    if (window.location.hash.slice(1) !== group.id) history.replaceState(null, "", `#${group.id}`);
+    const url = `#${encodeURIComponent(group.id)}`;
+    if (PHONE.matches && history.state?.chat !== "open") {
+      if (window.location.hash) history.replaceState(null, "", window.location.pathname);
+      history.pushState({ chat: "open" }, "", url);
+    } else if (decodeURIComponent(window.location.hash.slice(1)) !== group.id) {
+      history.replaceState(history.state, "", url);
+    }
     document.body.classList.add("in-conversation");
   }
 }

@@ -1,10 +1,12 @@
 // What the person writes in the open group: new messages (shown as "sending…" until saved,
-// kept and resent after a reconnect, with Retry when refused), typing notices, and edits and
-// deletions of their own messages.
+// kept and resent after a reconnect, with Retry when refused), replies (the quote above the
+// composer until sent or cancelled), typing notices, and edits and deletions of their own
+// messages. A send's error shows under the composer until a later send goes through.
 
 import { MentionCompleter } from "./completion.js";
-import { $, h, randomId } from "./dom.js";
+import { $, h, randomId, show } from "./dom.js";
 import { pendingNode } from "./messages.js";
+import { QUOTE_CHARS } from "./store.js";
 
 export const MAX_BODY = 4000;
 const TYPING_EVERY_MS = 2_000;
@@ -13,6 +15,8 @@ export class Composer {
   constructor(conversation, signal) {
     this.conversation = conversation;
     this.lastTypingSent = 0;
+    this.replyTo = null; // {message_id, seq, sender, snippet}: what the next message answers
+    this.errorShown = ""; // the send error this composer put under it, if still there
     this.input = $("composer-input");
     // Registered first: an Enter that picks a name is not a send.
     this.completer = new MentionCompleter(this.input, () => this.others(), signal);
@@ -21,10 +25,18 @@ export class Composer {
       this.send();
     }, { signal });
     this.input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.defaultPrevented) {
+      if (event.isComposing || event.defaultPrevented) return;
+      if (event.key === "Enter" && !event.shiftKey) {
         event.preventDefault();
         this.send();
+      } else if (event.key === "Escape" && this.replyTo) {
+        event.preventDefault();
+        this.cancelReply();
       }
+    }, { signal });
+    $("reply-cancel").addEventListener("click", () => {
+      this.cancelReply();
+      this.input.focus();
     }, { signal });
     this.input.addEventListener("input", () => this.typed(), { signal });
   }
@@ -45,34 +57,89 @@ export class Composer {
     const body = this.input.value;
     if (!body.trim() || !this.group) return;
     if (body.length > MAX_BODY) {
-      $("conversation-error").textContent = `A message has at most ${MAX_BODY} characters.`;
+      this.showError(`A message has at most ${MAX_BODY} characters.`);
       return;
     }
     this.input.value = "";
     this.completer.close();
+    const replyTo = this.replyTo;
+    this.cancelReply();
     // Written while reading back from a search result: it shows with the newest messages.
     if (!this.group.atNewest) this.conversation.toNewest();
-    this.submit(randomId(), body);
+    this.submit(randomId(), body, this.group, replyTo);
   }
 
-  async submit(clientMsgId, body, group = this.group) {
-    group.pending.set(clientMsgId, { body, error: null });
+  /** Send (or send again: the same ``clientMsgId``) a message, in answer to ``replyTo``. */
+  async submit(clientMsgId, body, group = this.group, replyTo = null) {
+    group.pending.set(clientMsgId, { body, replyTo, error: null });
     this.renderPending(group, clientMsgId);
     if (this.conversation.isOpen(group)) this.conversation.toBottom();
+    const message = { group_id: group.id, client_msg_id: clientMsgId, body };
+    if (replyTo) message.reply_to = replyTo.message_id;
     try {
-      await this.conversation.call("send", { group_id: group.id, client_msg_id: clientMsgId, body });
+      await this.conversation.call("send", message);
+      if (this.conversation.isOpen(group)) this.clearError();
     } catch (error) {
       // Offline: it stays "sending…" and goes out on reconnect (see ChatApp.resendQueued).
       if (error.code !== "offline") this.rejected(group, clientMsgId, error.message);
     }
   }
 
-  /** A send refused at once or later (``message_rejected``): keep it, with Retry. */
+  /** A send refused at once or later (``message_rejected``): keep it, with Retry, and say
+   * why under the composer. */
   rejected(group, clientMsgId, message) {
     const pending = group.pending.get(clientMsgId);
     if (!pending) return;
     pending.error = message;
     this.renderPending(group, clientMsgId);
+    if (this.conversation.isOpen(group)) this.showError(`Not sent: ${message}`);
+  }
+
+  showError(text) {
+    $("conversation-error").textContent = text;
+    this.errorShown = text;
+  }
+
+  /** A send went through: a send's error shown before is out of date (another is kept). */
+  clearError() {
+    const line = $("conversation-error");
+    if (this.errorShown && line.textContent === this.errorShown) line.textContent = "";
+    this.errorShown = "";
+  }
+
+  // --- replies -------------------------------------------------------------------------
+
+  /** "Reply" on a message: its quote above the composer, the composer focused. */
+  startReply(message) {
+    this.replyTo = {
+      message_id: message.message_id,
+      seq: message.seq,
+      sender: message.sender,
+      snippet: Array.from(message.body ?? "").slice(0, QUOTE_CHARS).join(""),
+    };
+    $("reply-sender").textContent = message.sender;
+    $("reply-snippet").textContent = this.replyTo.snippet;
+    show($("reply-bar"), true);
+    this.input.focus();
+  }
+
+  cancelReply() {
+    this.replyTo = null;
+    show($("reply-bar"), false);
+    $("reply-sender").textContent = "";
+    $("reply-snippet").textContent = "";
+  }
+
+  /** The original was deleted (or edited) before the reply went: the quote follows it. */
+  originalChanged(messageId, body, deleted) {
+    if (this.replyTo?.message_id !== messageId) return;
+    if (deleted) {
+      this.cancelReply();
+      this.showError("The message you were replying to was deleted.");
+      return;
+    }
+    this.replyTo.snippet = Array.from(body ?? "").slice(0, QUOTE_CHARS).join("");
+    $("reply-snippet").textContent = this.replyTo.snippet;
   }
 
   renderPending(group, clientMsgId) {
@@ -86,7 +153,7 @@ export class Composer {
 
   pendingNode(clientMsgId, pending) {
     return pendingNode(clientMsgId, pending, this.conversation.app.session.username, {
-      retry: () => this.submit(clientMsgId, pending.body),
+      retry: () => this.submit(clientMsgId, pending.body, this.group, pending.replyTo),
       discard: (node) => {
         this.group.pending.delete(clientMsgId);
         node.remove();

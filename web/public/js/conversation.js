@@ -1,6 +1,8 @@
 // The open group: its messages, kept in order by seq and in view, and who is typing. It opens
 // at the newest page (older ones load on scroll), or at a search result: the page around it,
 // older and newer ones on scroll, until the newest is reached and live ones show again.
+// It opens where the person stopped reading (the "New messages" divider), else at the bottom.
+// A reply's quote takes the reader to the original, read around it if it is not loaded.
 // What the person writes is the composer's (composer.js); who is in the group, the members
 // panel's (members.js).
 
@@ -8,6 +10,7 @@ import { Composer } from "./composer.js";
 import { $, fill, h, show } from "./dom.js";
 import { MembersPanel } from "./members.js";
 import { messageNode } from "./messages.js";
+import { pickerNode } from "./reactions.js";
 import { typingText } from "./store.js";
 
 const PAGE = 50;
@@ -15,12 +18,16 @@ const NEAR_TOP_PX = 120;
 const NEAR_BOTTOM_PX = 80;
 const NEAR_END_PX = 120; // this close to the end of a window that stops short: read on
 const READ_EVERY_MS = 500;
+const FLASH_MS = 3_000; // how long the original of a clicked quote stays marked
 
 export class Conversation {
   constructor(app, signal) {
     this.app = app;
     this.group = null;
-    this.found = null; // {group, seq}: the search result the group was opened at, marked
+    // {group, seq, mark}: where the group was opened: a search result ("search", marked), the
+    // original of a quote ("flash", marked for a moment), or the "New messages" divider.
+    this.found = null;
+    this.picker = null; // the open reaction picker: {node, button}
     this.loadingOlder = false;
     this.loadingNewer = false;
     this.typingTimer = null;
@@ -34,6 +41,11 @@ export class Conversation {
       if (this.nearEnd()) this.loadNewer();
     }, { signal });
     $("to-newest").addEventListener("click", () => this.toNewest(), { signal });
+    // A click anywhere but the reaction picker (or the button that opened it) closes it.
+    document.addEventListener("click", (event) => {
+      const { node, button } = this.picker ?? {};
+      if (node && !node.contains(event.target) && !button.contains(event.target)) this.closePicker();
+    }, { signal });
     this.composer = new Composer(this, signal);
     this.members = new MembersPanel(this, signal);
   }
@@ -47,13 +59,17 @@ export class Conversation {
   }
 
   /** Show ``group`` at its newest messages (read the first time, and again after a jump to
-   * a search result), and who is in it. */
+   * a search result), and who is in it; with more unread than a page, the messages around
+   * the first unread one. */
   async open(group) {
+    if (!this.isOpen(group) && group.unread >= PAGE && group.lastRead > 0) {
+      return this.openAt(group, group.lastRead + 1, "divider");
+    }
     this.found = null;
     if (!group.atNewest) group.toNewest();
     this.show(group);
     this.renderAll();
-    this.toBottom();
+    this.land();
     await Promise.all([
       group.loaded ? null : this.loadNewest(),
       this.members.load(),
@@ -61,10 +77,12 @@ export class Conversation {
     this.markRead();
   }
 
-  /** Show ``group`` at message ``seq`` (a search result): the messages around it, it in the
-   * middle, marked and focused. Older and newer ones load as the person scrolls. */
-  async openAt(group, seq) {
-    const found = { group, seq };
+  /** Show ``group`` at message ``seq``: the messages around it, it in the middle; ``mark``
+   * says why: a search result ("search": marked and focused), the original of a quote
+   * ("flash": marked for a moment), the first unread message ("divider": the view starts at
+   * the "New messages" line). Older and newer ones load as the person scrolls. */
+  async openAt(group, seq, mark = "search") {
+    const found = { group, seq, mark };
     const switching = !this.isOpen(group);
     this.found = found;
     if (switching) this.show(group);
@@ -82,7 +100,8 @@ export class Conversation {
       }
       if (this.found !== found || !this.isOpen(group)) return;
       this.renderAll();
-      this.scrollToFound();
+      if (mark === "divider") this.land();
+      else this.scrollToFound();
       this.markRead();
       this.fillScreen();
       if (switching) await this.members.load();
@@ -98,10 +117,33 @@ export class Conversation {
     group.divider = group.unread > 0 ? group.lastRead + 1 : null;
     show($("no-conversation"), false);
     show($("conversation-body"), true);
-    $("group-title").textContent = group.info.name;
-    $("group-kind").textContent = group.info.private ? "private" : "public";
+    this.closePicker();
+    this.composer.cancelReply();
+    this.renderHeader();
     $("conversation-error").textContent = "";
     $("invite-result").textContent = "";
+  }
+
+  /** The title: a group's name (and, when another of the person's groups has the same, a
+   * tag that tells them apart), or the other person of a direct conversation, whose name
+   * opens what can be done about them (block); a line when one of them blocks the other. */
+  renderHeader() {
+    const group = this.group;
+    if (!group) return;
+    const peer = group.peer;
+    const title = $("group-title");
+    if (peer) fill(title, this.app.directs.personNode(peer, { message: false }));
+    else title.textContent = group.name;
+    $("group-kind").textContent = group.direct ? "direct message" : group.info.private ? "private" : "public";
+    $("group-tag").textContent = this.app.tagOf(group);
+    $("conversation-body").classList.toggle("direct", group.direct);
+    show($("invite-form"), !group.direct);
+    $("leave-button").textContent = group.direct ? "Leave this conversation" : "Leave this group";
+    const blocking = peer ? this.app.directs.isBlocked(peer.user_id) : false;
+    show($("blocked-line"), blocking);
+    $("blocked-text").textContent = blocking
+      ? `You block ${peer.username}: neither of you can write here until you unblock them.`
+      : "";
   }
 
   /** From a window that stops short of the newest message to the newest: the person asked,
@@ -128,7 +170,7 @@ export class Conversation {
     // A window that stops short (a search result's) is read up to its end; the badges stay
     // for the newer messages, not seen yet.
     const seq = group.newestShown;
-    if (group.atNewest) {
+    if (group.atNewest && (group.unread || group.mentions)) {
       group.unread = 0;
       group.mentions = 0;
       this.app.sidebar.renderGroups();
@@ -167,8 +209,29 @@ export class Conversation {
   close() {
     this.group = null;
     this.found = null;
+    this.closePicker();
+    this.composer.cancelReply();
     show($("conversation-body"), false);
     show($("no-conversation"), true);
+  }
+
+  /** Logging out: nothing of this person's conversation stays on the page. */
+  reset() {
+    this.close();
+    clearTimeout(this.readTimer);
+    clearTimeout(this.typingTimer);
+    this.readTimer = null;
+    this.unsentReads.clear();
+    for (const id of ["message-list", "pending-list", "member-list", "mention-list"]) fill($(id));
+    for (const id of [
+      "group-title", "group-kind", "group-tag", "online-line", "seen-line", "typing-line",
+      "history-status", "newer-status", "conversation-error", "invite-result", "blocked-text",
+    ]) $(id).textContent = "";
+    show($("blocked-line"), false);
+    show($("mention-list"), false);
+    $("composer-input").value = "";
+    $("invite-username").value = "";
+    $("members-panel").open = false;
   }
 
   isOpen(group) {
@@ -190,7 +253,7 @@ export class Conversation {
     group.loaded = true;
     if (!this.isOpen(group)) return;
     this.renderAll();
-    if (firstTime) this.toBottom();
+    if (firstTime) this.land();
     this.fillScreen();
   }
 
@@ -264,6 +327,7 @@ export class Conversation {
 
   renderAll() {
     const group = this.group;
+    this.closePicker();
     const nodes = [];
     for (const message of group.ordered()) {
       if (group.divider !== null && message.seq === group.divider) {
@@ -311,9 +375,12 @@ export class Conversation {
       this.pendingList.querySelector(`li[data-client-msg-id="${CSS.escape(message.client_msg_id)}"]`)?.remove();
     }
     if (!this.group.shows(message.seq)) return;
-    const stick = this.nearBottom() || message.sender_id === this.me;
     const node = this.messageNode(message);
     const existing = this.list.querySelector(`li[data-seq="${Number(message.seq)}"]`);
+    // A new message of one's own brings the view down to it; a change (an edit, a reaction)
+    // of an older one leaves the view where it is.
+    const stick = this.nearBottom() || (!existing && message.sender_id === this.me);
+    if (existing && this.picker && existing.contains(this.picker.node)) this.closePicker();
     if (existing) existing.replaceWith(node);
     else {
       let after = this.list.lastElementChild;
@@ -327,20 +394,93 @@ export class Conversation {
   }
 
   messageNode(message) {
-    const found = this.found?.group === this.group && this.found.seq === message.seq;
+    const at = this.found?.group === this.group && this.found.seq === message.seq;
+    const group = this.group;
     return messageNode(message, this.me, {
       edit: () => this.composer.startEdit(message),
       remove: (button) => this.composer.remove(message, button),
-    }, { found });
+      reply: () => this.composer.startReply(message),
+      react: (button) => this.togglePicker(message, button),
+      toggle: (emoji) => this.react(message, emoji),
+      original: (seq) => this.showOriginal(seq),
+      nameOf: (userId) => this.app.nameOf(userId, group),
+    }, { found: at && this.found.mark === "search", flash: at && this.found.mark === "flash" });
   }
 
-  /** The search result opened: in the middle of the view, and focused, so a keyboard user
-   * reads on from there. */
+  /** The message opened at (a search result, a quote's original): in the middle of the
+   * view, and focused, so a keyboard user reads on from there. */
   scrollToFound() {
-    const node = this.list.querySelector("li.search-hit");
+    const found = this.found;
+    const node = found && this.list.querySelector(`li[data-seq="${Number(found.seq)}"]`);
     if (!node) return;
     node.scrollIntoView({ block: "center" });
     node.focus({ preventScroll: true });
+    if (found.mark === "flash") {
+      setTimeout(() => {
+        if (this.found === found) this.found = null;
+        node.classList.remove("flash");
+      }, FLASH_MS);
+    }
+  }
+
+  /** Where an opened group starts: at the "New messages" divider when there is one, a
+   * little of what was read above it; else at the newest message. */
+  land() {
+    const divider = this.list.querySelector("li.divider");
+    if (!divider) return this.toBottom();
+    const offset = divider.getBoundingClientRect().top - this.scroller.getBoundingClientRect().top;
+    this.scroller.scrollTop += offset - 8;
+  }
+
+  // --- replies and reactions -----------------------------------------------------------
+
+  /** A quote was clicked: its original, in view and marked a moment; read around it first
+   * when it is not among the messages shown (as a search result is). */
+  async showOriginal(seq) {
+    const group = this.group;
+    if (!group) return;
+    const found = { group, seq, mark: "flash" };
+    if (group.shows(seq) && group.messages.has(seq)) {
+      this.found = found;
+      const node = this.list.querySelector(`li[data-seq="${Number(seq)}"]`);
+      node?.classList.add("flash");
+      node?.setAttribute("tabindex", "-1");
+      this.scrollToFound();
+      return;
+    }
+    await this.openAt(group, seq, "flash");
+  }
+
+  async react(message, emoji) {
+    try {
+      await this.call("react", { message_id: message.message_id, emoji });
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  togglePicker(message, button) {
+    const wasFor = this.picker?.button === button;
+    this.closePicker();
+    if (wasFor) return;
+    const node = pickerNode(
+      (emoji) => this.react(message, emoji),
+      () => {
+        this.closePicker();
+        button.focus();
+      },
+    );
+    button.closest("li.message")?.append(node);
+    button.setAttribute("aria-expanded", "true");
+    this.picker = { node, button };
+    node.querySelector("button")?.focus();
+  }
+
+  closePicker() {
+    if (!this.picker) return;
+    this.picker.node.remove();
+    this.picker.button.setAttribute("aria-expanded", "false");
+    this.picker = null;
   }
 
   renderTyping() {

@@ -1,5 +1,6 @@
-// The open group's people: who is online, the member list (the owner can remove members),
-// inviting someone by username, and leaving the group.
+// The open group's people: who is online, the member list (the owner can remove members; a
+// name opens a menu to write to that person directly, or block them), inviting someone by
+// username, and leaving the group (or the direct conversation).
 
 import { $, fill, h } from "./dom.js";
 
@@ -25,7 +26,10 @@ export class MembersPanel {
       call("presence", { group_id: group.id }),
     ]);
     group.members = members.members;
-    for (const member of members.members) group.readBy(member.user_id, member.last_read_seq ?? 0);
+    for (const member of members.members) {
+      group.readBy(member.user_id, member.last_read_seq ?? 0);
+      this.conversation.app.names.set(member.user_id, member.username);
+    }
     group.online = new Map(presence.online.map((u) => [u.user_id, u.username]));
     if (this.conversation.isOpen(group)) {
       this.render();
@@ -48,16 +52,21 @@ export class MembersPanel {
           "li",
           { class: group.online.has(member.user_id) ? "online" : "" },
           h("span", { class: "dot", "aria-hidden": "true" }),
-          h("span", {}, member.username),
+          this.conversation.app.directs.personNode(member, { message: !group.direct }),
           member.role === "owner" ? h("span", { class: "badge" }, "owner") : null,
+          this.conversation.app.directs.isBlocked(member.user_id)
+            ? h("span", { class: "badge" }, "blocked by you")
+            : null,
           amOwner && member.user_id !== me
             ? h("button", { type: "button", class: "link danger", onclick: () => this.removeMember(member) }, "Remove")
             : null,
         ),
       ),
     );
-    $("members-panel").querySelector("summary").textContent =
-      `Members (${group.members.length || group.info.members}) & invite`;
+    const count = group.members.length || group.info.members;
+    $("members-panel").querySelector("summary").textContent = group.direct
+      ? `Members (${count})`
+      : `Members (${count}) & invite`;
   }
 
   async invite() {

@@ -1,12 +1,16 @@
-// One message as the page shows it: sender, time, "(edited)", the body as text, a tombstone
-// for a deleted one, and Edit/Delete on one's own.
+// One message as the page shows it: sender, time, "(edited)", the quote of the message it
+// replies to, the body as text, a tombstone for a deleted one, its reactions, and Reply and
+// React on every message, Edit/Delete on one's own.
 
 import { formatTime, h } from "./dom.js";
+import { reactionsNode } from "./reactions.js";
 
-/** @param actions {edit(), remove(button)} for the person's own messages
+/** @param actions {edit(), remove(button), reply(), react(button), toggle(emoji),
+ *   original(seq), nameOf(user_id)}
  * @param found whether it is the search result the conversation was opened at: marked as
- *   the current one, and focusable so the page can take the reader there */
-export function messageNode(message, myId, actions, { found = false } = {}) {
+ *   the current one, and focusable so the page can take the reader there
+ * @param flash whether it is the original a quote was clicked for: marked for a moment */
+export function messageNode(message, myId, actions, { found = false, flash = false } = {}) {
   const mine = message.sender_id === myId;
   const time = formatTime(message.saved_at);
   const named = !message.deleted && (message.mentions ?? []).includes(myId);
@@ -16,22 +20,42 @@ export function messageNode(message, myId, actions, { found = false } = {}) {
     message.deleted && "deleted",
     named && "mentions-me",
     found && "search-hit",
+    flash && "flash",
   ].filter(Boolean);
   const body = message.deleted
     ? h("p", { class: "body tombstone" }, "This message was deleted.")
     : h("p", { class: "body" }, message.body);
-  const buttons =
-    mine && !message.deleted
-      ? h(
-          "div",
-          { class: "actions" },
-          h("button", { type: "button", class: "link", onclick: () => actions.edit() }, "Edit"),
-          h(
-            "button",
-            { type: "button", class: "link danger", onclick: (e) => actions.remove(e.currentTarget) },
-            "Delete",
-          ),
-        )
+  const buttons = message.deleted
+    ? null
+    : h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "link", onclick: () => actions.reply() }, "Reply"),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "link react",
+            "aria-label": "Add a reaction",
+            "aria-haspopup": "true",
+            "aria-expanded": "false",
+            title: "Add a reaction",
+            onclick: (e) => actions.react(e.currentTarget),
+          },
+          "☺+",
+        ),
+        mine ? h("button", { type: "button", class: "link", onclick: () => actions.edit() }, "Edit") : null,
+        mine
+          ? h(
+              "button",
+              { type: "button", class: "link danger", onclick: (e) => actions.remove(e.currentTarget) },
+              "Delete",
+            )
+          : null,
+      );
+  const quote =
+    message.reply_to && !message.deleted
+      ? quoteNode(message.reply_to, () => actions.original(message.reply_to.seq))
       : null;
   return h(
     "li",
@@ -39,7 +63,7 @@ export function messageNode(message, myId, actions, { found = false } = {}) {
       class: classes.join(" "),
       dataset: { seq: message.seq, messageId: message.message_id },
       "aria-current": found ? "true" : null,
-      tabindex: found ? "-1" : null,
+      tabindex: found || flash ? "-1" : null,
     },
     h(
       "div",
@@ -49,7 +73,27 @@ export function messageNode(message, myId, actions, { found = false } = {}) {
       message.edited_at && !message.deleted ? h("span", { class: "edited" }, "(edited)") : null,
       buttons,
     ),
+    quote,
     body,
+    message.deleted ? null : reactionsNode(message, myId, actions.nameOf, actions.toggle),
+  );
+}
+
+/** Above a reply: whom it answers and the start of what they wrote (or that it is gone);
+ * a click goes to the original. */
+export function quoteNode(quote, open) {
+  return h(
+    "button",
+    {
+      type: "button",
+      class: `quote${quote.deleted ? " gone" : ""}`,
+      title: "Show the original message",
+      onclick: open,
+    },
+    h("span", { class: "visually-hidden" }, "In reply to "),
+    h("span", { class: "quote-sender" }, quote.sender || "someone"),
+    h("span", { class: "visually-hidden" }, ": "),
+    h("span", { class: "quote-text" }, quote.deleted ? "Original message deleted" : quote.snippet ?? ""),
   );
 }
 
@@ -64,6 +108,15 @@ export function pendingNode(clientMsgId, pending, myName, actions) {
       h("span", { class: "sender" }, `${myName} (you)`),
       h("span", { class: "state" }, pending.error ? "not sent" : "sending…"),
     ),
+    pending.replyTo
+      ? h(
+          "p",
+          { class: "quote static" },
+          h("span", { class: "visually-hidden" }, "In reply to "),
+          h("span", { class: "quote-sender" }, pending.replyTo.sender),
+          h("span", { class: "quote-text" }, pending.replyTo.snippet),
+        )
+      : null,
     h("p", { class: "body" }, pending.body),
     pending.error
       ? h(

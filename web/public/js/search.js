@@ -41,6 +41,9 @@ export class Search {
     this.input.value = "";
     this.hideResults();
     $("search-error").textContent = "";
+    $("search-scope").value = "all";
+    $("search-order").value = "newest";
+    this.list.setAttribute("aria-busy", "false");
   }
 
   /** The scope "this group" names the open group, and is there only while one is open. */
@@ -49,7 +52,10 @@ export class Search {
     const option = select.querySelector('option[value="open"]');
     const group = this.app.conversation.group;
     option.disabled = !group;
-    option.textContent = group ? `this group: ${group.info.name}` : "the open group";
+    const tag = group ? this.app.tagOf(group) : "";
+    const name = group ? `${group.name}${tag ? ` ${tag}` : ""}` : "";
+    if (!group) option.textContent = "the open group";
+    else option.textContent = group.direct ? `this conversation: ${name}` : `this group: ${name}`;
     if (!group && select.value === "open") select.value = "all";
   }
 
@@ -143,7 +149,11 @@ export class Search {
         h(
           "span",
           { class: "where" },
-          h("span", { class: "group-name" }, group?.info.name ?? "another group"),
+          h(
+            "span",
+            { class: "group-name" },
+            !group ? "another group" : group.direct ? `@${group.name}` : group.name,
+          ),
           h("span", { class: "sender" }, mine ? `${result.sender} (you)` : result.sender),
           h("time", { datetime: result.saved_at, title: time.long }, time.short),
           result.edited_at ? h("span", { class: "edited" }, "(edited)") : null,
@@ -215,7 +225,9 @@ export class Search {
     if (target instanceof HTMLElement && target.closest("input, textarea, select, [contenteditable]")) return;
     if ($("chat-view").hidden) return;
     event.preventDefault();
-    document.body.classList.remove("in-conversation"); // on a phone, the sidebar holds it
+    // On a phone, the sidebar holds it: back from the open conversation to the list.
+    if (window.matchMedia("(max-width: 720px)").matches && this.app.conversation.group) this.app.back();
+    document.body.classList.remove("in-conversation");
     this.input.focus();
     this.input.select();
   }

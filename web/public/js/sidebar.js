@@ -1,5 +1,6 @@
-// The sidebar: the person's groups, their pending invitations (to private groups), creating a
-// group and finding public ones. Joining or creating lists the group and opens it.
+// The sidebar: the person's groups and direct conversations (each with its unread badge; two
+// groups of the same name told apart by a tag), their pending invitations (to private groups),
+// creating a group and finding public ones. Joining or creating lists the group and opens it.
 
 import { $, fill, h, show } from "./dom.js";
 
@@ -17,42 +18,58 @@ export class Sidebar {
     }, { signal });
   }
 
+  /** Logging out: nothing of this person's lists, notices or half-typed names stays. */
   clear() {
     fill($("group-list"));
+    fill($("direct-list"));
     fill($("found-groups"));
     fill($("invitation-list"));
+    this.invitations.clear();
+    show($("invitations-section"), false);
+    show($("no-groups"), true);
+    show($("no-directs"), true);
+    $("sidebar-error").textContent = "";
+    for (const id of ["new-group-name", "find-groups-query", "new-direct-username"]) $(id).value = "";
+    $("new-group-private").checked = false;
   }
 
   // --- groups --------------------------------------------------------------------------
 
   renderGroups() {
-    const current = this.app.conversation.group;
-    const groups = [...this.app.groups.values()].sort((a, b) => a.info.name.localeCompare(b.info.name));
+    const byName = (a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
+    const all = [...this.app.groups.values()].sort(byName);
+    const groups = all.filter((group) => !group.direct);
+    const directs = all.filter((group) => group.direct);
     show($("no-groups"), groups.length === 0);
-    fill(
-      $("group-list"),
-      groups.map((group) =>
-        h(
-          "li",
-          {},
-          h(
-            "button",
-            {
-              type: "button",
-              class: "group",
-              "aria-current": group === current ? "true" : null,
-              dataset: { groupId: group.id },
-              onclick: () => this.app.open(group),
-            },
-            h("span", { class: "name" }, group.info.name),
-            group.info.private ? h("span", { class: "badge" }, "private") : null,
-            group.mentions
-              ? h("span", { class: "mention-count", title: "mentions of you" }, `@${group.mentions}`)
-              : null,
-            group.unread ? h("span", { class: "unread", title: "unread messages" }, group.unread) : null,
-          ),
-        ),
-      ),
+    show($("no-directs"), directs.length === 0);
+    fill($("group-list"), groups.map((group) => h("li", {}, this.groupButton(group))));
+    fill($("direct-list"), directs.map((group) => h("li", {}, this.groupButton(group))));
+  }
+
+  /** A group, or a direct conversation (said so, to the eye and to a screen reader), with
+   * its badges. */
+  groupButton(group) {
+    const tag = this.app.tagOf(group);
+    const blocked = group.peer && this.app.directs.isBlocked(group.peer.user_id);
+    return h(
+      "button",
+      {
+        type: "button",
+        class: group.direct ? "group direct" : "group",
+        "aria-current": group === this.app.conversation.group ? "true" : null,
+        dataset: { groupId: group.id },
+        onclick: () => this.app.open(group),
+      },
+      group.direct ? h("span", { class: "avatar", "aria-hidden": "true" }, initial(group.name)) : null,
+      group.direct ? h("span", { class: "visually-hidden" }, "Direct message with ") : null,
+      h("span", { class: "name" }, group.name),
+      tag ? h("span", { class: "group-tag", title: `group ${group.id}` }, tag) : null,
+      group.info.private && !group.direct ? h("span", { class: "badge" }, "private") : null,
+      blocked ? h("span", { class: "badge" }, "blocked") : null,
+      group.mentions
+        ? h("span", { class: "mention-count", title: "mentions of you" }, `@${group.mentions}`)
+        : null,
+      group.unread ? h("span", { class: "unread", title: "unread messages" }, group.unread) : null,
     );
   }
 
@@ -177,4 +194,9 @@ export class Sidebar {
       h("button", { type: "button", class: "link", onclick: () => this.decline(groupId) }, "Decline"),
     );
   }
+}
+
+/** The first letter of a name, for a direct conversation's round mark. */
+function initial(name) {
+  return (Array.from(name ?? "")[0] ?? "?").toUpperCase();
 }

@@ -1,13 +1,18 @@
 // What the page knows of each group: its messages by seq (so a message seen twice is kept
 // once, and order is by seq whatever the arrival order), the window of them shown (from the
 // older-history cursor up to the newest, or, after a jump to a search result, up to the
-// newer-history cursor), who is online and who is typing.
+// newer-history cursor), who is online and who is typing. A direct conversation is a group
+// of two with ``direct`` and ``peer`` (the other person) in its info.
 
 const TYPING_SHOWN_MS = 4_000;
+export const QUOTE_CHARS = 100; // a reply's quote: this much of the original (records/views.py)
 
 export class GroupState {
-  constructor(info) {
-    this.info = info; // {group_id, name, private, owner_id, last_seq, members, role}
+  constructor(info, { listed = true } = {}) {
+    this.info = info; // {group_id, name, private, owner_id, last_seq, members, role, direct, peer}
+    // Whether the server's ``groups`` has listed it; one added from ``direct_opened`` or the
+    // ``direct`` answer may not be in it yet, and is not dropped for that.
+    this.listed = listed;
     this.messages = new Map(); // seq → message
     this.pending = new Map(); // client_msg_id → {body, error}
     this.loaded = false; // a page has been read: the newest, or the one around a search result
@@ -19,6 +24,7 @@ export class GroupState {
     this.lastSeq = info.last_seq ?? 0; // highest seq this page has seen
     this.lastChange = info.last_change ?? 0; // highest edit/delete number this page has seen
     this.unread = info.unread ?? 0; // kept by the server, across reloads and devices
+    this.countedSeq = info.last_seq ?? 0; // the server's unread count covers messages up to here
     this.mentions = info.mentions ?? 0;
     this.lastRead = info.last_read_seq ?? 0; // this person's read marker
     this.readers = new Map(); // user_id → the seq they have read up to ("seen by")
@@ -32,10 +38,26 @@ export class GroupState {
     return this.info.group_id;
   }
 
+  get direct() {
+    return Boolean(this.info.direct);
+  }
+
+  /** The other person of a direct conversation ({user_id, username}), else null. */
+  get peer() {
+    return this.direct ? (this.info.peer ?? null) : null;
+  }
+
+  /** What the page calls it: a direct conversation by the other person's name. */
+  get name() {
+    return this.peer?.username ?? this.info.name;
+  }
+
   /** The server's counts, from ``groups`` (on connect and reload). */
   counted(info) {
     this.info = info;
+    this.listed = true;
     this.unread = info.unread ?? 0;
+    this.countedSeq = Math.max(this.countedSeq, info.last_seq ?? 0);
     this.mentions = info.mentions ?? 0;
     this.lastRead = Math.max(this.lastRead, info.last_read_seq ?? 0);
   }
@@ -57,7 +79,9 @@ export class GroupState {
     const changed =
       known.body !== message.body ||
       known.deleted !== message.deleted ||
-      known.edited_at !== message.edited_at;
+      known.edited_at !== message.edited_at ||
+      !same(known.reactions, message.reactions) ||
+      !same(known.reply_to, message.reply_to);
     Object.assign(known, message);
     return changed ? "updated" : "same";
   }
@@ -74,8 +98,43 @@ export class GroupState {
     this.lastChange = Math.max(this.lastChange, change ?? 0);
     const known = this.messages.get(seq);
     if (!known) return null;
-    Object.assign(known, { body: "", deleted: true });
+    Object.assign(known, { body: "", deleted: true, reactions: [] });
     return known;
+  }
+
+  /** Someone's reaction came or went (``reaction``): the count is the server's, the people
+   * shown are those the page knows of. Returns the message, or null when it is not here. */
+  reacted({ seq, emoji, user_id: userId, reacted, count, change }) {
+    this.lastChange = Math.max(this.lastChange, change ?? 0);
+    const known = this.messages.get(seq);
+    if (!known || known.deleted) return null;
+    const reactions = (known.reactions ?? []).map((r) => ({ ...r, user_ids: [...(r.user_ids ?? [])] }));
+    let entry = reactions.find((r) => r.emoji === emoji);
+    if (!entry) {
+      entry = { emoji, count: 0, user_ids: [] };
+      reactions.push(entry);
+    }
+    entry.user_ids = entry.user_ids.filter((id) => id !== userId);
+    if (reacted) entry.user_ids.push(userId);
+    entry.count = Math.max(count ?? 0, entry.user_ids.length);
+    known.reactions = reactions.filter((r) => r.count > 0);
+    return known;
+  }
+
+  /** The replies here that quote the message an edit or delete changed, their quotes made
+   * anew from it (as the server makes them: the first QUOTE_CHARS characters, or deleted). */
+  requoted({ message_id: messageId, body, deleted }) {
+    const replies = [];
+    for (const message of this.messages.values()) {
+      const quote = message.reply_to;
+      if (!quote || quote.message_id !== messageId) continue;
+      const { snippet, ...rest } = quote;
+      message.reply_to = deleted
+        ? { ...rest, deleted: true }
+        : { ...rest, snippet: Array.from(body ?? "").slice(0, QUOTE_CHARS).join(""), deleted: false };
+      replies.push(message);
+    }
+    return replies;
   }
 
   /** The messages shown, oldest first. */
@@ -152,6 +211,10 @@ export class GroupState {
     for (const [userId, entry] of this.typing) if (entry.until <= now) this.typing.delete(userId);
     return [...this.typing.values()].map((entry) => entry.username);
   }
+}
+
+function same(a, b) {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
 /** The highest seq of a page of messages, or ``otherwise`` when it has none. */
