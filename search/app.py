@@ -24,7 +24,6 @@ async def index_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.index_path,
         readers=settings.readers,
         relevance_window=settings.relevance_window,
-        ranked_rows=settings.ranked_rows,
         query_timeout=settings.query_timeout,
     )
     await asyncio.to_thread(index.open)

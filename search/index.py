@@ -37,7 +37,7 @@ from search import cursor as cursors
 from search import pages
 from search.documents import ROWID_SLOTS_BITS, Document, Round
 from search.query import Search
-from search.schema import PURGE_OWED_SINCE, RECENT_FROM, open_reader, open_writer
+from search.schema import PURGE_OWED_SINCE, open_reader, open_writer
 
 _DOCUMENT_COLUMNS = (
     "id, message_id, group_id, seq, sender_id, sender, saved_at, edited_at, change,"
@@ -78,14 +78,10 @@ class MessageIndex:
         *,
         readers: int = 4,
         relevance_window: int = 250,
-        ranked_rows: int = 200_000,
         query_timeout: float = 2.0,
     ) -> None:
         self.path = path
         self.relevance_window = relevance_window
-        self.ranked_rows = ranked_rows
-        """Newest messages ``recent_text`` keeps (``search.schema``), give or take a quarter."""
-        self._indexed_since_trim = 0
         self.query_timeout = query_timeout
         self._reader_count = readers
         self._readers: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
@@ -204,44 +200,11 @@ class MessageIndex:
             "INSERT INTO message_text (rowid, body, scope) VALUES (?, ?, ?)",
             [(doc.rowid, doc.text, doc.scope) for doc in new],
         )
-        recent_from = self._recent_from(db)
-        db.executemany(
-            "INSERT INTO recent_text (recent_text, rowid, body, scope) VALUES ('delete', ?, ?, ?)",
-            [(doc.rowid, doc.text, doc.scope) for doc in gone if doc.rowid >= recent_from],
-        )
-        db.executemany(
-            "INSERT INTO recent_text (rowid, body, scope) VALUES (?, ?, ?)",
-            [(doc.rowid, doc.text, doc.scope) for doc in new if doc.rowid >= recent_from],
-        )
-        self._indexed_since_trim += len(new)
-        if self._indexed_since_trim >= self.ranked_rows // 4:
-            self._trim_recent(db, recent_from)
         return Applied(
             indexed=sum(1 for b, a in changes if b is None and a.body),
             edited=sum(1 for b, a in changes if b is not None and b.body and a.body),
             deleted=sum(1 for b, a in changes if b is not None and b.body and not a.body),
         )
-
-    def _recent_from(self, db: sqlite3.Connection) -> int:
-        row = db.execute("SELECT value FROM settings WHERE name = ?", (RECENT_FROM,)).fetchone()
-        return int(row[0]) if row is not None else 0
-
-    def _trim_recent(self, db: sqlite3.Connection, recent_from: int) -> None:
-        """Keep ``recent_text`` to the newest ``ranked_rows`` messages: the ones older take
-        their words out of it (they stay in ``message_text``)."""
-        self._indexed_since_trim = 0
-        row = db.execute(
-            "SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?", (self.ranked_rows,)
-        ).fetchone()
-        if row is None or row[0] <= recent_from:
-            return
-        db.execute(
-            "INSERT INTO recent_text (recent_text, rowid, body, scope)"
-            " SELECT 'delete', id, body, scope FROM message_text_source"
-            " WHERE id >= ? AND id < ? AND body IS NOT NULL ORDER BY id",
-            (recent_from, row[0]),
-        )
-        db.execute("UPDATE settings SET value = ? WHERE name = ?", (row[0], RECENT_FROM))
 
     def _stored(self, message_id: str) -> Document | None:
         db = self._db()
@@ -277,7 +240,6 @@ class MessageIndex:
         with self._writing:
             db = self._db()
             db.execute("INSERT INTO message_text (message_text) VALUES ('optimize')")
-            db.execute("INSERT INTO recent_text (recent_text) VALUES ('optimize')")
             # Waits (the busy timeout) for the searches reading older pages to end.
             busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
             if busy:
@@ -325,7 +287,4 @@ class MessageIndex:
         with self._reader() as db:
             if request.order == "newest":
                 return pages.newest(db, request, plan, cursor)
-            recent_from = self._recent_from(db)
-            return pages.most_relevant(
-                db, request, plan, cursor, self.relevance_window, recent_from
-            )
+            return pages.most_relevant(db, request, plan, cursor, self.relevance_window)

@@ -9,10 +9,8 @@
 - ``relevance``: FTS5's bm25 rank, window by window: the caller's newest ``window``
   matches ranked first, then the ``window`` before them, and so on (bm25 is computed for
   every row ranked: over all matches of a common word, a page would cost a scan of them
-  all). A window among the newest messages is ranked in their own index (``recent_text``),
-  with their statistics. The windows are fixed as the pages reach them, so messages saved
-  since neither shift nor join the pages; the next page goes on in the window where this one
-  stopped.
+  all). The windows are fixed as the pages reach them, so messages saved since neither shift
+  nor join the pages; the next page goes on in the window where this one stopped.
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ from search.query import (
     HITS,
     NEWEST,
     RELEVANCE,
-    RELEVANCE_RECENT,
     WINDOW_CANDIDATES,
     WINDOW_START,
     Search,
@@ -91,7 +88,6 @@ def most_relevant(
     plan: Search,
     cursor: Cursor | None,
     window: int,
-    recent_from: int = 0,
 ) -> SearchAnswer:
     if cursor is not None and cursor.window is not None:
         (low, high), offset, scoped = cursor.window, cursor.offset, cursor.scoped
@@ -108,10 +104,7 @@ def most_relevant(
         parameters = plan.parameters(
             scoped=scoped, low=low, high=high, limit=wanted - len(rows), offset=offset
         )
-        # A window among the newest messages is ranked in their index (``search.schema``):
-        # the same matches, their bm25 counts over far fewer rows.
-        statement = RELEVANCE_RECENT if low >= recent_from else RELEVANCE
-        ranked = db.execute(statement, parameters).fetchall()
+        ranked = db.execute(RELEVANCE, parameters).fetchall()
         places += [
             Cursor(offset=offset + n, window=(low, high), scoped=scoped) for n in range(len(ranked))
         ]

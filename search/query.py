@@ -165,9 +165,6 @@ RELEVANCE = f"""
 SELECT m.id, 1, {_HIT_COLUMNS}, {_HIGHLIGHTS} {_MATCHING} AND {_WANTED}
 ORDER BY message_text.rank LIMIT :limit OFFSET :offset
 """
-RELEVANCE_RECENT = RELEVANCE.replace("message_text", "recent_text")
-"""``RELEVANCE`` in the newest messages' index (``search.schema``): for a window that lies in
-it, the same rows ranked with the statistics of the newest messages."""
 WINDOW_START = f"""
 SELECT message_text.rowid {_MATCHING} AND {_WANTED}
 ORDER BY message_text.rowid DESC LIMIT 1 OFFSET :window

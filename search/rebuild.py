@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 async def rebuild(settings: Settings) -> Follower:
     """Build the index from the start of the log up to its end as it is now."""
-    index = MessageIndex(settings.index_path, readers=1, ranked_rows=settings.ranked_rows)
+    index = MessageIndex(settings.index_path, readers=1)
     await asyncio.to_thread(index.open, empty=True)
     started = time.monotonic()
     try:

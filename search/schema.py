@@ -8,12 +8,6 @@
   ``message_text_source`` over ``messages``. Tokenizer ``unicode61 remove_diacritics 2``:
   case and accents folded by the engine; prefix indexes of 2 and 3 characters, so a short
   prefix is one doclist, not a merge of every word it begins. bm25 weighs ``scope`` 0.
-- ``recent_text``: the same index of the newest messages only (rowid from the ``settings``
-  entry ``recent_from`` on, about ``ranked_rows`` of them), which relevance ranks in when a
-  window of matches lies in it: bm25 counts, for every query, the rows that hold each term
-  in the whole table it ranks in, so ranking in the newest rows costs a fraction of ranking in
-  all of them (the statistics of a time shard, as search engines that split an index by time
-  rank within each shard).
 - ``positions``: per partition of the log, the next offset to apply and the keys' position
   (``records.sealing``), written in the transaction of the writes they cover.
 - ``settings``: the schema's version, and since when deleted words await a purge.
@@ -51,14 +45,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS message_text USING fts5(
     tokenize = 'unicode61 remove_diacritics 2',
     prefix = '2 3'
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS recent_text USING fts5(
-    body,
-    scope,
-    content = 'message_text_source',
-    content_rowid = 'id',
-    tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '2 3'
-);
 CREATE TABLE IF NOT EXISTS positions (
     partition INTEGER PRIMARY KEY,
     next_offset INTEGER NOT NULL,
@@ -70,8 +56,6 @@ CREATE TABLE IF NOT EXISTS settings (
 );
 """
 
-RECENT_FROM = "recent_from"
-"""``settings`` entry: the first rowid ``recent_text`` holds (it holds every later one)."""
 PURGE_OWED_SINCE = "purge_owed_since"
 """``settings`` entry: when the first delete not yet purged was applied (epoch seconds)."""
 
@@ -106,19 +90,6 @@ def open_writer(path: Path) -> sqlite3.Connection:
         connection.execute("INSERT INTO settings VALUES ('schema', ?)", (SCHEMA_VERSION,))
         connection.execute(
             "INSERT INTO message_text (message_text, rank) VALUES ('rank', 'bm25(1.0, 0.0)')"
-        )
-    if (
-        connection.execute("SELECT 1 FROM settings WHERE name = ?", (RECENT_FROM,)).fetchone()
-        is None
-    ):
-        # New, or an index made before ``recent_text``: it starts empty, from the next
-        # message on (the older ones are ranked in the whole index).
-        newest = connection.execute("SELECT max(id) FROM messages").fetchone()[0]
-        connection.execute(
-            "INSERT INTO settings VALUES (?, ?)", (RECENT_FROM, 0 if newest is None else newest + 1)
-        )
-        connection.execute(
-            "INSERT INTO recent_text (recent_text, rank) VALUES ('rank', 'bm25(1.0, 0.0)')"
         )
     connection.execute("COMMIT")
     if row is not None and row[0] != SCHEMA_VERSION:

@@ -49,15 +49,6 @@ class Settings(KafkaSettings):
         "row ranked: over all of a common word's matches, a page would cost a scan of them "
         "all; measured over 1M messages, 10% the caller's: 10 ms a page at 250, 23 at 500)",
     )
-    ranked_rows: int = Field(
-        default=200_000,
-        ge=1000,
-        validation_alias=_env("RANKED_ROWS", "ranked_rows"),
-        description="Newest messages kept in an index of their own, where relevance ranks a "
-        "window of matches that lies among them: bm25 counts each term's rows over the index "
-        "it ranks in, so this bounds the cost of ranking a common word however big the "
-        "index grows",
-    )
     query_timeout: float = Field(
         default=2.0,
         gt=0,
