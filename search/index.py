@@ -77,7 +77,7 @@ class MessageIndex:
         path: Path,
         *,
         readers: int = 4,
-        relevance_window: int = 250,
+        relevance_window: int = 150,
         query_timeout: float = 2.0,
     ) -> None:
         self.path = path

@@ -31,7 +31,10 @@ from search.query import (
     HITS,
     NEWEST,
     RELEVANCE,
+    STEM_MESSAGES,
+    TERM_MESSAGES,
     WINDOW_CANDIDATES,
+    WINDOW_ROWIDS,
     WINDOW_START,
     Search,
 )
@@ -41,6 +44,11 @@ CANDIDATES_SCANNED = 2000
 keep their groups itself (measured over 1M messages, 10% of them the caller's: 2,000
 candidates cost 3-5 ms; scoped, a word's lookup costs a millisecond or so per 100 groups;
 10,000 scanned first made a caller in 2 groups wait 14 ms for a common word, against 3)."""
+FEW_MATCHES = 20_000
+"""Past the first candidates, a text held by at most this many messages is filtered row by
+row, not by naming the caller's groups to the engine: with a hundred groups named, the engine
+seeks each group's rows at every match (over 1M messages, a word of 9,000 matches found only
+in other groups: 23 ms scoped, 13 ms row by row), and ranking them all would cost more."""
 WINDOW_SCANNED = 10
 """Ranked, the caller's ``window``-th newest match is looked for among the text's newest
 ``window`` x this: where their groups hold a tenth of the text's matches or more, the engine
@@ -74,7 +82,8 @@ def newest(
         found = {row[0]: (*row, marked[row[0]]) for row in db.execute(HITS, ids)}
         rows = [found[rowid] for rowid in marked]
     if len(rows) < wanted and scanned == budget:
-        rest = plan.parameters(scoped=True, high=last - 1, limit=wanted - len(rows))
+        scoped = not _few_matches(db, plan)
+        rest = plan.parameters(scoped=scoped, high=last - 1, limit=wanted - len(rows))
         rows += db.execute(NEWEST, rest).fetchall()
     page = rows[: request.limit]
     more = len(rows) > request.limit
@@ -100,7 +109,7 @@ def most_relevant(
     rows: list[Any] = []
     places: list[Cursor] = []
     """Where each row is: its window, and its rank in it (a page may span two)."""
-    while True:
+    while low <= high:  # (an empty window: none of the caller's matches is left)
         parameters = plan.parameters(
             scoped=scoped, low=low, high=high, limit=wanted - len(rows), offset=offset
         )
@@ -120,16 +129,17 @@ def most_relevant(
 
 def _window(db: sqlite3.Connection, plan: Search, high: int, window: int) -> tuple[int, bool]:
     """Where the ranking starts: the rowid of the caller's ``window``-th newest match (the
-    range's first, when fewer match), and whether the engine is to keep the caller's groups
-    itself (their matches are few among the text's)."""
+    range's first, when fewer match; past ``high`` when none does), and whether the engine is
+    to keep the caller's groups itself (their matches are few among the text's)."""
     found = scanned = 0
+    last = high + 1
     budget = 0 if plan.by_sender else window * WINDOW_SCANNED
     candidates = db.execute(
         WINDOW_CANDIDATES, plan.parameters(scoped=False, high=high, budget=budget)
     )
     try:
         for rowid, wanted in candidates:
-            scanned += 1
+            scanned, last = scanned + 1, rowid
             found += wanted
             if found == window:
                 return rowid, False
@@ -137,10 +147,27 @@ def _window(db: sqlite3.Connection, plan: Search, high: int, window: int) -> tup
         candidates.close()
     if scanned < budget:
         return plan.low, False  # every match seen: fewer than the window are the caller's
+    if _few_matches(db, plan):
+        # The rest of the text's matches row by row; if the caller has fewer than a window
+        # of them, the engine ranks theirs alone (ranking all of them would cost more).
+        rest = db.execute(
+            WINDOW_ROWIDS, plan.parameters(scoped=False, high=last - 1, window=window - found)
+        ).fetchall()
+        if found + len(rest) == window:
+            return rest[-1][0], False
+        return (plan.low, True) if found or rest else (high + 1, True)
     start = db.execute(
         WINDOW_START, plan.parameters(scoped=True, high=high, window=window - 1)
     ).fetchone()
     return (start[0] if start is not None else plan.low), True
+
+
+def _few_matches(db: sqlite3.Connection, plan: Search) -> bool:
+    """Whether the text is held by few messages (``FEW_MATCHES``), by the engine's own
+    counts of its terms: the rarest word's, or a prefix's terms' added up."""
+    counts = [(db.execute(TERM_MESSAGES, {"term": t}).fetchone() or (0,))[0] for t in plan.terms]
+    counts += [db.execute(STEM_MESSAGES, {"stem": s}).fetchone()[0] for s in plan.stems]
+    return bool(counts) and min(counts) <= FEW_MATCHES
 
 
 def _hit(row: Any) -> SearchHit:

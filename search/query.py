@@ -16,6 +16,7 @@ mostly other groups' (a common word in other groups: 50 ms in 200k messages, 0.1
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -78,6 +79,19 @@ def scope_expression(request: SearchRequest) -> str:
     return ""
 
 
+def folded_terms(texts: list[str]) -> list[str]:
+    """The tokens ``unicode61 remove_diacritics 2`` makes of ``texts``, near enough to look
+    their counts up (``message_terms``): case folded, accents dropped, split at anything
+    that is not a letter or a digit."""
+    tokens: list[str] = []
+    for text in texts:
+        bare = "".join(
+            c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c)
+        )
+        tokens += "".join(c if c.isalnum() else " " for c in bare).split()
+    return tokens
+
+
 def day_start(day: date) -> int:
     return millis(datetime.combine(day, time(), tzinfo=UTC))
 
@@ -98,6 +112,12 @@ class Search:
     """The first rowid searched (``after``: the day after it began)."""
     high: int
     """The last rowid searched (``before``: the last before that day began)."""
+    terms: tuple[str, ...] = ()
+    """The words the text must hold (its words, its phrases' words) as the tokenizer keeps
+    them, whose counts bound how many messages match (``search.pages``)."""
+    stems: tuple[str, ...] = ()
+    """The prefixes as the tokenizer keeps them: the counts of the terms each begins add
+    up to a bound too."""
 
     @classmethod
     def of(cls, request: SearchRequest) -> Search:
@@ -113,6 +133,8 @@ class Search:
             by_sender=0 < len(request.sender_ids) <= MAX_SCOPE_TOKENS,
             low=low,
             high=high,
+            terms=tuple(folded_terms([*query.words, *query.phrases])),
+            stems=tuple(t for stem in query.prefixes for t in folded_terms([stem])[-1:]),
         )
 
     def parameters(self, *, scoped: bool, **more: int) -> dict[str, object]:
@@ -165,6 +187,19 @@ RELEVANCE = f"""
 SELECT m.id, 1, {_HIT_COLUMNS}, {_HIGHLIGHTS} {_MATCHING} AND {_WANTED}
 ORDER BY message_text.rank LIMIT :limit OFFSET :offset
 """
+WINDOW_ROWIDS = f"""
+SELECT message_text.rowid {_MATCHING} AND {_WANTED}
+ORDER BY message_text.rowid DESC LIMIT :window
+"""
+"""The rowids of the caller's ``window`` newest matches (fewer: as many as there are)."""
+TERM_MESSAGES = "SELECT doc FROM message_terms WHERE term = :term"
+"""How many messages hold a term (0 when none: no row)."""
+STEM_MESSAGES = """
+SELECT coalesce(sum(doc), 0) FROM message_terms
+WHERE term >= :stem AND term < :stem || char(1114111)
+"""
+"""At least as many as the messages that hold a term ``stem`` begins (one holding two counts
+twice)."""
 WINDOW_START = f"""
 SELECT message_text.rowid {_MATCHING} AND {_WANTED}
 ORDER BY message_text.rowid DESC LIMIT 1 OFFSET :window

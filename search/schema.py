@@ -8,6 +8,9 @@
   ``message_text_source`` over ``messages``. Tokenizer ``unicode61 remove_diacritics 2``:
   case and accents folded by the engine; prefix indexes of 2 and 3 characters, so a short
   prefix is one doclist, not a merge of every word it begins. bm25 weighs ``scope`` 0.
+- ``message_terms``: FTS5's own view of the index's terms (``fts5vocab``): how many messages
+  hold a term, which a search asks to choose how to keep the caller's groups
+  (``search.pages``). It stores nothing.
 - ``positions``: per partition of the log, the next offset to apply and the keys' position
   (``records.sealing``), written in the transaction of the writes they cover.
 - ``settings``: the schema's version, and since when deleted words await a purge.
@@ -45,6 +48,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS message_text USING fts5(
     tokenize = 'unicode61 remove_diacritics 2',
     prefix = '2 3'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS message_terms USING fts5vocab(message_text, row);
 CREATE TABLE IF NOT EXISTS positions (
     partition INTEGER PRIMARY KEY,
     next_offset INTEGER NOT NULL,

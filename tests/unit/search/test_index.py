@@ -53,13 +53,15 @@ def index(tmp_path: Path) -> Iterator[MessageIndex]:
     opened.close()
 
 
-@pytest.fixture(params=["text first", "scoped"])
+@pytest.fixture(params=["text first", "scoped", "row by row"])
 def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways a search runs (``search.pages``): the text's newest matches looked through
-    first, or (none looked through) the engine keeping the groups itself."""
-    if request.param == "scoped":
+    """Every way a search runs (``search.pages``): the text's newest matches looked through
+    first; or (none looked through) the engine keeping the groups itself, or the text's
+    matches kept row by row (a text few messages hold)."""
+    if request.param != "text first":
         monkeypatch.setattr(pages, "CANDIDATES_SCANNED", 1)
         monkeypatch.setattr(pages, "WINDOW_SCANNED", 0)
+        monkeypatch.setattr(pages, "FEW_MATCHES", -1 if request.param == "scoped" else 10**9)
     return str(request.param)
 
 
@@ -325,3 +327,12 @@ def test_a_second_process_cannot_open_the_index(index: MessageIndex) -> None:
     with pytest.raises(IndexInUse):
         MessageIndex(index.path).open()
 
+
+
+def test_a_word_only_others_use_finds_nothing_in_any_order(index: MessageIndex, plan: str) -> None:
+    apply(index, *(saved(n, "deploy friday", group="g2") for n in range(1, 40)))
+    apply(index, saved(1, "lunch"), saved(2, "deploy monday"))
+    for order in ("newest", "relevance"):
+        assert found(ask(index, "friday", order=order)) == []
+        assert found(ask(index, "deploy", order=order)) == ["g1:2"]
+        assert found(ask(index, "deploy", ("g1", "g2"), order=order, limit=50)) != []
