@@ -224,6 +224,11 @@ class MessageIndex:
             rowid += 1  # (past a millisecond's slots: the next one's, still in order)
         return rowid
 
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database file (and empty it)."""
+        with self._writing:
+            self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def purge_owed_since(self) -> float | None:
         """When the first delete whose words are still in old segments was applied."""
         with self._writing:
