@@ -62,9 +62,21 @@ def up(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="./dev up", description=up.__doc__)
     parser.add_argument("--gateways", type=int, default=1, help="gateway nodes (ports from 8080)")
     parser.add_argument("--workers", type=int, default=1, help="agent workers")
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        default=1,
+        help="Kafka nodes (KRaft, each a broker and a controller; 3: topics at replication 3)",
+    )
     args = parser.parse_args(argv)
-    if args.gateways < 1 or args.workers < 1:
-        parser.error("--gateways and --workers take 1 or more")
+    if args.gateways < 1 or args.workers < 1 or args.brokers < 1:
+        parser.error("--gateways, --workers and --brokers take 1 or more")
+    if (made := _brokers_made(DATA_DIR)) not in (None, args.brokers):
+        parser.error(
+            f"{DATA_DIR} holds the log of a Kafka of {made} broker(s): start it with "
+            f"--brokers {made}, or set CHAT_DATA_DIR to a new folder (its log would be empty "
+            "under the views built from the other)"
+        )
     signal.signal(signal.SIGTERM, _raise_stop)
     environ = dict(os.environ)
     gateway_port = int(environ.get("GATEWAY_PORT", 8080))
@@ -82,7 +94,8 @@ def up(argv: Sequence[str]) -> int:
     say = _runner_log()
     try:
         started = time.monotonic()
-        infra = start_infra(DATA_DIR, LOG_DIR, InfraPorts.from_env(environ), environ)
+        ports = InfraPorts.from_env(environ, brokers=args.brokers)
+        infra = start_infra(DATA_DIR, LOG_DIR, ports, environ)
         say(f"infrastructure ready in {time.monotonic() - started:.1f}s")
         env = {**environ, **infra.env, "JWT_SECRET": jwt_secret(environ, DATA_DIR)}
         # A partition for each worker, when the topics are first made (they keep their count).
@@ -139,6 +152,13 @@ def up(argv: Sequence[str]) -> int:
         return 1
     finally:
         _stop_all(services, infra)
+
+
+def _brokers_made(data_dir: Path) -> int | None:
+    """How many Kafka nodes the data dir's log was made with (None: none made yet)."""
+    if (data_dir / "kafka").is_dir():
+        return 1
+    return len(list(data_dir.glob("kafka-*"))) or None
 
 
 AGENTS_WEB_PORT = 6066
@@ -333,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in COMMANDS:
         print(
-            "usage: ./dev up [--gateways N] [--workers N]"
+            "usage: ./dev up [--gateways N] [--workers N] [--brokers N]"
             " | ./dev test [--processes] [pytest args...] | ./dev bench [--quick] [--search]",
             file=sys.stderr,
         )

@@ -109,24 +109,52 @@ def chat_topics(settings: KafkaSettings) -> list[TopicSpec]:
     ]
 
 
+def replication_for(brokers: int) -> tuple[int, int]:
+    """Replication and ``min.insync.replicas`` for a cluster of ``brokers``: 3 and 2 from three
+    on (a broker may be down, and every acknowledged write is still on two), else as many as
+    there are and 1. Kafka's own topics (offsets, transaction state) are set the same way
+    (``infra.kafka_broker``)."""
+    return (3, 2) if brokers >= 3 else (brokers, 1)
+
+
+BROKERS_WAIT = 30.0
+"""Seconds ``ensure_topics`` waits for the brokers it was given to be in the cluster."""
+
+
+async def _cluster_brokers(admin: AIOKafkaAdminClient, named: int) -> int:
+    """The brokers in the cluster, once as many as were named (a cluster just started may
+    not have them all registered yet) or after ``BROKERS_WAIT``."""
+    deadline = asyncio.get_running_loop().time() + BROKERS_WAIT
+    while True:
+        found = len((await admin.describe_cluster())["brokers"])
+        if found >= named or asyncio.get_running_loop().time() > deadline:
+            return found
+        await asyncio.sleep(0.5)
+
+
 async def ensure_topics(settings: KafkaSettings) -> None:
     """Create the chat topics that do not exist yet, and bring the settings of those that do
     (retention above all: the requests' must shrink when ``requests_retention_hours`` does)
-    to what ``chat_topics`` declares. Partition counts of existing topics are left alone."""
+    to what ``chat_topics`` declares. Partition counts and replicas of existing topics are
+    left alone; new ones get the cluster's replication (``replication_for``)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
+        named = len(settings.bootstrap_servers.split(","))
+        if settings.topic_replication is not None:
+            replication = settings.topic_replication
+            min_insync = 2 if replication >= 3 else 1
+        else:
+            replication, min_insync = replication_for(await _cluster_brokers(admin, named))
         specs = chat_topics(settings)
+        if min_insync > 1:
+            extra = {"min.insync.replicas": str(min_insync)}
+            specs = [TopicSpec(s.name, s.partitions, {**s.config, **extra}) for s in specs]
         existing = set(await admin.list_topics())
         missing = [spec for spec in specs if spec.name not in existing]
         if missing:  # (one made a moment ago may be missing from the list: it already exists)
             new = [
-                NewTopic(
-                    spec.name,
-                    spec.partitions,
-                    settings.topic_replication,
-                    topic_configs=spec.config,
-                )
+                NewTopic(spec.name, spec.partitions, replication, topic_configs=spec.config)
                 for spec in missing
             ]
             response = await admin.create_topics(new)

@@ -36,7 +36,13 @@ class KafkaSettings(ServiceSettings):
         "even when one worker owns them all (measured on 2 cores, 20x10 at 300 msg/s: p50 61 ms "
         "with 1, 0.25-0.7 s with 2, 0.4-2 s with 4): one for a single machine",
     )
-    topic_replication: int = Field(default=1, ge=1)
+    topic_replication: int | None = Field(
+        default=None,
+        ge=1,
+        description="Replicas of each chat topic, when it is created: by default 3 where the "
+        "cluster has three brokers or more (with min.insync.replicas 2, so a broker may go "
+        "without an acknowledged write being lost or writes stopping), else 1",
+    )
     requests_retention_hours: float = Field(
         default=168,
         gt=0,

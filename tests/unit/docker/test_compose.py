@@ -66,3 +66,24 @@ def test_prometheus_scrapes_every_service_where_it_serves_metrics() -> None:
         if command == ["python", "-m", "search"]:
             expected.add(f"{name}:8070")
     assert targets == expected
+
+
+def test_kafka_is_a_cluster_of_three_that_loses_no_acknowledged_write_with_one_down() -> None:
+    services = compose()["services"]
+    nodes = {n: s for n, s in services.items() if s.get("image", "").startswith("apache/kafka")}
+    assert sorted(nodes) == ["kafka-1", "kafka-2", "kafka-3"]
+    ids = {int(s["environment"]["KAFKA_NODE_ID"]) for s in nodes.values()}
+    assert ids == {1, 2, 3}
+    for name, node in nodes.items():
+        env = node["environment"]
+        assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"].count("@") == 3, name
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        for replicated in ("OFFSETS_TOPIC", "TRANSACTION_STATE_LOG", "DEFAULT"):
+            assert int(env[f"KAFKA_{replicated}_REPLICATION_FACTOR"]) == 3, (name, replicated)
+        assert int(env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"]) == 2
+        assert int(env["KAFKA_MIN_INSYNC_REPLICAS"]) == 2
+    assert len({n["environment"]["CLUSTER_ID"] for n in nodes.values()}) == 1
+    for service in services.values():
+        url = (service.get("environment") or {}).get("KAFKA_URL")
+        if url is not None:
+            assert sorted(url.split(",")) == [f"{n}:9092" for n in sorted(nodes)]
