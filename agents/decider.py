@@ -51,6 +51,12 @@ from records.requests import RequestAnswered
 log = logging.getLogger(__name__)
 
 
+TRANSIENT_BACKOFF_MAX = 0.5
+"""Longest wait between two tries of a batch while Kafka is unavailable: a broker's failover
+ends when its session lapses (seconds), and a try costs a metadata request, so the batch goes
+within half a second of the new leader, not after a backoff grown to ``retry_backoff_max``."""
+
+
 @dataclass
 class Owned:
     """A requests partition this worker owns, and what deciding it needs."""
@@ -227,18 +233,20 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
             del owned.pending[: len(records)]
         except Exception as exc:
             owned.retries += 1
+            transient = is_transient(exc)
             # Kafka away or busy says nothing about the requests: they are tried again for as
             # long as it takes, never set aside (an acknowledged send must not be).
-            if not is_transient(exc):
+            if not transient:
                 owned.failures += 1
             log.exception(
                 "could not commit a batch of partition %d (attempt %d, %s)",
                 tp.partition,
                 owned.retries,
-                "Kafka unavailable" if is_transient(exc) else f"{owned.failures} counted",
+                "Kafka unavailable" if transient else f"{owned.failures} counted",
             )
             await self._reset(owned)
-            await asyncio.sleep(min(0.1 * 2**owned.retries, self.settings.retry_backoff_max))
+            longest = TRANSIENT_BACKOFF_MAX if transient else self.settings.retry_backoff_max
+            await asyncio.sleep(min(0.1 * 2**owned.retries, longest))
 
     # --- the three steps ----------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import logging
 import random
+import time
 from typing import Any
 
 import socketio
@@ -68,6 +69,11 @@ class Member:
         """Acknowledged sends the agents refused afterwards (``message_rejected``)."""
         self.refusals: list[tuple[str, str | None]] = []
         """Sends refused for good, with a code no retry can fix: a harness or gateway bug."""
+        self.sent_at: dict[str, float] = {}
+        """``client_msg_id`` → when it was first sent (``time.monotonic()``)."""
+        self.acked_at: dict[str, float] = {}
+        self.arrived_at: dict[str, float] = {}
+        """``client_msg_id`` → when its ``message`` first reached this member."""
         self.message_ids: list[str] = []
         """Every message of the group it was sent, by id: what it reacts to."""
         self.reactions_acked: set[tuple[str, str]] = set()
@@ -207,6 +213,7 @@ class Member:
         client_msg_id = f"{self.name}-{next(self._numbers)}"
         payload = {"group_id": self.group_id, "client_msg_id": client_msg_id, "body": client_msg_id}
         self.pending.add(client_msg_id)
+        self.sent_at[client_msg_id] = time.monotonic()
         delay = 0.2
         while True:
             await self.ready.wait()
@@ -222,6 +229,7 @@ class Member:
             else:
                 self.pending.discard(client_msg_id)
                 self.acknowledged.add(client_msg_id)
+                self.acked_at[client_msg_id] = time.monotonic()
                 return
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
@@ -253,6 +261,7 @@ class Member:
             return
         seq = int(data["seq"])
         self.seen.append((seq, str(data["client_msg_id"])))
+        self.arrived_at.setdefault(str(data["client_msg_id"]), time.monotonic())
         self.message_ids.append(str(data["message_id"]))
         self.last_seq = max(self.last_seq, seq)
 

@@ -179,11 +179,27 @@ async def cluster_on_own_servers(
 ) -> AsyncIterator[Cluster]:
     """The services on a Kafka broker, FerretDB and Redis of their own, started as processes
     (as ``./dev up`` starts them), so the test can kill and restart the servers too."""
-    base = tmp_path_factory.mktemp("faults-servers")
+    async with own_servers(tmp_path_factory.mktemp("faults-servers"), brokers=1) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+async def cluster_on_three_brokers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Cluster]:
+    """The services on a Kafka cluster of three (as ``./dev up --brokers 3`` starts it),
+    FerretDB and Redis of their own, so the test can kill and restart the brokers."""
+    async with own_servers(tmp_path_factory.mktemp("faults-brokers"), brokers=3) as cluster:
+        yield cluster
+
+
+@asynccontextmanager
+async def own_servers(base: Path, brokers: int) -> AsyncIterator[Cluster]:
+    """Servers of the test's own as processes (``brokers`` Kafka nodes), the services on
+    them, all stopped on exit."""
     environ = {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES}
-    infra = await asyncio.to_thread(
-        start_infra, base / "data", base / "logs", InfraPorts.free(), environ
-    )
+    ports = InfraPorts.free(brokers=brokers)
+    infra = await asyncio.to_thread(start_infra, base / "data", base / "logs", ports, environ)
     try:
         servers = Servers(infra.env["KAFKA_URL"], infra.env["MONGODB_URI"], infra.env["REDIS_URL"])
         async with running_cluster(servers, base) as cluster:

@@ -17,11 +17,15 @@ import contextlib
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
+from records.settings import KafkaSettings
 from tests.integration.faults.audit import (
     Audit,
     audit_group,
@@ -221,7 +225,16 @@ async def settled_history(members: list[Member], group_id: str) -> list[dict[str
     return history
 
 
-async def run_load(cluster: Cluster, groups: Groups, clock: Clock, faults: list[Fault]) -> None:
+Inject = Callable[[Clock, Callable[[], None]], Awaitable[None]]
+"""What a run does to the services while the load goes on, given the clock and ``burst``
+(every member sends at once)."""
+
+
+def killing(cluster: Cluster, faults: list[Fault]) -> Inject:
+    return lambda clock, burst: inject_faults(cluster, clock, burst, faults)
+
+
+async def run_load(cluster: Cluster, groups: Groups, clock: Clock, inject: Inject) -> None:
     """RATE messages a second for LOAD_SECONDS, faults injected meanwhile; returns once
     every send has been acknowledged (or given up on after 90 s)."""
     members = [m for ms in groups.values() for m in ms]
@@ -235,7 +248,7 @@ async def run_load(cluster: Cluster, groups: Groups, clock: Clock, faults: list[
 
     try:
         if INJECT_FAULTS:
-            await inject_faults(cluster, clock, burst, faults)
+            await inject(clock, burst)
         await asyncio.sleep(max(LOAD_SECONDS - clock.elapsed(), AFTER_LAST_FAULT))
         stop.set()
         await asyncio.gather(*chatters)
@@ -249,15 +262,36 @@ async def run_load(cluster: Cluster, groups: Groups, clock: Clock, faults: list[
 
 
 async def test_killed_workers_and_gateway_lose_and_double_nothing(cluster: Cluster) -> None:
-    await load_faults_and_audit(cluster, FAULTS)
+    await load_faults_and_audit(cluster, killing(cluster, FAULTS), gateway_killed=True)
 
 
 async def test_restarted_servers_lose_and_double_nothing(cluster_on_own_servers: Cluster) -> None:
     """Kafka, FerretDB and Redis each SIGKILLed and restarted on their data mid-stream."""
-    await load_faults_and_audit(cluster_on_own_servers, SERVER_FAULTS)
+    cluster = cluster_on_own_servers
+    await load_faults_and_audit(cluster, killing(cluster, SERVER_FAULTS))
 
 
-async def load_faults_and_audit(cluster: Cluster, faults: list[Fault]) -> None:
+async def test_killed_brokers_of_a_cluster_lose_and_double_nothing(
+    cluster_on_three_brokers: Cluster,
+) -> None:
+    """A Kafka cluster of three: the broker that leads the busiest requests partition is
+    SIGKILLed, then (once it is back) the transaction coordinator of a worker's producer,
+    then the leader of the busiest event-log partition. Prints how long sends waited for an
+    answer and how long until each group was delivered a message again, per failover."""
+    cluster = cluster_on_three_brokers
+    failovers: list[Failover] = []
+    groups, _ = await load_faults_and_audit(
+        cluster, lambda clock, burst: kill_brokers(cluster, clock, burst, failovers)
+    )
+    if INJECT_FAULTS:
+        assert [f.role for f in failovers] == list(BROKER_ROLES)
+        for failover in failovers:
+            print(f"[faults] {failover.report(groups)}", flush=True)
+
+
+async def load_faults_and_audit(
+    cluster: Cluster, inject: Inject, *, gateway_killed: bool = False
+) -> tuple[Groups, Audit]:
     """Set up the groups, run the load with the faults, let it drain, then audit."""
     async with asyncio.timeout(540):  # far below the 10 minutes a test may take
         groups = await set_up_groups(cluster)
@@ -267,7 +301,7 @@ async def load_faults_and_audit(cluster: Cluster, faults: list[Fault]) -> None:
                 f"{GROUPS} groups of {MEMBERS} and {DIRECT_PAIRS} direct conversations ready; "
                 f"load {RATE}/s, faults {INJECT_FAULTS}"
             )
-            await run_load(cluster, groups, clock, faults)
+            await run_load(cluster, groups, clock, inject)
             await drain(groups, clock)
             audit = Audit()
             for group_id, members in groups.items():
@@ -282,6 +316,106 @@ async def load_faults_and_audit(cluster: Cluster, faults: list[Fault]) -> None:
     assert not dead, f"services died during the test: {dead}"
     assert audit.acknowledged > 0.5 * RATE * LOAD_SECONDS, "the load did not get through"
     assert audit.reactions > 0.05 * RATE * LOAD_SECONDS, "the reactions did not get through"
-    if INJECT_FAULTS and any(kind == "gateway" for kind, _, _ in faults):
+    if INJECT_FAULTS and gateway_killed:
         assert audit.reconnects > 0, "the gateway's kill reached no client"
     assert all(n == 0 for n in audit.failures().values()), audit.report()
+    return groups, audit
+
+
+# --- a Kafka cluster's brokers ----------------------------------------------------------------
+
+BROKER_ROLES = ("requests leader", "transaction coordinator", "event-log leader")
+BROKER_DOWN = 3.0
+"""Seconds a killed broker stays down before it is started again on its data."""
+FAILOVER_WINDOW = 15.0
+"""Sends begun within this many seconds of a kill count as waiting through its failover."""
+
+
+@dataclass
+class Failover:
+    role: str
+    node: int
+    killed_at: float
+    back_at: float
+
+    def report(self, groups: Groups) -> str:
+        """How long the sends begun during the failover waited for their acknowledgement,
+        and how long after the kill each group was delivered a message sent since."""
+        members = [m for ms in groups.values() for m in ms]
+        waits = sorted(
+            m.acked_at[cid] - sent
+            for m in members
+            for cid, sent in m.sent_at.items()
+            if cid in m.acked_at and self.killed_at <= sent <= self.killed_at + FAILOVER_WINDOW
+        )
+        resumed = []
+        for ms in groups.values():
+            sent_since = {cid for m in ms for cid, at in m.sent_at.items() if at >= self.killed_at}
+            arrivals = [m.arrived_at[c] for m in ms for c in sent_since if c in m.arrived_at]
+            if arrivals:
+                resumed.append(min(arrivals) - self.killed_at)
+        resumed.sort()
+
+        def millis(values: list[float], q: float) -> str:
+            return f"{values[min(len(values) - 1, int(q * len(values)))] * 1000:.0f}"
+
+        return (
+            f"kafka-{self.node} ({self.role}) down {self.back_at - self.killed_at:.1f} s: "
+            f"{len(waits)} sends waited p50 {millis(waits, 0.5)} ms, p99 {millis(waits, 0.99)} ms, "
+            f"max {millis(waits, 1.0)} ms; delivery resumed in every group within "
+            f"{millis(resumed, 1.0)} ms of the kill (p50 {millis(resumed, 0.5)} ms)"
+        )
+
+
+async def broker_playing(cluster: Cluster, role: str) -> int:
+    """The node id of the broker that plays ``role`` now."""
+    settings = KafkaSettings(
+        kafka_url=cluster.env["KAFKA_URL"], topic_prefix=cluster.env["TOPIC_PREFIX"]
+    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        if role == "transaction coordinator":
+            transactional_id = f"{cluster.env['AGENTS_APP_ID']}-decider-0"
+            return int(await admin.find_coordinator(transactional_id, 1))
+        topic = settings.topics.requests if role == "requests leader" else settings.topics.events
+        (described,) = await admin.describe_topics([topic])
+        leaders = {
+            int(p.get("partition_index", p.get("partition"))): int(
+                p.get("leader_id", p.get("leader"))
+            )
+            for p in described["partitions"]
+        }
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in leaders])
+    finally:
+        await consumer.stop()
+    busiest = max(ends, key=lambda tp: ends[tp]).partition
+    return leaders[busiest]
+
+
+async def kill_brokers(
+    cluster: Cluster, clock: Clock, burst: Callable[[], None], failovers: list[Failover]
+) -> None:
+    """SIGKILL the broker of each of BROKER_ROLES in turn (found when its turn comes), a
+    moment after a burst of sends; restart it on its data after BROKER_DOWN."""
+    await asyncio.sleep(FIRST_FAULT_AT)
+    for n, role in enumerate(BROKER_ROLES):
+        if n:
+            await asyncio.sleep(BETWEEN_FAULTS)
+        node = await broker_playing(cluster, role)
+        process = cluster.servers[f"kafka-{node}"]
+        burst()
+        await asyncio.sleep(random.uniform(0.05, 0.4))
+        clock.say(f"SIGKILL kafka-{node}, the {role} (pid {process.pid})")
+        killed_at = time.monotonic()
+        await cluster.kill(process)
+        await asyncio.sleep(BROKER_DOWN)
+        clock.say(f"restarting kafka-{node}")
+        await cluster.restart(process)
+        clock.say(f"kafka-{node} is ready again")
+        failovers.append(Failover(role, node, killed_at, time.monotonic()))
