@@ -10,6 +10,7 @@ import asyncio
 import re
 import socket
 import threading
+import time
 import urllib.request
 
 from infra.processes import ManagedProcess, ReadyCheck
@@ -96,3 +97,36 @@ def kafka_metadata(bootstrap: str) -> ReadyCheck:
         return bool(result and result[0])
 
     return check
+
+
+async def partitions_out_of_sync(bootstrap: str) -> int:
+    """How many partitions (of every topic) have fewer replicas in sync than they have: none,
+    once a broker that came back has caught up."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    await admin.start()
+    try:
+        return sum(
+            len(p.get("isr_nodes", p.get("isr", [])))
+            < len(p.get("replica_nodes", p.get("replicas", [])))
+            for topic in await admin.describe_topics()
+            for p in topic["partitions"]
+        )
+    finally:
+        await admin.close()
+
+
+def wait_in_sync(bootstrap: str, within: float = 300.0) -> None:
+    """Return once every partition is in sync (``partitions_out_of_sync``); ``TimeoutError``
+    after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if asyncio.run(partitions_out_of_sync(bootstrap)) == 0:
+                return
+        except Exception:  # noqa: BLE001 - a broker just back may not answer yet
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Kafka partitions not in sync after {within:.0f} s")
+        time.sleep(0.5)

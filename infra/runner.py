@@ -15,14 +15,16 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import cast
 
+from infra.checks import wait_in_sync
 from infra.containers.images import IMAGE_SETTINGS, ensure_images
 from infra.containers.podman import docker_api
 from infra.paths import DATA_DIR, LOG_DIR, REPO_ROOT, venv_python
 from infra.processes import ManagedProcess, ProcessFailed, stop_leftovers
 from infra.services import agents_worker, auth_service, gateway_service, search_service
 from infra.stack import Infra, InfraPorts, say_stderr, start_infra
-from infra.supervisor import Supervisor
+from infra.supervisor import Kind, Supervisor
 from infra.toolchain import ToolchainError
 
 NO_TESTS_COLLECTED = 5
@@ -142,7 +144,11 @@ def up(argv: Sequence[str]) -> int:
             say(f"{service.name} ready (pid {service.pid}, log {service.log_path})")
         agents_ports = [agents_port + n for n in range(args.workers)]
         _print_urls(gateway_ports, auth_port, search_port, agents_ports, infra)
-        Supervisor([*infra.processes, *services], say).run_forever()
+        supervisor = Supervisor([*infra.processes, *services], say)
+        supervisor.settled = lambda kind: _settled(kind, infra)
+        supervisor.rolled = _rolled
+        _take_restart_requests(supervisor)
+        supervisor.run_forever()
         return 0
     except (KeyboardInterrupt, Stop):
         say("stopping")
@@ -152,6 +158,65 @@ def up(argv: Sequence[str]) -> int:
         return 1
     finally:
         _stop_all(services, infra)
+
+
+RUN_DIR = DATA_DIR / "run"
+"""Where a running ``./dev up`` keeps its pid, and ``./dev restart`` its request and answer."""
+KINDS: tuple[Kind, ...] = ("gateway", "agents", "broker")
+
+
+def _take_restart_requests(supervisor: Supervisor) -> None:
+    """Let ``./dev restart`` ask: it writes the kind in ``RUN_DIR/restart`` and sends
+    SIGUSR1; the supervisor's next tick restarts that kind in turn."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    (RUN_DIR / "runner.pid").write_text(str(os.getpid()))
+
+    def requested(signum: int, _frame: FrameType | None) -> None:
+        kind = (RUN_DIR / "restart").read_text().strip()
+        if kind in KINDS:
+            supervisor.roll_requested = cast(Kind, kind)
+
+    signal.signal(signal.SIGUSR1, requested)
+
+
+def _settled(kind: Kind, infra: Infra) -> None:
+    """After a broker is back: its partitions in sync before the next one goes."""
+    if kind == "broker":
+        wait_in_sync(infra.env["KAFKA_URL"])
+
+
+def _rolled(kind: Kind, took: list[tuple[str, float]]) -> None:
+    lines = [f"{name}: back in {seconds:.1f}s" for name, seconds in took]
+    (RUN_DIR / "restart-done").write_text("\n".join(lines or [f"no {kind} is running"]) + "\n")
+
+
+def restart(argv: Sequence[str]) -> int:
+    """Restart every process of one kind of the running ``./dev up``, one at a time, each
+    once the one before is ready again (a broker: its partitions in sync), as a rolling
+    upgrade would; print how long each took."""
+    parser = argparse.ArgumentParser(prog="./dev restart", description=restart.__doc__)
+    parser.add_argument("kind", choices=KINDS)
+    parser.add_argument("--within", type=float, default=900.0, help="seconds to wait (900)")
+    args = parser.parse_args(argv)
+    try:
+        pid = int((RUN_DIR / "runner.pid").read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        say_stderr("no ./dev up is running here (start one first)")
+        return 1
+    done = RUN_DIR / "restart-done"
+    done.unlink(missing_ok=True)
+    (RUN_DIR / "restart").write_text(args.kind)
+    os.kill(pid, signal.SIGUSR1)
+    say_stderr(f"restarting every {args.kind}, one at a time (the runner's log tells each step)")
+    deadline = time.monotonic() + args.within
+    while not done.exists():
+        if time.monotonic() > deadline:
+            say_stderr(f"not done after {args.within:.0f}s")
+            return 1
+        time.sleep(0.5)
+    print(done.read_text(), end="")
+    return 0
 
 
 def _brokers_made(data_dir: Path) -> int | None:
@@ -346,7 +411,7 @@ def bench(argv: Sequence[str]) -> int:
     return subprocess.call([venv_python(), "-m", "tests.benchmarks.bench", *argv], cwd=REPO_ROOT)
 
 
-COMMANDS = {"up": up, "test": test, "bench": bench}
+COMMANDS = {"up": up, "restart": restart, "test": test, "bench": bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -354,6 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] not in COMMANDS:
         print(
             "usage: ./dev up [--gateways N] [--workers N] [--brokers N]"
+            " | ./dev restart gateway|agents|broker"
             " | ./dev test [--processes] [pytest args...] | ./dev bench [--quick] [--search]",
             file=sys.stderr,
         )

@@ -52,9 +52,12 @@ async def discard(sio: socketio.AsyncClient) -> None:
 class Member:
     """One user with one socket on one gateway node, in one group."""
 
-    def __init__(self, name: str, url: str, token: str) -> None:
+    def __init__(self, name: str, url: str, token: str, others: list[str] | None = None) -> None:
         self.name = name
         self.url = url
+        self.urls = [url, *(others or [])]
+        """Every node it may use: when its socket drops it tries the next one, as a client
+        behind a balancer lands on another node."""
         self.token = token
         self.group_id: str | None = None
         self.user_id: str | None = None
@@ -83,6 +86,10 @@ class Member:
         self.reaction_changes: list[int] = []
         """The ``change`` of every ``reaction`` event, in arrival order."""
         self.reconnects = 0
+        self.drops: list[float] = []
+        """When its socket dropped (``time.monotonic()``)."""
+        self.readies: list[float] = []
+        """When it was connected and (re)joined."""
         self.ready = asyncio.Event()
         """Set while the socket is up and (re)joined: sends wait on it."""
         self._sio: socketio.AsyncClient | None = None
@@ -111,6 +118,7 @@ class Member:
         except BaseException:
             await discard(sio)
             raise
+        self.readies.append(time.monotonic())
         self.ready.set()
 
     def stay_connected(self) -> None:
@@ -121,16 +129,18 @@ class Member:
         while True:
             await self._lost.wait()
             self.ready.clear()
+            self.drops.append(time.monotonic())
             self.reconnects += 1
             if self._sio is not None:
                 await discard(self._sio)
             while True:
+                self.url = self.urls[(self.urls.index(self.url) + 1) % len(self.urls)]
                 try:
                     await self.connect()
                     break
                 except Exception as exc:  # noqa: BLE001 - a node away: keep trying, like a client
                     log.debug("%s could not reconnect: %r", self.name, exc)
-                    await asyncio.sleep(0.5)
+                    await asyncio.sleep(0.2)
 
     async def close(self) -> None:
         if self._supervisor is not None:

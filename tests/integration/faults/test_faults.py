@@ -25,6 +25,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from infra.checks import partitions_out_of_sync
 from records.settings import KafkaSettings
 from tests.integration.faults.audit import (
     Audit,
@@ -100,7 +101,10 @@ async def set_up_groups(cluster: Cluster) -> Groups:
     async def one_group(g: int) -> tuple[str, list[Member]]:
         names = [f"g{g}m{i}" for i in range(MEMBERS)]
         nodes = [cluster.urls[(g * MEMBERS + i) % len(cluster.urls)] for i in range(MEMBERS)]
-        members = [Member(n, url, cluster.token(n)) for n, url in zip(names, nodes, strict=True)]
+        members = [
+            Member(n, url, cluster.token(n), cluster.urls)
+            for n, url in zip(names, nodes, strict=True)
+        ]
         for member in members:
             member.user_id = cluster.user_id(member.name)
         await asyncio.gather(*(member.connect() for member in members))
@@ -114,7 +118,8 @@ async def set_up_groups(cluster: Cluster) -> Groups:
         names = [f"d{p}a", f"d{p}b"]
         ids = [await cluster.register(name) for name in names]
         members = [
-            Member(name, cluster.urls[i], cluster.token(name)) for i, name in enumerate(names)
+            Member(name, cluster.urls[i], cluster.token(name), cluster.urls)
+            for i, name in enumerate(names)
         ]
         for member, user_id in zip(members, ids, strict=True):
             member.user_id = user_id
@@ -271,22 +276,33 @@ async def test_restarted_servers_lose_and_double_nothing(cluster_on_own_servers:
     await load_faults_and_audit(cluster, killing(cluster, SERVER_FAULTS))
 
 
-async def test_killed_brokers_of_a_cluster_lose_and_double_nothing(
+async def test_a_cluster_through_broker_kills_and_a_rolling_restart_loses_nothing(
     cluster_on_three_brokers: Cluster,
 ) -> None:
     """A Kafka cluster of three: the broker that leads the busiest requests partition is
     SIGKILLed, then (once it is back) the transaction coordinator of a worker's producer,
-    then the leader of the busiest event-log partition. Prints how long sends waited for an
-    answer and how long until each group was delivered a message again, per failover."""
+    then the leader of the busiest event-log partition. Then every service is restarted one
+    at a time, as an upgrade would: each gateway node, each worker, each broker, SIGTERM and
+    started again, the next once it is ready (a broker: once every partition is in sync).
+    Prints, per failover, how long sends waited and how long until each group was delivered
+    again; per restart, how long its sockets took to be served elsewhere, and the longest
+    wait for an acknowledgement."""
     cluster = cluster_on_three_brokers
     failovers: list[Failover] = []
-    groups, _ = await load_faults_and_audit(
-        cluster, lambda clock, burst: kill_brokers(cluster, clock, burst, failovers)
-    )
+    restarts: list[Restart] = []
+
+    async def inject(clock: Clock, burst: Callable[[], None]) -> None:
+        await kill_brokers(cluster, clock, burst, failovers)
+        await rolling_restart(cluster, clock, restarts)
+
+    groups, _ = await load_faults_and_audit(cluster, inject, gateway_killed=True)
     if INJECT_FAULTS:
         assert [f.role for f in failovers] == list(BROKER_ROLES)
         for failover in failovers:
             print(f"[faults] {failover.report(groups)}", flush=True)
+        for restart in restarts:
+            print(f"[faults] {restart.report(groups)}", flush=True)
+        print(f"[faults] {rolling_report(restarts, groups)}", flush=True)
 
 
 async def load_faults_and_audit(
@@ -419,3 +435,98 @@ async def kill_brokers(
         await cluster.restart(process)
         clock.say(f"kafka-{node} is ready again")
         failovers.append(Failover(role, node, killed_at, time.monotonic()))
+
+
+# --- a rolling restart -----------------------------------------------------------------------
+
+BETWEEN_RESTARTS = 3.0
+"""Seconds between one service being ready again and the next one's SIGTERM."""
+
+
+@dataclass
+class Restart:
+    kind: str
+    name: str
+    began: float
+    """The SIGTERM."""
+    exited: float
+    ready: float
+
+    def report(self, groups: Groups) -> str:
+        """How long the stop and the start took; for a gateway node, how long its sockets
+        took to be served by the other one (SIGTERM to joined again)."""
+        line = (
+            f"{self.name} ({self.kind}) SIGTERM: exited in {self.exited - self.began:.1f} s, "
+            f"ready again {self.ready - self.began:.1f} s after"
+        )
+        if self.kind != "gateway":
+            return line
+        members = [m for ms in groups.values() for m in ms]
+        moved = []
+        for member in members:
+            drop = next((d for d in member.drops if self.began <= d <= self.exited + 1), None)
+            if drop is not None:
+                back = next((r for r in member.readies if r >= drop), None)
+                if back is not None:
+                    moved.append(back - self.began)
+        moved.sort()
+        if not moved:
+            return f"{line}; no socket was on it"
+        return (
+            f"{line}; its {len(moved)} sockets served by the other node within "
+            f"{moved[-1] * 1000:.0f} ms of the SIGTERM (p50 {moved[len(moved) // 2] * 1000:.0f} ms)"
+        )
+
+
+def rolling_report(restarts: list[Restart], groups: Groups) -> str:
+    """The longest any person waited for an acknowledgement while the services restarted."""
+    if not restarts:
+        return "no restart"
+    began, ended = restarts[0].began, restarts[-1].ready
+    waits = sorted(
+        m.acked_at[cid] - sent
+        for ms in groups.values()
+        for m in ms
+        for cid, sent in m.sent_at.items()
+        if cid in m.acked_at and began <= sent <= ended
+    )
+    p99 = waits[min(len(waits) - 1, int(0.99 * len(waits)))]
+    return (
+        f"rolling restart of {len(restarts)} services in {ended - began:.0f} s: {len(waits)} "
+        f"sends, acknowledged p50 {waits[len(waits) // 2] * 1000:.0f} ms, p99 "
+        f"{p99 * 1000:.0f} ms, the longest wait {waits[-1] * 1000:.0f} ms"
+    )
+
+
+async def rolling_restart(cluster: Cluster, clock: Clock, restarts: list[Restart]) -> None:
+    """Every gateway node, then every worker, then every broker: SIGTERM, wait for it to
+    exit, start it again, wait until it is ready (a broker: and every partition in sync),
+    then the next."""
+    brokers = [
+        cluster.servers[name] for name in sorted(cluster.servers) if name.startswith("kafka")
+    ]
+    for kind, processes in (
+        ("gateway", cluster.gateways),
+        ("worker", cluster.workers),
+        ("broker", brokers),
+    ):
+        for process in processes:
+            await asyncio.sleep(BETWEEN_RESTARTS)
+            clock.say(f"SIGTERM {process.name} ({kind}, pid {process.pid})")
+            began = time.monotonic()
+            await process.astop()
+            exited = time.monotonic()
+            await process.astart()
+            if kind == "broker":
+                await in_sync(cluster)
+            restarts.append(Restart(kind, process.name, began, exited, time.monotonic()))
+            clock.say(f"{process.name} is ready again")
+
+
+async def in_sync(cluster: Cluster, within: float = 60.0) -> None:
+    """Wait until every partition has all its replicas in sync again."""
+    async with asyncio.timeout(within):
+        while True:
+            if await partitions_out_of_sync(cluster.env["KAFKA_URL"]) == 0:
+                return
+            await asyncio.sleep(0.5)

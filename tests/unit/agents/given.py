@@ -4,7 +4,9 @@ agents fold the log), when this request, then these facts or this refusal."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import BaseModel
 
 from agents.decisions import Decision, decide
 from agents.state import GroupState
@@ -52,8 +54,20 @@ def facts(decision: Decision) -> list[dict[str, Any]]:
 
 
 def fact(kind: str, **fields: Any) -> dict[str, Any]:
-    """A fact of group ``g`` as ``facts`` shows it."""
-    return {"type": kind, "group_id": "g", **fields}
+    """A fact of group ``g`` as ``facts`` shows it: the fields given, the others at their
+    defaults (a field added with a default changes no expectation that does not name it)."""
+    model = FACT_TYPES[kind]
+    defaults = {
+        name: info.get_default(call_default_factory=True)
+        for name, info in model.model_fields.items()
+        if not info.is_required() and not info.exclude and name != "occurred_at"
+    }
+    return {**defaults, "type": kind, "group_id": "g", **fields}
+
+
+FACT_TYPES: dict[str, type[BaseModel]] = {
+    model.model_fields["type"].default: model for model in get_args(Fact)
+}
 
 
 def refusal(state: GroupState, request: AnyRequest) -> str | None:

@@ -123,7 +123,10 @@ def test_a_conversation_is_its_two_peoples_alone() -> None:
 def test_the_one_who_left_comes_back_when_the_other_writes_with_the_message_unread() -> None:
     state = given(opened(), saved(1, ANN), left(BOB, 2))
     assert then(when(state, send(ANN, "m2"))) == [
-        fact("MemberJoined", version=3, user_id="bob", username="Bob", read_seq=1),
+        fact(
+            "MemberJoined", version=3, user_id="bob", username="Bob", read_seq=1,
+            peer_id="ann", peer="Ann",
+        ),  # fmt: skip
         {**saved(2, ANN).model_dump(), "client_msg_id": "m2", "body": "hello"},
     ]
     for event in when(state, send(ANN, "m2")).facts:
@@ -136,7 +139,10 @@ def test_the_one_who_left_comes_back_when_the_other_writes_with_the_message_unre
 
 def test_the_one_who_left_comes_back_by_opening_it_or_joining_it() -> None:
     state = given(opened(), saved(1, ANN), left(BOB, 2))
-    back = fact("MemberJoined", version=3, user_id="bob", username="Bob", read_seq=1)
+    back = fact(
+        "MemberJoined", version=3, user_id="bob", username="Bob", read_seq=1,
+        peer_id="ann", peer="Ann",
+    )  # fmt: skip
     assert then(when(state, open_with(BOB, ANN))) == [back]
     assert then(when(state, JoinGroup(group_id=DM, **BOB))) == [back]
 

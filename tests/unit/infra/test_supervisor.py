@@ -63,3 +63,34 @@ def test_a_process_that_cannot_start_stops_the_runner_after_a_few_tries(tmp_path
 def test_the_backoff_doubles_and_is_capped() -> None:
     supervisor = Supervisor([], print, backoff_max=5)
     assert [supervisor.backoff(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 5.0]
+
+
+def test_a_rolling_restart_restarts_one_kind_one_at_a_time(tmp_path: Path) -> None:
+    said: list[str] = []
+    names = ["kafka-1", "gateway", "gateway-2", "agents"]
+    processes = [sleeper(tmp_path, name).start() for name in names]
+    pids = {p.name: p.pid for p in processes}
+    settled: list[tuple[str, list[bool]]] = []
+
+    def record(kind: str) -> None:
+        # When a process of the kind is settled, every one of them is up: never two down.
+        settled.append((kind, [p.is_running() for p in processes]))
+
+    supervisor = Supervisor(processes, said.append)
+    supervisor.settled = record  # type: ignore[assignment]
+    outcomes: list[tuple[str, list[tuple[str, float]]]] = []
+    supervisor.rolled = lambda kind, took: outcomes.append((kind, took))
+    try:
+        supervisor.roll_requested = "gateway"
+        supervisor.tick()
+        assert [name for name, _ in outcomes[0][1]] == ["gateway", "gateway-2"]
+        assert {p.name for p in processes if p.pid != pids[p.name]} == {"gateway", "gateway-2"}
+        assert settled == [("gateway", [True] * 4)] * 2
+        assert supervisor.roll_requested is None
+        assert [line for line in said if "stopping" in line] == [
+            "rolling restart: stopping gateway (SIGTERM)",
+            "rolling restart: stopping gateway-2 (SIGTERM)",
+        ]
+    finally:
+        for process in processes:
+            process.stop()
