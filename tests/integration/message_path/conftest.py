@@ -286,6 +286,25 @@ async def create_group(client: ChatClient, name: str = "team", private: bool = F
     return str(reply["group_id"])
 
 
+def people(*roles: str) -> list[str]:
+    """Fresh names for the roles (``"ann"``, ``"bob"`` …), so no test shares another's people
+    or rate-limit buckets."""
+    run = uuid.uuid4().hex[:6]
+    return [f"{role}{run}" for role in roles]
+
+
+async def in_a_group(
+    new_client: NewClient, url: str, token_for: Callable[..., str], *names: str
+) -> tuple[str, list[ChatClient]]:
+    """A new group and its people, each on a socket of their own: the first made it, the
+    others joined it."""
+    clients = [await connected(new_client, url, token_for(name)) for name in names]
+    group_id = await create_group(clients[0])
+    for client in clients[1:]:
+        await client.ok("join", {"group_id": group_id})
+    return group_id, clients
+
+
 async def messages_until(
     client: ChatClient, client_msg_id: str, within: float = 20
 ) -> list[dict[str, Any]]:

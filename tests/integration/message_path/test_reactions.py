@@ -3,7 +3,6 @@ deletes, counted the same live, in history and after a reconnect; and refused wh
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,17 +12,13 @@ from tests.integration.message_path.conftest import (
     Start,
     connected,
     create_group,
+    in_a_group,
+    people,
     sent_before_a_marker,
 )
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
 """Man, woman, girl, boy, joined (ZWJ): one emoji of seven code points."""
-
-
-def people() -> tuple[str, str, str]:
-    """Fresh names, so no test shares another's rate-limit buckets."""
-    run = uuid.uuid4().hex[:6]
-    return f"ann{run}", f"bob{run}", f"eve{run}"
 
 
 async def first_message(sender: ChatClient, group_id: str, *readers: ChatClient) -> str:
@@ -42,11 +37,8 @@ async def test_reactions_toggle_and_every_member_sees_them_in_order(
     start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
 ) -> None:
     url = await start_gateway()
-    ann_name, bob_name, _ = people()
-    ann = await connected(new_client, url, token_for(ann_name))
-    bob = await connected(new_client, url, token_for(bob_name))
-    group_id = await create_group(ann)
-    await bob.ok("join", {"group_id": group_id})
+    ann_name, bob_name = people("ann", "bob")
+    group_id, (ann, bob) = await in_a_group(new_client, url, token_for, ann_name, bob_name)
     message_id = await first_message(ann, group_id, ann, bob)
 
     reply = await bob.ok("react", {"message_id": message_id, "emoji": "👍"})
@@ -85,11 +77,8 @@ async def test_a_client_that_was_away_gets_the_reactions_it_missed(
     start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
 ) -> None:
     url = await start_gateway()
-    ann_name, bob_name, _ = people()
-    ann = await connected(new_client, url, token_for(ann_name))
-    bob = await connected(new_client, url, token_for(bob_name))
-    group_id = await create_group(ann)
-    await bob.ok("join", {"group_id": group_id})
+    ann_name, bob_name = people("ann", "bob")
+    group_id, (ann, bob) = await in_a_group(new_client, url, token_for, ann_name, bob_name)
     message_id = await first_message(ann, group_id, ann, bob)
     await bob.ok("react", {"message_id": message_id, "emoji": "🎉"})
     assert (await bob.next("reaction"))["change"] == 1
@@ -116,7 +105,7 @@ async def test_a_reaction_is_one_emoji_and_a_message_takes_twenty(
     start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
 ) -> None:
     url = await start_gateway(reaction_burst=100)
-    ann_name, _, eve_name = people()
+    ann_name, eve_name = people("ann", "eve")
     ann = await connected(new_client, url, token_for(ann_name))
     eve = await connected(new_client, url, token_for(eve_name))
     group_id = await create_group(ann)

@@ -30,27 +30,21 @@ from tests.integration.message_path.conftest import (
     Start,
     connected,
     create_group,
+    in_a_group,
     own_agents,
+    people,
     read_topic,
 )
 from tests.integration.message_path.test_replay import projected, snapshot
 from tests.integration.servers import Servers
 
 
-def people() -> tuple[str, str, str]:
-    run = uuid.uuid4().hex[:6]
-    return f"ann{run}", f"bob{run}", f"cat{run}"
-
-
 async def test_a_reply_quotes_its_original_live_in_history_and_caught_up(
     start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
 ) -> None:
     url = await start_gateway()
-    ann_name, bob_name, cat_name = people()
-    ann = await connected(new_client, url, token_for(ann_name))
-    bob = await connected(new_client, url, token_for(bob_name))
-    group_id = await create_group(ann)
-    await bob.ok("join", {"group_id": group_id})
+    ann_name, bob_name, cat_name = people("ann", "bob", "cat")
+    group_id, (ann, bob) = await in_a_group(new_client, url, token_for, ann_name, bob_name)
     await ann.ok("send", {"group_id": group_id, "client_msg_id": "q", "body": "lunch at noon?"})
     original = await bob.next_message()
     assert await ann.next_message() == original
@@ -83,11 +77,8 @@ async def test_an_edit_and_a_delete_of_the_original_show_in_its_quotes(
     start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
 ) -> None:
     url = await start_gateway()
-    ann_name, bob_name, _ = people()
-    ann = await connected(new_client, url, token_for(ann_name))
-    bob = await connected(new_client, url, token_for(bob_name))
-    group_id = await create_group(ann)
-    await bob.ok("join", {"group_id": group_id})
+    ann_name, bob_name = people("ann", "bob")
+    group_id, (ann, bob) = await in_a_group(new_client, url, token_for, ann_name, bob_name)
     long_body = "word " * 40
     await ann.ok("send", {"group_id": group_id, "client_msg_id": "q", "body": long_body})
     original_id = (await bob.next_message())["message_id"]
@@ -122,7 +113,7 @@ async def test_a_reply_to_a_message_not_in_its_group_is_refused(
     start_gateway: Start, new_client: NewClient, token_for: Callable[..., str]
 ) -> None:
     url = await start_gateway()
-    ann_name, _, _ = people()
+    (ann_name,) = people("ann")
     ann = await connected(new_client, url, token_for(ann_name))
     group_id = await create_group(ann)
     elsewhere = await create_group(ann, name="elsewhere")
