@@ -142,3 +142,53 @@ async def test_the_session_outlives_its_access_token(people: People) -> None:
     await dan.page.reload()
     await dan.signed_in()
     await dan.expect_bodies("still here")
+
+
+async def test_a_rolling_restart_of_both_gateway_nodes_costs_the_page_only_reconnecting(
+    people: People, stack: Stack
+) -> None:
+    """Node 2, then node 1, stopped as an upgrade stops them (its sockets closed, the next
+    one started once it is back): each page says "Reconnecting…" while its node is away,
+    then shows every message once, in order, and no error."""
+    ann = Person(await people.open(node=0), unique("ann"))
+    ben = Person(await people.open(node=1), unique("ben"))
+    statuses: dict[str, list[str]] = {"ann": [], "ben": []}
+    for name, person in (("ann", ann), ("ben", ben)):
+        seen = statuses[name]
+
+        def note(text: str, seen: list[str] = seen) -> None:
+            seen.append(text)
+
+        await person.page.expose_function(f"seen_{name}", note)
+    await ann.register()
+    await ben.register()
+    group = f"Upgrade night {unique('g')}"
+    await ann.create_group(group)
+    await ben.find_and_join("Upgrade night", group)
+    for name, person in (("ann", ann), ("ben", ben)):
+        await person.page.evaluate(
+            """(name) => {
+                const status = document.getElementById("connection-status");
+                new MutationObserver(() => window[`seen_${name}`](status.textContent))
+                    .observe(status, {childList: true, characterData: true, subtree: true});
+            }""",
+            name,
+        )
+    await ann.send("one")
+    said = ["one"]
+    for node, away, writer in ((1, ben, ann), (0, ann, ben)):
+        await stack.nodes[node].stop()
+        await expect(away.status).to_have_text("Reconnecting…")
+        for text in (f"while node {node + 1} restarts", f"still node {node + 1}"):
+            await writer.send(text)
+            said.append(text)
+        await stack.nodes[node].start()
+        await expect(away.status).to_have_text("Connected", timeout=30_000)
+        await ann.expect_bodies(*said)
+        await ben.expect_bodies(*said)
+    for person in (ann, ben):
+        for error in ("#conversation-error", "#sidebar-error", "#search-error"):
+            await expect(person.page.locator(error)).to_have_text("")
+    for name, seen in statuses.items():
+        assert set(seen) <= {"Connected", "Reconnecting…"}, (name, seen)
+        assert "Reconnecting…" in seen, (name, seen)
