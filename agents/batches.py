@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from agents.decisions import Decision, decide
 from agents.intake import Rejected, split_batch
 from agents.keys import KeyRecord, sealed
-from agents.state import PartitionState
+from agents.state import GroupState, PartitionState
 from records.base import utcnow
 from records.facts import Fact
 from records.requests import AnyRequest, MarkRead, RequestAnswered, SendMessage
@@ -42,14 +42,16 @@ def decide_batch(state: PartitionState, records: list[bytes]) -> Outcome:
             state.apply(fact)
             outcome.facts.append(fact)
             outcome.keys.extend(keys)
-        outcome.answers.extend(answer(request, decision, group.version))
+        outcome.answers.extend(answer(request, decision, group))
     return outcome
 
 
-def answer(request: AnyRequest, decision: Decision, version: int) -> list[RequestAnswered]:
-    """The answer for the waiting gateway node, if the request names one. A message saved
-    needs none (the send was acknowledged when Kafka had it; the message itself is the
-    answer), so only a refused one is answered: half the records of a busy transaction."""
+def answer(request: AnyRequest, decision: Decision, group: GroupState) -> list[RequestAnswered]:
+    """The answer for the waiting gateway node, if the request names one, with the group's
+    positions once decided (``group``: its state with the decision's facts folded in). A
+    message saved needs none (the send was acknowledged when Kafka had it; the message
+    itself is the answer), so only a refused one is answered: half the records of a busy
+    transaction."""
     refusal = decision.refusal
     submitted = isinstance(request, SendMessage | MarkRead)  # acked at Kafka
     if request.origin is None or (submitted and refusal is None):
@@ -65,8 +67,10 @@ def answer(request: AnyRequest, decision: Decision, version: int) -> list[Reques
             code=refusal.code if refusal else None,
             message=refusal.message if refusal else None,
             client_msg_id=getattr(request, "client_msg_id", None),
-            version=version,
+            version=group.version,
             seq=decision.seq,
             reacted=decision.reacted,
+            last_seq=group.last_seq,
+            last_change=group.last_change,
         )
     ]

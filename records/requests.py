@@ -192,3 +192,8 @@ class RequestAnswered(Record):
     """For a message: the position it was saved at."""
     reacted: bool | None = None
     """For a reaction: True when it was added, False when it was taken back."""
+    last_seq: int | None = None
+    last_change: int | None = None
+    """The group's last message and last change once the request was decided: the most a
+    client can have seen of it, whatever the views show yet (a join's catch-up trusts a
+    client's cursor up to these)."""

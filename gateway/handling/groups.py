@@ -75,6 +75,7 @@ async def join(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
         command.since_seq,
         command.since_change,
         member=(user["user_id"], joined.version or 0),
+        decided=(joined.last_seq or 0, joined.last_change or 0),
     )
     if more:
         return {"ok": True, "group_id": command.group_id, "last_seq": seq,
@@ -196,6 +197,7 @@ async def follow(
     since_change: int | None,
     *,
     member: tuple[str, int] | None = None,
+    decided: tuple[int, int] = (0, 0),
 ) -> tuple[int, int, bool]:
     """Enter the group's room, then send what the socket missed: messages after
     ``since_seq``, edits and deletes after ``since_change`` (from now, when not given).
@@ -206,6 +208,10 @@ async def follow(
     More than ``catch_up_limit`` messages missed: the first ``catch_up_limit`` of them are
     sent, the socket does not follow the group yet, and the third value is True; the client
     pages the rest with ``history`` + ``after_seq`` and joins again from where it is.
+
+    ``decided``: the group's last ``seq`` and ``change`` as the agents answered the join,
+    which no view trails: a client's cursor up to them is trusted, however far behind the
+    views and this node are (a node just started, the views slowed by a broker's failover).
 
     Live events are held from before the socket enters the room until the views have
     filled everything up to the newest position known (``Delivery.fill``), so an event
@@ -222,8 +228,8 @@ async def follow(
         # with the client rather than send it again what it has.
         group = await ns.reads.group(group_id, seq=since_seq or 0, change=since_change or 0)
     newest = {
-        "seq": max(group.last_seq if group else 0, seen.head(group_id, "seq")),
-        "change": max(group.last_change if group else 0, seen.head(group_id, "change")),
+        "seq": max(group.last_seq if group else 0, seen.head(group_id, "seq"), decided[0]),
+        "change": max(group.last_change if group else 0, seen.head(group_id, "change"), decided[1]),
     }
 
     def departed() -> bool:

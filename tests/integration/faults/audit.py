@@ -192,12 +192,13 @@ def audit_reactions(
             for key in in_history.keys() | member.reactions_seen.keys()
             if member.reactions_seen.get(key, (0, 0))[1] != in_history.get(key, (0, []))[0]
         ]
-        disorder = any(b <= a for a, b in itertools.pairwise(changes))
+        disorder = [(a, b) for a, b in itertools.pairwise(changes) if b <= a]
         if wrong or disorder:
             audit.reaction_views_wrong += 1
             audit.note(
-                f"{member.name}: live reactions differ from history on {wrong[:4]} "
-                f"({len(wrong)}), out of order or twice: {disorder}"
+                f"{member.name} ({member.reconnects} reconnects): live reactions differ from "
+                f"history on {wrong[:4]} ({len(wrong)}), changes out of order or twice "
+                f"{disorder[:4]} ({len(disorder)})"
             )
 
 

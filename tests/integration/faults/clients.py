@@ -55,7 +55,7 @@ class Member:
     def __init__(self, name: str, url: str, token: str, others: list[str] | None = None) -> None:
         self.name = name
         self.url = url
-        self.urls = [url, *(others or [])]
+        self.urls = list(dict.fromkeys([url, *(others or [])]))
         """Every node it may use: when its socket drops it tries the next one, as a client
         behind a balancer lands on another node."""
         self.token = token
@@ -90,6 +90,8 @@ class Member:
         """When its socket dropped (``time.monotonic()``)."""
         self.readies: list[float] = []
         """When it was connected and (re)joined."""
+        self.attempts: list[tuple[float, str, str]] = []
+        """Each reconnection tried: when it ended, the node, and how (``ok`` or the error)."""
         self.ready = asyncio.Event()
         """Set while the socket is up and (re)joined: sends wait on it."""
         self._sio: socketio.AsyncClient | None = None
@@ -137,8 +139,10 @@ class Member:
                 self.url = self.urls[(self.urls.index(self.url) + 1) % len(self.urls)]
                 try:
                     await self.connect()
+                    self.attempts.append((time.monotonic(), self.url, "ok"))
                     break
                 except Exception as exc:  # noqa: BLE001 - a node away: keep trying, like a client
+                    self.attempts.append((time.monotonic(), self.url, repr(exc)[:80]))
                     log.debug("%s could not reconnect: %r", self.name, exc)
                     await asyncio.sleep(0.2)
 

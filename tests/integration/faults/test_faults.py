@@ -462,19 +462,26 @@ class Restart:
         if self.kind != "gateway":
             return line
         members = [m for ms in groups.values() for m in ms]
-        moved = []
+        moved: list[tuple[float, Member, float]] = []
         for member in members:
             drop = next((d for d in member.drops if self.began <= d <= self.exited + 1), None)
             if drop is not None:
                 back = next((r for r in member.readies if r >= drop), None)
                 if back is not None:
-                    moved.append(back - self.began)
-        moved.sort()
+                    moved.append((back - self.began, member, drop))
+        moved.sort(key=lambda item: item[0])
         if not moved:
             return f"{line}; no socket was on it"
+        slowest, member, drop = moved[-1]
+        tries = ", ".join(
+            f"+{(at - self.began) * 1000:.0f} ms {url.rsplit(':', 1)[-1]} {how}"
+            for at, url, how in member.attempts
+            if drop <= at <= drop + slowest + 1
+        )
         return (
             f"{line}; its {len(moved)} sockets served by the other node within "
-            f"{moved[-1] * 1000:.0f} ms of the SIGTERM (p50 {moved[len(moved) // 2] * 1000:.0f} ms)"
+            f"{slowest * 1000:.0f} ms of the SIGTERM (p50 {moved[len(moved) // 2][0] * 1000:.0f} "
+            f"ms; the slowest dropped at +{(drop - self.began) * 1000:.0f} ms, tried {tries})"
         )
 
 

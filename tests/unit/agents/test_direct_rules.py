@@ -124,8 +124,13 @@ def test_the_one_who_left_comes_back_when_the_other_writes_with_the_message_unre
     state = given(opened(), saved(1, ANN), left(BOB, 2))
     assert then(when(state, send(ANN, "m2"))) == [
         fact(
-            "MemberJoined", version=3, user_id="bob", username="Bob", read_seq=1,
-            peer_id="ann", peer="Ann",
+            "MemberJoined",
+            version=3,
+            user_id="bob",
+            username="Bob",
+            read_seq=1,
+            peer_id="ann",
+            peer="Ann",
         ),  # fmt: skip
         {**saved(2, ANN).model_dump(), "client_msg_id": "m2", "body": "hello"},
     ]

@@ -133,7 +133,8 @@ def test_a_deleted_message_drops_its_reactions() -> None:
 
 def test_the_answer_says_whether_the_reaction_is_there() -> None:
     request = react(BOB, origin="node", origin_sid="s")
-    (answered,) = answer(request, when(given(*CLUB), request), version=3)
+    state = given(*CLUB)
+    (answered,) = answer(request, when(state, request), state)
     assert (answered.ok, answered.reacted) == (True, True)
 
 

@@ -328,7 +328,6 @@ def test_a_second_process_cannot_open_the_index(index: MessageIndex) -> None:
         MessageIndex(index.path).open()
 
 
-
 def test_a_word_only_others_use_finds_nothing_in_any_order(index: MessageIndex, plan: str) -> None:
     apply(index, *(saved(n, "deploy friday", group="g2") for n in range(1, 40)))
     apply(index, saved(1, "lunch"), saved(2, "deploy monday"))
