@@ -55,6 +55,10 @@ class SeenLog:
     (joined, left, invited …), so the user's reads can wait for the views to show it."""
     departures: OrderedDict[tuple[str, str], int] = field(default_factory=OrderedDict)
     """(user id, group id) → the group's version when the user last left or was removed."""
+    blockers: dict[str, set[str]] = field(default_factory=dict)
+    """Direct conversation's group id → who of its two people blocks the other, as this node
+    has read it: ahead of the views (a ``block_changed`` goes out as soon as it is read, and
+    a write the other person sends on seeing it must not meet the block's stale view)."""
 
     def read(self, fact: Fact, partition: int, offset: int) -> None:
         """This node has read ``fact`` at ``offset`` of ``partition`` (before it delivers it,
@@ -83,8 +87,11 @@ class SeenLog:
                 for user_id in (fact.user_id, fact.peer_id):
                     self._membership(user_id, fact)
                     self._returned(user_id, fact.group_id, fact.version)
-            case UserBlocked() | UserUnblocked():
-                pass  # no head moves, no membership (``block`` waits for its own view)
+            case UserBlocked():
+                # No head moves, no membership (``block`` waits for its own view).
+                self.blockers.setdefault(fact.group_id, set()).add(fact.by_id)
+            case UserUnblocked():
+                self.blockers.setdefault(fact.group_id, set()).discard(fact.by_id)
             case _:
                 assert_never(fact)
 

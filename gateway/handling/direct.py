@@ -98,9 +98,14 @@ async def refuse_if_blocked(ns: ChatNamespace, user_id: str, group_id: str) -> N
     block in; the agents refuse it for good either way, this only answers sooner."""
     if not is_direct_group_id(group_id):
         return
-    group = await ns.reads.group(group_id)
-    if group is None or not group.blocked_by:
+    # What this node has read of the conversation's blocks, else (none read since it
+    # started) what the views show.
+    blockers = ns.seen.blockers.get(group_id)
+    if blockers is None:
+        group = await ns.reads.group(group_id)
+        blockers = set(group.blocked_by) if group is not None else set()
+    if not blockers:
         return
-    if user_id in group.blocked_by:
+    if user_id in blockers:
         raise CommandError("blocked", "you block this person: unblock them first")
     raise CommandError("blocked", "you cannot write to this person")

@@ -14,6 +14,7 @@ from records.facts import (
     MessageSaved,
     ReadMarked,
     UserBlocked,
+    UserUnblocked,
 )
 from records.requests import JoinGroup, RequestAnswered
 
@@ -84,3 +85,13 @@ def test_a_direct_conversation_begun_concerns_both_people_and_a_block_neither() 
               0, 3)  # fmt: skip
     assert seen.heads["dm"] == {"seq": 0, "change": 0, "version": 1}
     assert seen.changes_of("ann") == {"dm": 1} and seen.placed["dm"] == (0, 4)
+
+
+def test_a_conversations_blocks_are_known_as_read_ahead_of_the_views() -> None:
+    seen = SeenLog()
+    assert seen.blockers.get("dm") is None  # none read: the views tell
+    block = {"group_id": "dm", "by_id": "ann", "by": "Ann", "user_id": "bob", "username": "Bob"}
+    seen.read(UserBlocked(**block), 0, 1)
+    assert seen.blockers["dm"] == {"ann"}
+    seen.read(UserUnblocked(**block), 0, 2)
+    assert seen.blockers["dm"] == set()  # read: no block, whatever the views still show
