@@ -328,14 +328,21 @@ def new_group_document(fact: GroupCreated) -> dict[str, Any]:
         "private": fact.private,
         "owner_id": fact.owner_id,
         "owner": fact.owner,
+        **_first_positions(fact),
+        "members": {fact.owner_id: member_entry(fact.owner, "owner", fact.occurred_at, 0)},
+        "invited": {},
+    }
+
+
+def _first_positions(fact: GroupCreated | DirectOpened) -> dict[str, Any]:
+    """A new group's moment and positions: every one at 0 but its membership ``version``."""
+    return {
         "created_at": fact.occurred_at,
         "last_seq": 0,
         "last_change": 0,
         "counted_seq": 0,
         "counted_change": 0,
         "version": fact.version,
-        "members": {fact.owner_id: member_entry(fact.owner, "owner", fact.occurred_at, 0)},
-        "invited": {},
     }
 
 
@@ -348,12 +355,7 @@ def new_direct_document(fact: DirectOpened) -> dict[str, Any]:
         "private": True,
         "owner_id": "",
         "owner": "",
-        "created_at": fact.occurred_at,
-        "last_seq": 0,
-        "last_change": 0,
-        "counted_seq": 0,
-        "counted_change": 0,
-        "version": fact.version,
+        **_first_positions(fact),
         "members": {
             uid: member_entry(name, "member", fact.occurred_at, 0) for uid, name in people.items()
         },
