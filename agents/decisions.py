@@ -467,31 +467,45 @@ def _rejoin_direct(state: GroupState, request: JoinGroup) -> Decision:
 
 
 def _rejoined(state: GroupState, request: OpenDirect | JoinGroup) -> Decision:
-    """One of the two back in their conversation, read up to its last message."""
-    peer_id, peer = next((u, n) for u, n in state.direct.items() if u != request.actor_id)
-    joined = MemberJoined(**_next_version(state, request), user_id=request.actor_id,
-                          username=request.actor, read_seq=state.last_seq,
-                          peer_id=peer_id, peer=peer)  # fmt: skip
-    return Decision([joined])
+    """One of the two back in their conversation by their own asking."""
+    peer_id, peer = _other_of(state, request.actor_id)
+    return Decision([_back_in(state, request, request.actor_id, request.actor, peer_id, peer)])
 
 
 def _bring_back(state: GroupState, request: SendMessage) -> list[Fact]:
-    """Before a message to a direct conversation the other person left: their return,
-    read up to the message before it, so the conversation is back in their list, the new
-    message unread."""
-    others = [(uid, name) for uid, name in state.direct.items() if uid != request.actor_id]
-    return [
-        MemberJoined(
-            **_next_version(state, request),
-            user_id=uid,
-            username=name,
-            read_seq=state.last_seq,
-            peer_id=request.actor_id,
-            peer=request.actor,
-        )
-        for uid, name in others
-        if uid not in state.members
-    ]
+    """Before a message to a direct conversation the other person left: their return, so
+    the conversation is back in their list, the new message unread."""
+    if not state.direct:
+        return []  # a group: no one comes back by a message
+    user_id, username = _other_of(state, request.actor_id)
+    if user_id in state.members:
+        return []
+    return [_back_in(state, request, user_id, username, request.actor_id, request.actor)]
+
+
+def _other_of(state: GroupState, user_id: str) -> tuple[str, str]:
+    """The other of a direct conversation's two people: their id and name."""
+    return next((uid, name) for uid, name in state.direct.items() if uid != user_id)
+
+
+def _back_in(
+    state: GroupState,
+    request: AnyRequest,
+    user_id: str,
+    username: str,
+    peer_id: str,
+    peer: str,
+) -> MemberJoined:
+    """One of the two back in their conversation, read up to its last message (before the
+    one that brings them back), told whom with (``peer``)."""
+    return MemberJoined(
+        **_next_version(state, request),
+        user_id=user_id,
+        username=username,
+        read_seq=state.last_seq,
+        peer_id=peer_id,
+        peer=peer,
+    )
 
 
 def _block(state: GroupState, request: BlockUser) -> Decision:

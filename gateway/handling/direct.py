@@ -4,7 +4,8 @@ query ``blocked``; and the early word to someone writing into a conversation wit
 A direct conversation is a private group of two whose id is theirs alone
 (``records.direct``): whoever opens it, however often, asks the same group, and its agents
 decide. A block is recorded in that group too, begun or not, so they refuse the blocked
-person there; the views show it for the immediate refusals here.
+person there; the immediate refusals here go by the blocks this node has read in the log
+(``SeenLog.blockers``), by the views for a conversation it has read none of.
 """
 
 from __future__ import annotations
