@@ -33,6 +33,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from agents.batches import Outcome, decide_batch
 from agents.fold import fold_partition
 from agents.intake import Rejected
+from agents.leaving import stop_and_leave
 from agents.metrics import AgentsMetrics, PartitionLag
 from agents.settings import Settings
 from agents.snapshots import Snapshots
@@ -140,7 +141,7 @@ class Decider(ConsumerRebalanceListener):  # type: ignore[misc]
             ends.cancel()
             for partition in list(self.owned):
                 await self._release(partition)
-            await consumer.stop()
+            await stop_and_leave(consumer)
             await self.snapshots.stop()
 
     async def _check_copartitioned(self) -> None:

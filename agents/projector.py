@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure, PyMongoError
 
+from agents.leaving import stop_and_leave
 from agents.metrics import AgentsMetrics, PartitionLag
 from agents.settings import Settings
 from agents.stats import Period, PeriodicStats
@@ -38,6 +39,13 @@ log = logging.getLogger(__name__)
 
 ROUND_RECORDS = 20_000
 """Most records of the event log applied in one round of view writes."""
+
+LONGEST_PAUSE = 1.0
+"""Seconds a pause between two rounds lasts at most, however long the last round took. A
+round slowed by something else (a broker's failover holding the keys back, a starved
+FerretDB) would otherwise be followed by as long a pause, then a bigger and slower round:
+seen in a rolling restart, a 69 s round, a 69 s pause, and joins refused meanwhile because
+the views could not fill what their sockets had missed."""
 
 T = TypeVar("T")
 
@@ -100,10 +108,11 @@ class Projector(ConsumerRebalanceListener):  # type: ignore[misc]
                 self._rounds.add(took, sum(len(r) for r in batches.values()))
                 share = self.settings.projection_share
                 rest = max(self.settings.projection_interval - took, took * (1 / share - 1))
+                rest = min(rest, LONGEST_PAUSE)
                 batches = await self._collect(consumer, rest)
         finally:
             ends.cancel()
-            await consumer.stop()
+            await stop_and_leave(consumer)
             await keyring.stop()
             await client.close()
 

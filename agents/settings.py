@@ -53,9 +53,9 @@ class Settings(KafkaSettings, MongoSettings):
         le=1,
         validation_alias="AGENTS_PROJECTION_SHARE",
         description="Most of its time the projector spends writing views: a round that took "
-        "t seconds is followed by a pause of t * (1 / share - 1) at least, so under load the "
-        "rounds grow (a page rewritten once for more messages) instead of taking MongoDB's "
-        "every cycle from the live path",
+        "t seconds is followed by a pause of t * (1 / share - 1) (at most a second), so under "
+        "load the rounds grow (a page rewritten once for more messages) instead of taking "
+        "MongoDB's every cycle from the live path",
     )
     max_attempts: int = Field(
         default=5,
@@ -73,7 +73,10 @@ class Settings(KafkaSettings, MongoSettings):
 
     @property
     def heartbeat_interval(self) -> float:
-        return min(3.0, self.session_timeout / 3)
+        """A rebalance reaches a worker with its next heartbeat's answer: every second, so
+        that partitions a stopped worker hands over are taken within one (Kafka's default,
+        three, made the handover three seconds)."""
+        return min(1.0, self.session_timeout / 3)
 
     def group_consumer(self, loop: str) -> dict[str, Any]:
         """aiokafka consumer options of one of the worker's loops: its own consumer group,
