@@ -2,9 +2,11 @@
 
 Starts the servers (Kafka, FerretDB, Redis as processes, or those ``KAFKA_URL``,
 ``MONGODB_URI`` and ``REDIS_URL`` name) and the chat's services, then runs each workload
-twice, against the chat and against a bare python-socketio broadcaster (``bare.py``), with
-the official Socket.IO client in Node as the load generator (``web/bench/loadgen.mjs``). Per-
-person limits are lifted (``SEND_RATE``, ``SEND_BURST`` and the rest) so they do not shape a run.
+against three peers: the chat; the naive pipeline (``naive.py``: the design the project
+started from, built naively on the same Kafka and MongoDB); and a bare python-socketio
+broadcaster (``bare.py``: the limit, stores nothing). The load generator is the official
+Socket.IO client in Node (``web/bench/loadgen.mjs``). Per-person limits are lifted
+(``SEND_RATE``, ``SEND_BURST`` and the rest) so they do not shape a run.
 
 ``--search`` runs the search benchmark instead (``search.py``: ``./dev bench --search
 --quick``), with options of its own.
@@ -53,6 +55,8 @@ LOADGEN = REPO_ROOT / "web" / "bench" / "loadgen.mjs"
 LIMITLESS = "1000000"
 LIMITED = ("SEND", "CHANGE", "READ", "TYPING")
 """The gateway's per-person limits, lifted for a run (``gateway.limits``)."""
+PEERS = ("naive", "bare")
+"""What the chat is measured against, run after it in this order (``naive.py``, ``bare.py``)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,8 @@ def say(message: str) -> None:
 
 
 class Targets:
-    """The chat (servers and services) and the bare broadcaster, started for the run."""
+    """The chat (servers and services), the naive pipeline and the bare broadcaster, started
+    for the run."""
 
     def __init__(self, work: Path, gateways: int, workers: int) -> None:
         self.work = work
@@ -95,6 +100,7 @@ class Targets:
         self.jwt = JwtSettings(jwt_secret=SecretStr(secrets.token_urlsafe(48)))
         self.gateway_urls: list[str] = []
         self.bare_url = ""
+        self.naive_url = ""
         self.names: dict[str, str] = {}
 
     def start(self) -> None:
@@ -127,23 +133,30 @@ class Targets:
             )
             for n in range(self.workers)
         ]
-        bare_port = free_port()
-        self.processes.append(
+        bare_port, naive_port = free_port(), free_port()
+        kafka = KafkaSettings(kafka_url=self.infra.env["KAFKA_URL"]).bootstrap_servers
+        peers = {
+            "naive": (naive_port, ["--kafka", kafka, "--mongodb", self.infra.env["MONGODB_URI"]]),
+            "bare": (bare_port, []),
+        }
+        self.processes += [
             ManagedProcess(
-                "bare",
-                [venv_python(), "-m", "tests.benchmarks.bare", "--port", str(bare_port)],
-                log_path=self.work / "bare.log",
+                peer,
+                [venv_python(), "-m", f"tests.benchmarks.{peer}", "--port", str(port), *args],
+                log_path=self.work / f"{peer}.log",
                 env=environ,
                 cwd=REPO_ROOT,
-                ready=http_ok(f"http://127.0.0.1:{bare_port}/socket.io/?EIO=4&transport=polling"),
+                ready=http_ok(f"http://127.0.0.1:{port}/socket.io/?EIO=4&transport=polling"),
             )
-        )
+            for peer, (port, args) in peers.items()
+        ]
         self.processes[0].start_and_wait()  # the first gateway creates the topics
         for process in self.processes[1:]:
             process.start()
         for process in self.processes[1:]:
             process.wait_ready()
         self.bare_url = f"http://127.0.0.1:{bare_port}"
+        self.naive_url = f"http://127.0.0.1:{naive_port}"
         self.gateway_urls = [f"http://127.0.0.1:{port}" for port in ports]
 
     def stop(self) -> None:
@@ -178,7 +191,7 @@ def settle(targets: Targets, within: float = 120.0) -> float:
     """Wait until the chat's services are idle again (under 5% of a core each for a second):
     the backlog of a run past capacity must not slow the next one down. Returns seconds
     waited."""
-    pids = [p.pid for p in targets.processes if p.name != "bare"]
+    pids = [p.pid for p in targets.processes if p.name not in PEERS]
     started = time.monotonic()
     while time.monotonic() - started < within:
         before = cpu_seconds(pids)
@@ -341,15 +354,15 @@ def start(targets: Targets, warm_up: float) -> None:
     # hot paths (C1 only here, seconds; C2 took minutes), FerretDB makes its first collections.
     warm = Workload("warmup", 20, 10, 300, warm_up)
     warm_tokens = [[targets.token(f"w-g{g}m{m}") for m in range(10)] for g in range(20)]
-    for urls in (targets.gateway_urls, [targets.bare_url]):
+    for urls in (targets.gateway_urls, [targets.naive_url], [targets.bare_url]):
         run_loadgen(urls, warm_tokens, warm)
 
 
 def run_workloads(
-    targets: Targets, workloads: list[Workload], name: str, *, with_bare: bool
+    targets: Targets, workloads: list[Workload], name: str, *, with_peers: bool
 ) -> list[dict[str, Any]]:
-    """Each workload against the chat (as ``name``), then the bare broadcaster, each started
-    once the chat is idle again."""
+    """Each workload against the chat (as ``name``), then the naive pipeline and the bare
+    broadcaster, each started once the chat is idle again."""
     results: list[dict[str, Any]] = []
     for n, workload in enumerate(workloads):
         tokens = [
@@ -357,8 +370,8 @@ def run_workloads(
             for g in range(workload.groups)
         ]
         runs = [(name, targets.gateway_urls)]
-        if with_bare:
-            runs.append(("bare", [targets.bare_url]))
+        if with_peers:
+            runs += [("naive", [targets.naive_url]), ("bare", [targets.bare_url])]
         for target, urls in runs:
             waited = settle(targets)
             say(
@@ -368,7 +381,7 @@ def run_workloads(
             started = time.monotonic()
             result = run_loadgen(urls, tokens, workload)
             result["seconds_total"] = time.monotonic() - started
-            if target != "bare":
+            if target == name:  # the peers keep no positions to catch up
                 result["lag_at_end"] = caught_up(targets)
             print(row(target, workload, result), flush=True)
             if "lag_at_end" in result:
@@ -388,13 +401,18 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="two short runs, to try it out")
     parser.add_argument(
-        "--only", action="append", default=[], metavar="NAMExRATE",
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAMExRATE",
         help="run only these workloads, e.g. --only 100x2@1000 (repeatable)",
     )
     parser.add_argument("--seconds", type=float, help="how long each workload sends")
     parser.add_argument("--idle-sockets", type=int, default=5000, help="0 to skip")
     parser.add_argument(
-        "--warm-up", type=float, metavar="SECONDS",
+        "--warm-up",
+        type=float,
+        metavar="SECONDS",
         help="how long the first run (20x10 at 300/s, not kept) warms the stack up "
         "(30 s; 5 s with --quick)",
     )
@@ -413,7 +431,7 @@ def main() -> None:
     targets = Targets(work / "single", args.gateways, args.workers)
     try:
         start(targets, args.warm_up)
-        results += run_workloads(targets, workloads, "chat", with_bare=True)
+        results += run_workloads(targets, workloads, "chat", with_peers=True)
         if args.idle_sockets and not args.quick:
             say(f"{args.idle_sockets} idle sockets on one gateway node")
             memory = idle_sockets(targets, args.idle_sockets)
@@ -427,7 +445,7 @@ def main() -> None:
         targets = Targets(work / "pairs", 2, 2)
         try:
             start(targets, args.warm_up)
-            results += run_workloads(targets, SCALED, "chat2", with_bare=False)
+            results += run_workloads(targets, SCALED, "chat2", with_peers=False)
         finally:
             targets.stop()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -6,13 +6,15 @@ import math
 from typing import Any
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP, RIGHT = 720, 420, 70, 50, 30, 170
-LABELS = {"chat": "chat", "chat2": "chat, 2+2", "bare": "bare"}
+LABELS = {"chat": "chat", "chat2": "chat, 2+2", "naive": "naive", "bare": "bare"}
 """``chat2``: the chat on two gateway nodes and two agent workers."""
 SERIES = [
     ("chat", "p50", "#1f77b4", ""),
     ("chat", "p99", "#1f77b4", "6 4"),
     ("chat2", "p50", "#2ca02c", ""),
     ("chat2", "p99", "#2ca02c", "6 4"),
+    ("naive", "p50", "#ff7f0e", ""),
+    ("naive", "p99", "#ff7f0e", "6 4"),
     ("bare", "p50", "#d62728", ""),
     ("bare", "p99", "#d62728", "6 4"),
 ]
@@ -20,7 +22,8 @@ SERIES = [
 
 def latency_plot(results: list[dict[str, Any]], workload: str) -> str:
     """Send → receive latency (log scale) of ``workload`` runs by offered rate, the chat
-    beside the bare broadcaster; a run that lost or doubled anything is drawn hollow."""
+    beside the naive pipeline and the bare broadcaster; a run that lost or doubled anything is
+    drawn hollow."""
     runs = [r for r in results if r["workload"].get("name") == workload and r.get("latency_ms")]
     rates = sorted({r["workload"]["rate"] for r in runs}) or [1.0]
     values = [r["latency_ms"][q] for r in runs for q in ("p50", "p99")] or [1.0]
