@@ -109,10 +109,16 @@ def split_message_id(value: str) -> tuple[str, int]:
 
 
 class Record(BaseModel):
-    """Base of every record on Kafka: frozen, strict about unknown fields. A record's ``type``
-    is its name on the wire, so it never changes once shipped; new fields get defaults."""
+    """Base of every record on Kafka: frozen. A record's ``type`` is its name on the wire, so
+    it never changes once shipped; new fields get defaults.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    A field a reader does not know is ignored, not refused: in a rolling deploy, workers
+    already upgraded write facts with a field that gateway nodes and projectors still on the
+    last version have never heard of. Refused, those facts were skipped as unreadable (a
+    fault run saw it: messages missing from every view and socket for good); ignored, the
+    old reader handles them as it always has until it is upgraded too."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
