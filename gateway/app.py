@@ -32,6 +32,7 @@ from gateway.manager import RedisManager
 from gateway.metrics import GatewayMetrics
 from gateway.presence import Presence
 from gateway.readmodel import ReadModel
+from gateway.recent import RecentEvents
 from gateway.rest import routes
 from gateway.revocations import follow_revocations
 from gateway.search import SearchClient
@@ -112,7 +113,13 @@ async def mongo_ctx(app: web.Application) -> AsyncIterator[None]:
     seen = app[SEEN]
     app[READS] = ReadModel(client[settings.mongodb_database], seen, wait=settings.view_wait)
     app[DELIVERY] = Delivery(
-        app[SIO], DeliveryGate(), seen, app[READS], settings.gap_timeout, settings.quote_cache_size
+        app[SIO],
+        DeliveryGate(),
+        seen,
+        app[READS],
+        settings.gap_timeout,
+        settings.quote_cache_size,
+        RecentEvents(settings.recent_events),
     )
     yield
     await app[DELIVERY].close()

@@ -4,8 +4,9 @@ Every gateway node reads the whole event log itself (``gateway.log_reader``) and
 its own sockets, so nothing a client must see depends on a pub/sub hop that can drop it. Each
 message, edit and delete passes the ``DeliveryGate`` (``gateway.gate``): the next one is sent,
 one sent before is dropped, one past a hole (a socket that joined while the projector was
-behind, a fact read before the socket followed) is held, and the hole is filled from the
-views (``Delivery.fill``), then the held events are released past it. A hole the views cannot
+behind, a fact read before the socket followed) is held, and the hole is filled (``Delivery.
+fill``: from what this node read of the log a moment ago, ``gateway.recent``, or from the
+views), then the held events are released past it. A hole the views cannot
 fill within ``gap_timeout`` (projector stopped) disconnects the socket rather than skip: the
 client reconnects, joins with ``since_seq`` and gets everything once the views have it.
 """
@@ -23,6 +24,7 @@ from gateway.client_events import client_events
 from gateway.gate import HOLE, ORDERED, SEND, DeliveryGate, Stream
 from gateway.quotes import DEFAULT_QUOTES, Quotes
 from gateway.readmodel import ReadModel
+from gateway.recent import RecentEvents
 from gateway.rooms import NAMESPACE, group_room
 from gateway.seen import SeenLog
 from records.facts import Fact, MemberLeft, MemberRemoved, MessageSaved
@@ -47,6 +49,7 @@ class Delivery:
         reads: ReadModel,
         gap_timeout: float,
         quotes: int = DEFAULT_QUOTES,
+        recent: RecentEvents | None = None,
     ) -> None:
         self.sio = sio
         self.gate = gate
@@ -55,6 +58,8 @@ class Delivery:
         self.gap_timeout = gap_timeout
         self.quotes = Quotes(reads, quotes)
         """What live replies quote: fed every fact delivered, in log order."""
+        self.recent = recent if recent is not None else RecentEvents()
+        """What a socket back after a moment away is filled from, ahead of the views."""
         self._fills: set[asyncio.Task[None]] = set()
 
     async def deliver(self, fact: Fact) -> None:
@@ -83,6 +88,7 @@ class Delivery:
 
     async def ordered(self, group_id: str, event: str, payload: dict[str, Any]) -> None:
         """Deliver a message, edit or delete to the group's sockets here, each in order."""
+        self.recent.add(group_id, event, payload)
         room = group_room(group_id)
         skip = []
         for sid, _ in list(self.sio.manager.get_participants(NAMESPACE, room)):
@@ -117,9 +123,10 @@ class Delivery:
             task.cancel()
 
     async def fill(self, sid: str, group_id: str) -> None:
-        """Send ``sid`` what it has not had of the group, from the views, up to what it holds
-        live (or, holding nothing, the newest position known); then release what was held, in
-        order. Runs while the stream holds live events, so nothing overtakes what is filled.
+        """Send ``sid`` what it has not had of the group (from ``recent`` or the views), up to
+        what it holds live (or, holding nothing, the newest position known); then release
+        what was held, in order. Runs while the stream holds live events, so nothing
+        overtakes what is filled.
 
         The views are needed only up to the first held event: that position was in the log
         before the socket followed, so the projector gets there however busy the group is
@@ -138,7 +145,7 @@ class Delivery:
                     if await self._release(sid, stream):
                         return
                     continue  # a held event past a hole: fill up to it
-                if group is not None and await self._fill_once(sid, group, stream, targets):
+                if await self._fill_once(sid, group_id, group, stream, targets):
                     deadline = time.monotonic() + self.gap_timeout  # the views are moving
                 elif time.monotonic() > deadline:
                     raise TimeoutError
@@ -185,7 +192,7 @@ class Delivery:
         await self.sio.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
 
     def _targets(self, group_id: str, stream: Stream, group: Group | None) -> dict[str, int]:
-        """How far to fill from the views, per kind: to just before the first event held
+        """How far to fill, per kind: to just before the first event held
         that is not sent yet; holding none, to the newest position the log (read here) or
         the views show."""
         targets = {kind: self.seen.head(group_id, kind) for kind in ("seq", "change")}
@@ -203,12 +210,24 @@ class Delivery:
         return targets
 
     async def _fill_once(
-        self, sid: str, group: Group, stream: Stream, targets: dict[str, int]
+        self, sid: str, group_id: str, group: Group | None, stream: Stream, targets: dict[str, int]
     ) -> bool:
-        """One pass over the views; True if it sent anything."""
-        sent, group_id = False, group.group_id
+        """One pass, each kind from what this node read of the log when it has all of it
+        (``gateway.recent``), else from the views; True if it sent anything."""
+        sent = False
         seq, change = stream.cursors["seq"], stream.cursors["change"]
         deadline = time.monotonic() + self.gap_timeout
+        for kind, position in (("seq", seq), ("change", change)):
+            if position < targets[kind]:
+                recent = self.recent.between(group_id, kind, position + 1, targets[kind])
+                for event, payload in recent or ():
+                    if stream.verdict(event, payload) == SEND:
+                        await self.paced(sid, deadline)
+                        await self.sio.emit(event, payload, to=sid, ignore_queue=True)
+                        sent = True
+        if group is None:
+            return sent
+        seq, change = stream.cursors["seq"], stream.cursors["change"]
         if seq < targets["seq"] and group.last_seq > seq:
             async for message in self.reads.messages_between(group_id, seq + 1, targets["seq"]):
                 if stream.verdict("message", message) == SEND:

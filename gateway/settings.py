@@ -65,6 +65,13 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
         description="Recent messages whose sender and first words a node keeps, for the quotes "
         "of live replies (a reply to an older one reads its original from the views)",
     )
+    recent_events: int = Field(
+        default=50_000,
+        ge=0,
+        validation_alias=AliasChoices("GATEWAY_RECENT_EVENTS", "recent_events"),
+        description="Newest messages and changes a node keeps of the groups it read last "
+        "(200 a group at most), to fill a returning socket without waiting for the views",
+    )
     typing_rate: float = Field(default=2.0, gt=0, description="Typing events a second")
     typing_burst: int = Field(default=10, ge=1, description="Typing events at once")
     max_queued_packets: int = Field(

@@ -106,3 +106,34 @@ async def test_views_that_stop_short_of_the_held_events_disconnect_the_socket() 
     await asyncio.wait_for(fill, 1)  # the views never get past 5: the projector stopped
     assert server.disconnected == ["s"]
     assert server.sent["s"] == [4, 5], "nothing past the hole"
+
+
+async def test_a_socket_back_after_a_moment_is_filled_from_what_the_node_read() -> None:
+    """Its node restarted, the socket joins another one that has read the group all along:
+    what it missed comes from that node's memory of the log, while the views stand still."""
+    server = Server(["s"])
+    views = TrailingViews(last_seq=5)  # the projector is far behind, and stays there
+    gate, seen = DeliveryGate(), SeenLog()
+    delivery = Delivery(server, gate, seen, views, gap_timeout=0.3)  # type: ignore[arg-type]
+    for seq in range(1, 21):
+        await hand_on(seen, delivery, seq)
+    gate.follow("s", "g", 12, 0, hold=True)  # the client had seen up to 12
+    await asyncio.wait_for(delivery.fill("s", "g"), 1)
+    await hand_on(seen, delivery, 21)
+    assert server.disconnected == []
+    assert server.sent["s"] == list(range(13, 22)), "each message once, in order"
+
+
+async def test_what_the_node_did_not_read_still_comes_from_the_views() -> None:
+    """A node that started reading the log at seq 8 has 8 onwards only: 4 to 7 come from the
+    views, the rest from memory."""
+    server = Server(["s"])
+    views = TrailingViews(last_seq=7)
+    gate, seen = DeliveryGate(), SeenLog()
+    delivery = Delivery(server, gate, seen, views, gap_timeout=0.3)  # type: ignore[arg-type]
+    for seq in range(8, 15):
+        await hand_on(seen, delivery, seq)
+    gate.follow("s", "g", 3, 0, hold=True)
+    await asyncio.wait_for(delivery.fill("s", "g"), 1)
+    assert server.disconnected == []
+    assert server.sent["s"] == list(range(4, 15))
