@@ -181,6 +181,7 @@ def _submit(state: GroupState, request: SendMessage, now: datetime) -> Decision:
         saved_at=now,
         mentions=mentioned(state, request.body, request.actor_id),
         reply_to=reply_to,
+        requested_at=request.requested_at,
     )
     return Decision([*_bring_back(state, request), saved], seq=seq)
 

@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from gateway import wire
+from gateway.admission import DeliveryLag
 from gateway.backpressure import shed_slow_sockets
 from gateway.bus import RequestBus
 from gateway.delivery import Delivery
@@ -120,6 +121,7 @@ async def mongo_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.gap_timeout,
         settings.quote_cache_size,
         RecentEvents(settings.recent_events),
+        DeliveryLag(settings.admission_lag),
     )
     yield
     await app[DELIVERY].close()

@@ -20,6 +20,7 @@ from typing import Any
 
 import socketio
 
+from gateway.admission import DeliveryLag
 from gateway.client_events import client_events
 from gateway.gate import HOLE, ORDERED, SEND, DeliveryGate, Stream
 from gateway.quotes import DEFAULT_QUOTES, Quotes
@@ -50,6 +51,7 @@ class Delivery:
         gap_timeout: float,
         quotes: int = DEFAULT_QUOTES,
         recent: RecentEvents | None = None,
+        lag: DeliveryLag | None = None,
     ) -> None:
         self.sio = sio
         self.gate = gate
@@ -60,6 +62,8 @@ class Delivery:
         """What live replies quote: fed every fact delivered, in log order."""
         self.recent = recent if recent is not None else RecentEvents()
         """What a socket back after a moment away is filled from, ahead of the views."""
+        self.lag = lag if lag is not None else DeliveryLag(0)
+        """How long messages take from send to this node: what admits sends."""
         self._fills: set[asyncio.Task[None]] = set()
 
     async def deliver(self, fact: Fact) -> None:
@@ -67,6 +71,8 @@ class Delivery:
         concerns: messages, edits and deletes through the gate, the rest as they come. A
         reply goes out with the quote of its original as it is now (``gateway.quotes``)."""
         self.quotes.read(fact)
+        if isinstance(fact, MessageSaved):
+            self.lag.observe(fact.requested_at)
         name: str = fact.type
         try:
             reply_to = fact.reply_to if isinstance(fact, MessageSaved) else None

@@ -65,6 +65,13 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
         description="Recent messages whose sender and first words a node keeps, for the quotes "
         "of live replies (a reply to an older one reads its original from the views)",
     )
+    admission_lag: float = Field(
+        default=1.0,
+        ge=0,
+        validation_alias=AliasChoices("GATEWAY_ADMISSION_LAG", "admission_lag"),
+        description="Seconds messages may take from send to delivery before new sends are "
+        "refused with unavailable and retry_after (gateway.admission); 0 admits every send",
+    )
     recent_events: int = Field(
         default=50_000,
         ge=0,

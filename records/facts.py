@@ -157,6 +157,9 @@ class MessageSaved(GroupFact):
     erased: bool = Field(default=False, exclude=True)
     """Set by a reader, never in the log: the body's key is gone (the message was deleted)."""
     reply_to: ReplyTo | None = None
+    requested_at: datetime | None = None
+    """When a gateway took the send (its request's ``requested_at``): a reader of the log
+    knows from it how long messages take to arrive (``gateway.admission``)."""
 
 
 class MessageEdited(DatedFact):

@@ -167,7 +167,7 @@ def iso(moment: datetime) -> str:
 def message_slot(fact: MessageSaved) -> dict[str, Any]:
     """A saved message as its page slot holds it until it is edited or deleted."""
     return {
-        **fact.model_dump(exclude={"type", "group_id", "sealed", "key_no"}),
+        **fact.model_dump(exclude={"type", "group_id", "sealed", "key_no", "requested_at"}),
         "reactions": [],
         "edited_at": None,
         "deleted": False,

@@ -43,6 +43,7 @@ from records.requests import (
 async def send(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
     command = parse(SendCommand, data)
     check_body(command.body)
+    ns.delivery.lag.admit()  # past capacity: refused at once, not queued behind the others
     if command.reply_to is not None and split_message_id(command.reply_to)[0] != command.group_id:
         # A reply answers a message of its own group; the agents check the rest.
         raise CommandError("message_not_found", f"there is no message {command.reply_to!r} here")

@@ -37,7 +37,10 @@ class Refused(Exception):
 
     def __init__(self, event: str, reply: Any) -> None:
         super().__init__(f"{event} refused: {reply!r}")
-        self.code = reply.get("error", {}).get("code") if isinstance(reply, dict) else None
+        error = reply.get("error", {}) if isinstance(reply, dict) else {}
+        self.code = error.get("code")
+        self.retry_after: float | None = error.get("retry_after")
+        """Seconds the gateway asked to wait before sending again (``unavailable``)."""
 
 
 async def discard(sio: socketio.AsyncClient) -> None:
@@ -238,6 +241,9 @@ class Member:
                     self.pending.discard(client_msg_id)
                     self.refusals.append((client_msg_id, exc.code))
                     return
+                if exc.retry_after is not None:  # too busy: come back when told
+                    await asyncio.sleep(exc.retry_after)
+                    continue
             except (Lost, SocketIOError):
                 pass
             else:

@@ -48,14 +48,17 @@ ANN_AND_BOB: tuple[Fact, ...] = (created(), joined("bob", version=2))
 
 
 def send(who: Actor, client_msg_id: str) -> SendMessage:
-    return SendMessage(group_id="g", client_msg_id=client_msg_id, body="hi", **who)
+    return SendMessage(
+        group_id="g", client_msg_id=client_msg_id, body="hi", requested_at=NOW, **who
+    )
 
 
 def message(seq: int, who: Actor, client_msg_id: str) -> dict[str, Any]:
     """Then: ``send(who, client_msg_id)`` saved as message ``seq``."""
     return fact("MessageSaved", message_id=f"g:{seq}", seq=seq, sender_id=who["actor_id"],
                 sender=who["actor"], client_msg_id=client_msg_id, body="hi", saved_at=NOW,
-                mentions=[], sealed=None, key_no=None, reply_to=None)  # fmt: skip
+                mentions=[], sealed=None, key_no=None, reply_to=None,
+                requested_at=NOW)  # fmt: skip
 
 
 def remove(who: Actor, member_id: str) -> RemoveMember:

@@ -76,7 +76,9 @@ def open_with(who: Actor, peer: Actor, group_id: str = DM) -> OpenDirect:
 
 
 def send(who: Actor, client_msg_id: str) -> SendMessage:
-    return SendMessage(group_id=DM, client_msg_id=client_msg_id, body="hello", **who)
+    return SendMessage(
+        group_id=DM, client_msg_id=client_msg_id, body="hello", requested_at=NOW, **who
+    )
 
 
 def block(who: Actor, other: Actor) -> BlockUser:
@@ -132,7 +134,7 @@ def test_the_one_who_left_comes_back_when_the_other_writes_with_the_message_unre
             peer_id="ann",
             peer="Ann",
         ),  # fmt: skip
-        {**saved(2, ANN).model_dump(), "client_msg_id": "m2", "body": "hello"},
+        {**saved(2, ANN).model_dump(), "client_msg_id": "m2", "body": "hello", "requested_at": NOW},
     ]
     for event in when(state, send(ANN, "m2")).facts:
         state.apply(event)

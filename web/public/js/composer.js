@@ -10,6 +10,7 @@ import { QUOTE_CHARS } from "./store.js";
 
 export const MAX_BODY = 4000;
 const TYPING_EVERY_MS = 2_000;
+const BUSY_TRIES = 5; // sends refused as "unavailable", each after its retry_after, before an error shows
 
 export class Composer {
   constructor(conversation, signal) {
@@ -70,7 +71,7 @@ export class Composer {
   }
 
   /** Send (or send again: the same ``clientMsgId``) a message, in answer to ``replyTo``. */
-  async submit(clientMsgId, body, group = this.group, replyTo = null) {
+  async submit(clientMsgId, body, group = this.group, replyTo = null, busyTries = 0) {
     group.pending.set(clientMsgId, { body, replyTo, error: null });
     this.renderPending(group, clientMsgId);
     if (this.conversation.isOpen(group)) this.conversation.toBottom();
@@ -81,7 +82,18 @@ export class Composer {
       if (this.conversation.isOpen(group)) this.clearError();
     } catch (error) {
       // Offline: it stays "sending…" and goes out on reconnect (see ChatApp.resendQueued).
-      if (error.code !== "offline") this.rejected(group, clientMsgId, error.message);
+      if (error.code === "offline") return;
+      // Too busy just now: it stays "sending…" and goes again when the server said, a few
+      // times before the person is asked (the same client_msg_id: never saved twice).
+      if (error.code === "unavailable" && error.retryAfter && busyTries < BUSY_TRIES) {
+        setTimeout(() => {
+          if (group.pending.get(clientMsgId)?.error === null) {
+            this.submit(clientMsgId, body, group, replyTo, busyTries + 1);
+          }
+        }, error.retryAfter * 1000);
+        return;
+      }
+      this.rejected(group, clientMsgId, error.message);
     }
   }
 

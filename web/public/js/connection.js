@@ -10,9 +10,11 @@ const CALL_TIMEOUT_MS = 20_000;
 const TOKEN_CODES = new Set(["token_missing", "token_invalid", "token_expired"]);
 
 export class ChatError extends Error {
-  constructor(code, message) {
+  /** @param retryAfter seconds the server asks to wait before asking again, if it says */
+  constructor(code, message, retryAfter = null) {
     super(message);
     this.code = code;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -70,7 +72,8 @@ export class Connection {
     }
     if (!reply || reply.ok !== true) {
       const error = reply?.error ?? {};
-      throw new ChatError(error.code ?? "refused", error.message ?? "the server refused");
+      const retryAfter = typeof error.retry_after === "number" ? error.retry_after : null;
+      throw new ChatError(error.code ?? "refused", error.message ?? "the server refused", retryAfter);
     }
     return reply;
   }
