@@ -73,7 +73,7 @@ class RecentEvents:
             run.first += 1
             self._size -= 1
         if event == "message_deleted":
-            self._tombstone(runs.get("seq"), int(payload["seq"]))
+            self._erase(runs, int(payload["seq"]))
         while self._size > self.limit and self._groups:
             _, forgotten = self._groups.popitem(last=False)
             self._size -= sum(len(r.events) for r in forgotten.values())
@@ -88,9 +88,18 @@ class RecentEvents:
         return [run.events[i] for i in range(start, start + last - first + 1)]
 
     @staticmethod
-    def _tombstone(run: _Run | None, seq: int) -> None:
-        if run is None or not run.first <= seq <= run.last:
-            return
-        index = seq - run.first
-        event, message = run.events[index]
-        run.events[index] = (event, message | {"body": "", "deleted": True, "reactions": []})
+    def _erase(runs: dict[str, _Run], seq: int) -> None:
+        """A deleted message's words are gone from what is kept, every version of them: the
+        message a tombstone, its edits without their body (as the views keep them)."""
+        messages, changes = runs.get("seq"), runs.get("change")
+        if messages is not None and messages.first <= seq <= messages.last:
+            index = seq - messages.first
+            event, message = messages.events[index]
+            messages.events[index] = (
+                event,
+                message | {"body": "", "deleted": True, "reactions": []},
+            )
+        for index, (event, change) in enumerate(changes.events if changes else ()):
+            if event == "message_edited" and int(change["seq"]) == seq:
+                assert changes is not None
+                changes.events[index] = (event, change | {"body": ""})

@@ -79,3 +79,14 @@ def test_bounded_per_group_and_in_all_the_quietest_groups_forgotten_first() -> N
     assert recent.between("b", "seq", 1, 4) is None, "the least recently active went first"
     assert seqs(recent.between("a", "seq", 5, 8)) == [5, 6, 7, 8]
     assert seqs(recent.between("c", "seq", 1, 4)) == [1, 2, 3, 4]
+
+
+def test_a_deleted_message_loses_every_version_of_its_words() -> None:
+    recent = RecentEvents()
+    recent.add("g", "message", message(1, "secret v1"))
+    recent.add("g", "message_edited", change(1, seq=1) | {"body": "secret v2"})
+    recent.add("g", "message", message(2, "other"))
+    recent.add("g", "message_edited", change(2, seq=2) | {"body": "other v2"})
+    recent.add("g", "message_deleted", change(3, seq=1))
+    edits = recent.between("g", "change", 1, 2) or []
+    assert [payload["body"] for _, payload in edits] == ["", "other v2"]
