@@ -5,11 +5,74 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import socketio
+from engineio import packet as eio_packet
+from socketio import packet
 
 
-class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+class LocalEmit:
+    """An emit to this node's own sockets (``ignore_queue``) without a task per recipient.
+
+    python-socketio encodes the packet once, then makes an asyncio task for each socket of
+    the room to put it on that socket's queue, and waits for them all: at 1,000 messages a
+    second to groups of ten, 10,000 tasks a second for what is, for each socket, one
+    ``queue.put`` that does not wait. Here the same packet goes on each queue in turn, in the
+    same order, and each socket's writer sends it as before.
+    """
+
+    server: Any
+    rooms: dict[str, Any]
+    get_participants: Callable[[str, str | None], Iterable[tuple[str, str]]]
+    """(What python-socketio's manager has: annotations only, nothing here overrides it.)"""
+
+    async def emit_here(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: str | None,
+        skip_sid: str | list[str] | None,
+    ) -> None:
+        if namespace not in self.rooms:
+            return
+        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        encoded = self.server.packet_class(
+            packet.EVENT, namespace=namespace, data=[event, *args]
+        ).encode()
+        frames = [
+            eio_packet.Packet(eio_packet.MESSAGE, part)
+            for part in (encoded if isinstance(encoded, list) else [encoded])
+        ]
+        for sid, eio_sid in list(self.get_participants(namespace, room)):
+            if sid not in skip:
+                for frame in frames:
+                    await self.server._send_eio_packet(eio_sid, frame)
+
+
+class RedisManager(LocalEmit, socketio.AsyncRedisManager):  # type: ignore[misc]
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str | None = None,
+        room: str | None = None,
+        skip_sid: str | list[str] | None = None,
+        callback: Any = None,
+        to: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs.get("ignore_queue") and callback is None:
+            await self.emit_here(event, data, namespace or "/", to or room, skip_sid)
+            return
+        await super().emit(
+            event, data, namespace=namespace, room=room, skip_sid=skip_sid,
+            callback=callback, to=to, **kwargs,
+        )  # fmt: skip
+
     def listening(self) -> bool:
         """True while the listener for other nodes' broadcasts runs."""
         thread = getattr(self, "thread", None)
