@@ -33,7 +33,15 @@ async def direct(ns: ChatNamespace, sid: str, data: Any = None) -> Reply:
             group_id=group_id, peer_id=peer.user_id, peer=peer.username, **ns.actor(sid, user)
         )
     )
-    await follow(ns, sid, group_id, None, None, member=(user["user_id"], opened.version or 0))
+    await follow(
+        ns,
+        sid,
+        group_id,
+        None,
+        None,
+        member=(user["user_id"], opened.version or 0),
+        decided=(opened.last_seq or 0, opened.last_change or 0),
+    )
     return {
         "ok": True,
         "group_id": group_id,

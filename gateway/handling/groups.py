@@ -197,7 +197,7 @@ async def follow(
     since_change: int | None,
     *,
     member: tuple[str, int] | None = None,
-    decided: tuple[int, int] = (0, 0),
+    decided: tuple[int, int] | None = None,
 ) -> tuple[int, int, bool]:
     """Enter the group's room, then send what the socket missed: messages after
     ``since_seq``, edits and deletes after ``since_change`` (from now, when not given).
@@ -211,17 +211,28 @@ async def follow(
 
     ``decided``: the group's last ``seq`` and ``change`` as the agents answered the join,
     which no view trails: a client's cursor up to them is trusted, however far behind the
-    views and this node are (a node just started, the views slowed by a broker's failover).
+    views and this node are (a node just started, the views slowed by a broker's failover),
+    and the views are waited for only until they show the membership answered, not every
+    message this node has read (under load they trail the log by a projector round or two:
+    in a rolling restart each returning socket waited up to ``view_wait`` for them, for
+    nothing the answer did not already say).
 
     Live events are held from before the socket enters the room until the views have
     filled everything up to the newest position known (``Delivery.fill``), so an event
     is either filled or released after, and nothing is missed or doubled.
     """
     seen, settings = ns.seen, ns.settings
-    group = await ns.reads.current_group(group_id)
+    if decided is None:
+        group = await ns.reads.current_group(group_id)
+        decided = (0, 0)
+    else:
+        # The membership as answered, so that what reads the views next (presence, the
+        # group list) sees a new member: at once for a member coming back, whose version
+        # the views have had all along.
+        group = await ns.reads.group(group_id, version=member[1] if member else 0)
     if group is not None and (
-        (since_seq or 0) > max(group.last_seq, seen.head(group_id, "seq"))
-        or (since_change or 0) > max(group.last_change, seen.head(group_id, "change"))
+        (since_seq or 0) > max(group.last_seq, seen.head(group_id, "seq"), decided[0])
+        or (since_change or 0) > max(group.last_change, seen.head(group_id, "change"), decided[1])
     ):
         # The client has seen more than this node knows of yet (a node that started a
         # moment ago reads the log from its end): wait, briefly, for the views to catch up
@@ -241,6 +252,7 @@ async def follow(
     change = newest["change"] if since_change is None else min(since_change, newest["change"])
     if newest["seq"] - seq > settings.catch_up_limit:
         last = seq + settings.catch_up_limit
+        await ns.reads.group(group_id, seq=last)  # (briefly) until the views have them
         deadline = time.monotonic() + settings.gap_timeout
         try:
             async for message in ns.reads.messages_between(group_id, seq + 1, last):
