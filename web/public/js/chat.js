@@ -3,10 +3,11 @@
 // show them); message search (search.js) opens a conversation at a message found. On a phone
 // an open conversation is a step in the browser's history: Back returns to the list.
 
+import { Announcer } from "./announce.js";
 import { Connection } from "./connection.js";
 import { Conversation } from "./conversation.js";
 import { Directs } from "./directs.js";
-import { $ } from "./dom.js";
+import { $, focusLost } from "./dom.js";
 import { Search } from "./search.js";
 import { Sidebar } from "./sidebar.js";
 import { GroupState } from "./store.js";
@@ -28,11 +29,17 @@ export class ChatApp {
     this.names = new Map(); // user_id → username, of everyone the page has heard of
     this.resumeFrom = null; // group_id → [last seq, last change] seen when the connection dropped
     this.abort = new AbortController(); // removes the page listeners on logout
+    this.announcer = new Announcer();
     this.directs = new Directs(this, this.abort.signal);
     this.conversation = new Conversation(this, this.abort.signal);
     this.sidebar = new Sidebar(this, this.abort.signal);
     this.search = new Search(this, this.abort.signal);
     $("back-button").addEventListener("click", () => this.back(), { signal: this.abort.signal });
+    $("skip-link").addEventListener("click", (event) => {
+      event.preventDefault(); // the address names the open group: the link only moves the focus
+      if (this.conversation.group) this.conversation.focusComposer();
+      else $("groups-heading").focus();
+    }, { signal: this.abort.signal });
     this.connection = new Connection(session, {
       onState: (state) => this.stateChanged(state),
       onConnected: (isReconnect) => this.connected(isReconnect),
@@ -54,6 +61,8 @@ export class ChatApp {
     this.search.clear();
     this.search.renderScope();
     this.groups.clear();
+    this.announcer.clear();
+    this.renderSkipLink();
     $("me").textContent = "";
     document.body.classList.remove("in-conversation");
     if (window.location.hash || history.state) history.replaceState(null, "", window.location.pathname);
@@ -176,7 +185,7 @@ export class ChatApp {
         const group = this.groups.get(data?.group_id);
         handler(data, group);
       });
-    on("message", (message, group) => this.received(message, group));
+    on("message", (message, group) => this.received(message, group, { live: true }));
     on("message_edited", (change, group) => {
       this.changed(group, group?.edited(change));
       this.requoted(group, { ...change, deleted: false });
@@ -197,6 +206,8 @@ export class ChatApp {
       if (!group || this.conversation.isOpen(group)) return;
       group.mentions += 1;
       this.sidebar.renderGroups();
+      // In a direct conversation the message itself is said (received).
+      if (!group.direct) this.announcer.mentioned(mention.by, group.name);
     });
     for (const event of ["invitation_declined", "invitation_revoked"]) {
       on(event, (invitation) => {
@@ -230,18 +241,24 @@ export class ChatApp {
     });
   }
 
-  received(message, group) {
+  /** A message from the server: ``live`` when it came as an event (as it was saved, or
+   * caught up on after a drop), not in a page of history. */
+  received(message, group, { live = false } = {}) {
     if (!group) return; // a group this page does not list yet: loadGroups will bring it
     if (message.sender_id && message.sender) this.names.set(message.sender_id, message.sender);
     group.typing.delete(message.sender_id);
     const open = this.conversation.isOpen(group);
+    const mine = message.sender_id === this.session.userId;
     // The server's count (``groups``) already has the messages up to countedSeq.
-    const uncounted = message.seq > group.countedSeq && message.sender_id !== this.session.userId;
+    const uncounted = message.seq > group.countedSeq && !mine;
+    // A direct message not read yet is news, also one caught up on after a drop.
+    const directNews = live && !mine && !open && group.direct && message.seq > group.lastRead;
     if (!group.loaded && !open) {
       // Not read yet: count it; its newest page is read when the group is opened.
       if (message.seq > group.lastSeq && uncounted) group.unread += 1;
       group.lastSeq = Math.max(group.lastSeq, message.seq);
       this.sidebar.renderGroups();
+      if (directNews) this.announcer.direct(group, message);
       return;
     }
     const outcome = group.put(message);
@@ -251,10 +268,12 @@ export class ChatApp {
       if (group.loaded) this.conversation.showMessage(group.messages.get(message.seq));
       this.conversation.renderTyping();
       this.conversation.markRead();
+      if (live && outcome === "new" && uncounted) this.announcer.message(group, message);
     } else if (outcome === "new" && uncounted) {
       group.unread += 1;
       this.sidebar.renderGroups();
     }
+    if (outcome === "new" && directNews) this.announcer.direct(group, message);
   }
 
   /** A read marker moved: this person's (on any of their pages: the badges clear) or
@@ -347,20 +366,30 @@ export class ChatApp {
     else this.closeConversation();
   }
 
-  /** No group open any more: what comes in counts as unread, the list shows (on a phone). */
+  /** No group open any more: what comes in counts as unread, the list shows (on a phone).
+   * The keyboard's place, when it was in the conversation, goes to the list: to the group
+   * left, when it is still there. */
   closeConversation(render = true) {
+    const group = this.conversation.group;
+    const hadFocus = $("conversation").contains(document.activeElement) ||
+      document.activeElement === $("back-button") || focusLost();
     this.conversation.close();
     this.search.renderScope();
     document.body.classList.remove("in-conversation");
+    this.renderSkipLink();
     if (window.location.hash) history.replaceState(null, "", window.location.pathname);
     if (render) this.sidebar.renderGroups();
+    if (hadFocus) this.sidebar.focusGroup(group);
   }
 
+  /** Open ``group`` (chosen in the list, joined, created, written to), the keyboard at its
+   * composer. */
   open(group) {
     this.showing(group);
     this.conversation.open(group);
     this.sidebar.renderGroups();
     this.search.renderScope();
+    this.conversation.focusComposer();
   }
 
   /** Open ``group`` at message ``seq`` (a search result), with the messages around it. */
@@ -382,5 +411,13 @@ export class ChatApp {
       history.replaceState(history.state, "", url);
     }
     document.body.classList.add("in-conversation");
+    this.renderSkipLink();
+  }
+
+  /** The skip link goes to the open conversation, else to the list of groups. */
+  renderSkipLink() {
+    $("skip-link").textContent = document.body.classList.contains("in-conversation")
+      ? "Skip to the conversation"
+      : "Skip to your groups";
   }
 }

@@ -1,6 +1,9 @@
 // "@" completion in the composer: typing "@" and the start of a name lists the group's members
 // whose names start so; ArrowUp/ArrowDown choose, Enter or Tab puts "@username " in, Escape
 // closes. The server finds mentions by the same "@username" (agents/decisions.py).
+// For a screen reader the list is the composer's (aria-controls, aria-autocomplete) and the
+// name chosen its active descendant (aria-activedescendant), read out as the arrows move; the
+// composer stays a multi-line textbox (a textarea may not be a combobox).
 
 import { $, fill, h, show } from "./dom.js";
 
@@ -17,7 +20,10 @@ export class MentionCompleter {
     this.start = -1; // where the "@" being completed is in the text
     input.addEventListener("input", () => this.update(), { signal });
     input.addEventListener("keydown", (event) => this.key(event), { signal });
-    input.addEventListener("blur", () => setTimeout(() => this.close(), 150), { signal });
+    // Closed once the focus has left for good (the page may move it and give it back).
+    input.addEventListener("blur", () => setTimeout(() => {
+      if (document.activeElement !== input) this.close();
+    }, 150), { signal });
   }
 
   get open() {
@@ -42,7 +48,7 @@ export class MentionCompleter {
     const moves = { ArrowDown: 1, ArrowUp: -1 };
     if (event.key in moves) {
       this.chosen = (this.chosen + moves[event.key] + this.choices.length) % this.choices.length;
-      this.render();
+      this.renderChosen();
     } else if (event.key === "Enter" || event.key === "Tab") {
       this.pick(this.choices[this.chosen]);
     } else if (event.key === "Escape") {
@@ -72,16 +78,15 @@ export class MentionCompleter {
 
   render() {
     show(this.list, this.open);
-    this.input.setAttribute("aria-expanded", String(this.open));
     fill(
       this.list,
       this.choices.map((member, index) =>
         h(
           "li",
           {
+            id: `mention-option-${index}`,
             role: "option",
             class: "mention-choice",
-            "aria-selected": String(index === this.chosen),
             // mousedown, not click: it comes before the input's blur closes the list
             onmousedown: (event) => {
               event.preventDefault();
@@ -92,5 +97,15 @@ export class MentionCompleter {
         ),
       ),
     );
+    this.renderChosen();
+  }
+
+  /** The name chosen: marked in the list, and the composer's active descendant. */
+  renderChosen() {
+    for (const [index, option] of [...this.list.children].entries()) {
+      option.setAttribute("aria-selected", String(index === this.chosen));
+    }
+    if (this.open) this.input.setAttribute("aria-activedescendant", `mention-option-${this.chosen}`);
+    else this.input.removeAttribute("aria-activedescendant");
   }
 }

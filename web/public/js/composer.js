@@ -4,7 +4,7 @@
 // messages. A send's error shows under the composer until a later send goes through.
 
 import { MentionCompleter } from "./completion.js";
-import { $, h, randomId, show } from "./dom.js";
+import { $, focusLost, h, randomId, show } from "./dom.js";
 import { pendingNode } from "./messages.js";
 import { QUOTE_CHARS } from "./store.js";
 
@@ -189,24 +189,37 @@ export class Composer {
     if (!node) return;
     const editor = h("textarea", { class: "edit-input", maxlength: MAX_BODY, "aria-label": "Edit message" });
     editor.value = message.body;
+    // Saved or cancelled, the keyboard is back on the message's Edit.
+    const done = () => {
+      conversation.showMessage(this.group.messages.get(message.seq) ?? message);
+      conversation.focusMessage(message.seq, "edit");
+    };
     const save = async (event) => {
       event.preventDefault();
       if (!editor.value.trim()) return;
       try {
         await conversation.call("edit", { message_id: message.message_id, body: editor.value });
         this.group.edited({ seq: message.seq, body: editor.value, edited_at: new Date().toISOString() });
-        conversation.showMessage(this.group.messages.get(message.seq));
+        done();
       } catch (error) {
         conversation.fail(error);
       }
     };
     const form = h(
       "form",
-      { class: "edit-form", onsubmit: save },
+      {
+        class: "edit-form",
+        onsubmit: save,
+        onkeydown: (event) => {
+          if (event.key !== "Escape") return;
+          event.preventDefault();
+          done();
+        },
+      },
       editor,
       h("div", { class: "row" },
         h("button", { type: "submit" }, "Save"),
-        h("button", { type: "button", class: "secondary", onclick: () => conversation.showMessage(message) }, "Cancel")),
+        h("button", { type: "button", class: "secondary", onclick: done }, "Cancel")),
     );
     node.querySelector(".body").replaceWith(form);
     node.querySelector(".actions")?.remove();
@@ -228,6 +241,9 @@ export class Composer {
       await this.conversation.call("delete", { message_id: message.message_id });
       this.group.deleted({ seq: message.seq });
       this.conversation.showMessage(this.group.messages.get(message.seq));
+      // The button is gone with the message: the keyboard goes on writing.
+      const node = this.conversation.list.querySelector(`li[data-seq="${Number(message.seq)}"]`);
+      if (focusLost() || node?.contains(document.activeElement)) this.input.focus();
     } catch (error) {
       this.conversation.fail(error);
     }

@@ -7,7 +7,7 @@
 // panel's (members.js).
 
 import { Composer } from "./composer.js";
-import { $, fill, h, show } from "./dom.js";
+import { $, fill, h, keepingFocus, show } from "./dom.js";
 import { MembersPanel } from "./members.js";
 import { messageNode } from "./messages.js";
 import { pickerNode } from "./reactions.js";
@@ -19,6 +19,8 @@ const NEAR_BOTTOM_PX = 80;
 const NEAR_END_PX = 120; // this close to the end of a window that stops short: read on
 const READ_EVERY_MS = 500;
 const FLASH_MS = 3_000; // how long the original of a clicked quote stays marked
+// A touch screen's keyboard would cover the messages: there the group's name takes the focus.
+const TOUCH = window.matchMedia("(pointer: coarse)");
 
 export class Conversation {
   constructor(app, signal) {
@@ -132,8 +134,10 @@ export class Conversation {
     if (!group) return;
     const peer = group.peer;
     const title = $("group-title");
-    if (peer) fill(title, this.app.directs.personNode(peer, { message: false }));
-    else title.textContent = group.name;
+    keepingFocus(title, () => {
+      if (peer) fill(title, this.app.directs.personNode(peer, { message: false }));
+      else title.textContent = group.name;
+    });
     $("group-kind").textContent = group.direct ? "direct message" : group.info.private ? "private" : "public";
     $("group-tag").textContent = this.app.tagOf(group);
     $("conversation-body").classList.toggle("direct", group.direct);
@@ -238,6 +242,23 @@ export class Conversation {
     return this.group !== null && this.group === group;
   }
 
+  /** The keyboard to the open group: its composer (its name, on a touch screen). */
+  focusComposer() {
+    if (!this.group) return;
+    if (TOUCH.matches) $("group-title").focus({ preventScroll: true });
+    else $("composer-input").focus({ preventScroll: true });
+  }
+
+  /** The keyboard to a control of message ``seq`` (``what``: "edit", "reply"…), or to the
+   * message itself. */
+  focusMessage(seq, what) {
+    const node = this.list.querySelector(`li[data-seq="${Number(seq)}"]`);
+    if (!node) return;
+    const control = node.querySelector(`[data-focus="${CSS.escape(`${what}:${seq}`)}"]`);
+    if (control) control.focus({ preventScroll: true });
+    else focusable(node).focus({ preventScroll: true });
+  }
+
   // --- reading -------------------------------------------------------------------------
 
   /** The newest page; also after a reconnect, to catch edits and deletions made meanwhile
@@ -327,7 +348,6 @@ export class Conversation {
 
   renderAll() {
     const group = this.group;
-    this.closePicker();
     const nodes = [];
     for (const message of group.ordered()) {
       if (group.divider !== null && message.seq === group.divider) {
@@ -335,7 +355,10 @@ export class Conversation {
       }
       nodes.push(this.messageNode(message));
     }
-    fill(this.list, nodes);
+    keepingFocus(this.list, () => {
+      this.closePicker();
+      fill(this.list, nodes);
+    });
     fill(
       this.pendingList,
       [...group.pending].map(([id, pending]) => this.composer.pendingNode(id, pending)),
@@ -380,14 +403,17 @@ export class Conversation {
     // A new message of one's own brings the view down to it; a change (an edit, a reaction)
     // of an older one leaves the view where it is.
     const stick = this.nearBottom() || (!existing && message.sender_id === this.me);
-    if (existing && this.picker && existing.contains(this.picker.node)) this.closePicker();
-    if (existing) existing.replaceWith(node);
-    else {
-      let after = this.list.lastElementChild;
-      while (after && Number(after.dataset.seq) > message.seq) after = after.previousElementSibling;
-      if (after) after.after(node);
-      else this.list.prepend(node);
-    }
+    // A control the keyboard was on has the focus again, or the message itself does.
+    keepingFocus(this.list, () => {
+      if (existing && this.picker && existing.contains(this.picker.node)) this.closePicker();
+      if (existing) existing.replaceWith(node);
+      else {
+        let after = this.list.lastElementChild;
+        while (after && Number(after.dataset.seq) > message.seq) after = after.previousElementSibling;
+        if (after) after.after(node);
+        else this.list.prepend(node);
+      }
+    }, () => focusable(node));
     this.renderHistoryStatus();
     this.renderSeen();
     if (stick) this.toBottom();
@@ -470,6 +496,9 @@ export class Conversation {
         button.focus();
       },
     );
+    // Its buttons share the key of the one that opened it: when the message is drawn again
+    // under the picker (someone's reaction), the focus goes back to that button.
+    for (const pick of node.querySelectorAll("button")) pick.dataset.focus = button.dataset.focus;
     button.closest("li.message")?.append(node);
     button.setAttribute("aria-expanded", "true");
     this.picker = { node, button };
@@ -510,4 +539,10 @@ export class Conversation {
   fail(error) {
     $("conversation-error").textContent = error.message ?? String(error);
   }
+}
+
+/** ``node``, focusable from script (not a Tab stop). */
+function focusable(node) {
+  if (!node.hasAttribute("tabindex")) node.tabIndex = -1;
+  return node;
 }

@@ -169,6 +169,7 @@ export class Directs {
         "aria-haspopup": "menu",
         "aria-expanded": "false",
         title: `What to do with ${person.username}`,
+        dataset: { focus: `person:${person.user_id}` },
         onclick: () => this.toggleMenu(wrapper, button, person, message),
       },
       person.username,

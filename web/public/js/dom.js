@@ -52,3 +52,22 @@ export function randomId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** Build ``container``'s children anew without losing the keyboard's place: a control that had
+ * the focus (known by its ``data-focus`` key) has it again in the new nodes; when it is gone,
+ * ``otherwise()`` says where the focus goes (if it returns an element). */
+export function keepingFocus(container, render, otherwise = () => null) {
+  const active = document.activeElement;
+  const inside = active instanceof HTMLElement && active !== container && container.contains(active);
+  const key = inside ? active.dataset.focus : undefined;
+  render();
+  if (!inside || container.contains(active)) return;
+  const again = key ? container.querySelector(`[data-focus="${CSS.escape(key)}"]`) : null;
+  (again ?? otherwise())?.focus({ preventScroll: true });
+}
+
+/** Whether the focus is lost: on nothing, on the page itself, or on something now hidden. */
+export function focusLost() {
+  const active = document.activeElement;
+  return !active || active === document.body || !active.checkVisibility?.();
+}

@@ -56,6 +56,8 @@ function loggedIn(session) {
     session.clear();
     loggedOut(session, error);
   });
+  // The keyboard at the list of groups (the composer, once a group opens).
+  $("groups-heading").focus();
 }
 
 function loggedOut(session, error) {

@@ -2,7 +2,7 @@
 // name opens a menu to write to that person directly, or block them), inviting someone by
 // username, and leaving the group (or the direct conversation).
 
-import { $, fill, h } from "./dom.js";
+import { $, fill, h, keepingFocus } from "./dom.js";
 
 export class MembersPanel {
   constructor(conversation, signal) {
@@ -12,6 +12,14 @@ export class MembersPanel {
       this.invite();
     }, { signal });
     $("leave-button").addEventListener("click", () => this.leave(), { signal });
+    // Escape folds the panel away, back to its summary (a person's menu in it closes first).
+    const panel = $("members-panel");
+    panel.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || !panel.open || conversation.app.directs.menu) return;
+      event.preventDefault();
+      panel.open = false;
+      panel.querySelector("summary").focus();
+    }, { signal });
   }
 
   get group() {
@@ -45,8 +53,9 @@ export class MembersPanel {
       ? `Online: ${online.join(", ")}`
       : "Nobody else is online";
     const amOwner = group.info.owner_id === me;
-    fill(
-      $("member-list"),
+    const list = $("member-list");
+    keepingFocus(list, () => fill(
+      list,
       group.members.map((member) =>
         h(
           "li",
@@ -58,11 +67,21 @@ export class MembersPanel {
             ? h("span", { class: "badge" }, "blocked by you")
             : null,
           amOwner && member.user_id !== me
-            ? h("button", { type: "button", class: "link danger", onclick: () => this.removeMember(member) }, "Remove")
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  class: "link danger",
+                  "aria-label": `Remove ${member.username}`,
+                  dataset: { focus: `remove:${member.user_id}` },
+                  onclick: () => this.removeMember(member),
+                },
+                "Remove",
+              )
             : null,
         ),
       ),
-    );
+    ), () => $("members-panel").querySelector("summary"));
     const count = group.members.length || group.info.members;
     $("members-panel").querySelector("summary").textContent = group.direct
       ? `Members (${count})`

@@ -25,12 +25,19 @@ export function messageNode(message, myId, actions, { found = false, flash = fal
   const body = message.deleted
     ? h("p", { class: "body tombstone" }, "This message was deleted.")
     : h("p", { class: "body" }, message.body);
+  // Each control has a key (data-focus): when the message is drawn again (an edit, a
+  // reaction), the control the keyboard was on gets the focus back.
+  const key = (what) => `${what}:${message.seq}`;
   const buttons = message.deleted
     ? null
     : h(
         "div",
         { class: "actions" },
-        h("button", { type: "button", class: "link", onclick: () => actions.reply() }, "Reply"),
+        h(
+          "button",
+          { type: "button", class: "link", dataset: { focus: key("reply") }, onclick: () => actions.reply() },
+          "Reply",
+        ),
         h(
           "button",
           {
@@ -40,22 +47,34 @@ export function messageNode(message, myId, actions, { found = false, flash = fal
             "aria-haspopup": "true",
             "aria-expanded": "false",
             title: "Add a reaction",
+            dataset: { focus: key("react") },
             onclick: (e) => actions.react(e.currentTarget),
           },
-          "☺+",
+          h("span", { "aria-hidden": "true" }, "☺+"),
         ),
-        mine ? h("button", { type: "button", class: "link", onclick: () => actions.edit() }, "Edit") : null,
         mine
           ? h(
               "button",
-              { type: "button", class: "link danger", onclick: (e) => actions.remove(e.currentTarget) },
+              { type: "button", class: "link", dataset: { focus: key("edit") }, onclick: () => actions.edit() },
+              "Edit",
+            )
+          : null,
+        mine
+          ? h(
+              "button",
+              {
+                type: "button",
+                class: "link danger",
+                dataset: { focus: key("delete") },
+                onclick: (e) => actions.remove(e.currentTarget),
+              },
               "Delete",
             )
           : null,
       );
   const quote =
     message.reply_to && !message.deleted
-      ? quoteNode(message.reply_to, () => actions.original(message.reply_to.seq))
+      ? quoteNode(message.reply_to, () => actions.original(message.reply_to.seq), key("quote"))
       : null;
   return h(
     "li",
@@ -75,19 +94,20 @@ export function messageNode(message, myId, actions, { found = false, flash = fal
     ),
     quote,
     body,
-    message.deleted ? null : reactionsNode(message, myId, actions.nameOf, actions.toggle),
+    message.deleted ? null : reactionsNode(message, myId, actions.nameOf, actions.toggle, key),
   );
 }
 
 /** Above a reply: whom it answers and the start of what they wrote (or that it is gone);
  * a click goes to the original. */
-export function quoteNode(quote, open) {
+export function quoteNode(quote, open, focusKey = null) {
   return h(
     "button",
     {
       type: "button",
       class: `quote${quote.deleted ? " gone" : ""}`,
       title: "Show the original message",
+      dataset: focusKey ? { focus: focusKey } : null,
       onclick: open,
     },
     h("span", { class: "visually-hidden" }, "In reply to "),

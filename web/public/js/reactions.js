@@ -13,8 +13,9 @@ const LONG_PRESS_MS = 500;
  * @param myId the person's user id
  * @param nameOf (user_id) → username, or null when the page does not know them
  * @param toggle (emoji) → the person's reaction with it, on or off
+ * @param key (what) → the data-focus key of a chip (the message's: its focus survives a redraw)
  */
-export function reactionsNode(message, myId, nameOf, toggle) {
+export function reactionsNode(message, myId, nameOf, toggle, key = (what) => what) {
   const reactions = (message.reactions ?? []).filter((r) => r.count > 0);
   if (!reactions.length) return null;
   const row = h("div", { class: "reactions", role: "group", "aria-label": "Reactions" });
@@ -30,7 +31,7 @@ export function reactionsNode(message, myId, nameOf, toggle) {
         "aria-pressed": String(mine),
         "aria-label": `${reaction.emoji} ${reaction.count}`,
         title: who,
-        dataset: { emoji: reaction.emoji },
+        dataset: { emoji: reaction.emoji, focus: key(`reaction ${reaction.emoji}`) },
       },
       h("span", { class: "emoji" }, reaction.emoji),
       h("span", { class: "count" }, reaction.count),

@@ -2,7 +2,7 @@
 // groups of the same name told apart by a tag), their pending invitations (to private groups),
 // creating a group and finding public ones. Joining or creating lists the group and opens it.
 
-import { $, fill, h, show } from "./dom.js";
+import { $, fill, h, keepingFocus, show } from "./dom.js";
 
 export class Sidebar {
   constructor(app, signal) {
@@ -42,8 +42,19 @@ export class Sidebar {
     const directs = all.filter((group) => group.direct);
     show($("no-groups"), groups.length === 0);
     show($("no-directs"), directs.length === 0);
-    fill($("group-list"), groups.map((group) => h("li", {}, this.groupButton(group))));
-    fill($("direct-list"), directs.map((group) => h("li", {}, this.groupButton(group))));
+    // Drawn again on every badge change: the keyboard keeps its place in the list.
+    for (const [list, listed] of [[$("group-list"), groups], [$("direct-list"), directs]]) {
+      const items = listed.map((group) => h("li", {}, this.groupButton(group)));
+      keepingFocus(list, () => fill(list, items), () => $("groups-heading"));
+    }
+  }
+
+  /** The keyboard to ``group`` in the list, or to the list's heading when it is not there. */
+  focusGroup(group) {
+    const button = group && this.app.groups.has(group.id)
+      ? document.querySelector(`#sidebar button.group[data-group-id="${CSS.escape(group.id)}"]`)
+      : null;
+    (button ?? $("groups-heading")).focus();
   }
 
   /** A group, or a direct conversation (said so, to the eye and to a screen reader), with
@@ -57,7 +68,7 @@ export class Sidebar {
         type: "button",
         class: group.direct ? "group direct" : "group",
         "aria-current": group === this.app.conversation.group ? "true" : null,
-        dataset: { groupId: group.id },
+        dataset: { groupId: group.id, focus: `group:${group.id}` },
         onclick: () => this.app.open(group),
       },
       group.direct ? h("span", { class: "avatar", "aria-hidden": "true" }, initial(group.name)) : null,
@@ -177,7 +188,11 @@ export class Sidebar {
       .filter((i) => !this.app.groups.has(i.group_id))
       .sort((a, b) => a.name.localeCompare(b.name));
     show($("invitations-section"), shown.length > 0);
-    fill($("invitation-list"), shown.map((invitation) => this.invitationNode(invitation)));
+    keepingFocus(
+      $("invitation-list"),
+      () => fill($("invitation-list"), shown.map((invitation) => this.invitationNode(invitation))),
+      () => $("groups-heading"),
+    );
   }
 
   invitationNode({ group_id: groupId, name, by }) {
@@ -190,8 +205,21 @@ export class Sidebar {
         h("span", { class: "name" }, name),
         h("span", { class: "muted by" }, `invited by ${by}`),
       ),
-      h("button", { type: "button", onclick: () => this.join(groupId) }, "Join"),
-      h("button", { type: "button", class: "link", onclick: () => this.decline(groupId) }, "Decline"),
+      h(
+        "button",
+        { type: "button", dataset: { focus: `join:${groupId}` }, onclick: () => this.join(groupId) },
+        "Join",
+      ),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "link",
+          dataset: { focus: `decline:${groupId}` },
+          onclick: () => this.decline(groupId),
+        },
+        "Decline",
+      ),
     );
   }
 }
