@@ -1,11 +1,12 @@
 """Admission: past capacity, a send is refused at once with ``unavailable`` and
 ``retry_after``, rather than accepted into a backlog that makes everyone wait.
 
-What decides is how far delivery lags, not a rate: every message this node reads from the
-log says when a gateway took its send (``MessageSaved.requested_at``), so each read tells
-how long a message now takes from send to sockets, whichever node took it and wherever the
-time went (the requests waiting for the agents, a transaction, the log). While that is
-past ``limit``, new sends are refused and the senders told to come back in about as long.
+What decides is how far delivery lags, not a rate: every message says when a gateway took
+its send (``MessageSaved.requested_at``), and this node notes, as the first of its sockets'
+writers takes the message from its queue, how long it took to get there, whichever node took
+the send and wherever the time went (the requests waiting for the agents, a transaction, the
+log, this node's own queues). While that is past ``limit``, new sends are refused and the
+senders told to come back in about as long.
 
 A lag seen a while ago counts for less as time passes (it is taken to drain at the speed of
 time): a node that refuses everything reads no new messages, and would otherwise refuse for
@@ -34,7 +35,7 @@ class DeliveryLag:
         self._seen_at = 0.0
 
     def observe(self, requested_at: datetime | None) -> None:
-        """A message read from the log, sent at ``requested_at``."""
+        """A message sent at ``requested_at`` reaches a socket now."""
         if requested_at is None:  # saved before messages carried it
             return
         now = time.time()

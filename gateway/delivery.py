@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 import socketio
@@ -71,8 +73,6 @@ class Delivery:
         concerns: messages, edits and deletes through the gate, the rest as they come. A
         reply goes out with the quote of its original as it is now (``gateway.quotes``)."""
         self.quotes.read(fact)
-        if isinstance(fact, MessageSaved):
-            self.lag.observe(fact.requested_at)
         name: str = fact.type
         try:
             reply_to = fact.reply_to if isinstance(fact, MessageSaved) else None
@@ -82,9 +82,10 @@ class Delivery:
                 # Out of the room before anything else can be sent to it: the departing
                 # member's sockets here get this event (in their own room) and nothing after.
                 await self.leave(fact.group_id, fact.user_id)
+            sent_at = fact.requested_at if isinstance(fact, MessageSaved) else None
             for name, rooms, payload in events:
                 if name in ORDERED:
-                    await self.ordered(fact.group_id, name, payload)
+                    await self.ordered(fact.group_id, name, payload, sent_at)
                 else:
                     await self.sio.emit(name, payload, room=rooms, ignore_queue=True)
         except Exception:
@@ -92,8 +93,16 @@ class Delivery:
             # log and the views, and the client recovers it with join + since_seq.
             log.exception("could not deliver %s of group %s", name, fact.group_id)
 
-    async def ordered(self, group_id: str, event: str, payload: dict[str, Any]) -> None:
-        """Deliver a message, edit or delete to the group's sockets here, each in order."""
+    async def ordered(
+        self,
+        group_id: str,
+        event: str,
+        payload: dict[str, Any],
+        sent_at: datetime | None = None,
+    ) -> None:
+        """Deliver a message, edit or delete to the group's sockets here, each in order.
+        ``sent_at``: when the message was sent, so that the time it takes to reach a socket
+        here is measured (``lag``: what admits new sends)."""
         self.recent.add(group_id, event, payload)
         room = group_room(group_id)
         skip = []
@@ -103,6 +112,13 @@ class Delivery:
                 skip.append(sid)
             if verdict == HOLE:
                 self._start_fill(sid, group_id)
+        written = partial(self.lag.observe, sent_at) if sent_at is not None else None
+        emit_here = getattr(self.sio.manager, "emit_here", None)
+        if emit_here is not None:  # (``gateway.manager``: says when a socket's writer takes it)
+            await emit_here(event, payload, NAMESPACE, room, skip, written=written)
+            return
+        if written is not None:
+            written()
         await self.sio.emit(event, payload, room=room, skip_sid=skip, ignore_queue=True)
 
     async def paced(self, sid: str, deadline: float) -> None:

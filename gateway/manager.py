@@ -21,6 +21,10 @@ class LocalEmit:
     second to groups of ten, 10,000 tasks a second for what is, for each socket, one
     ``queue.put`` that does not wait. Here the same packet goes on each queue in turn, in the
     same order, and each socket's writer sends it as before.
+
+    ``written`` is called when the first recipient's writer takes the packet from its queue:
+    how long a message took to reach a socket, its wait in this node's queues included
+    (``gateway.admission``).
     """
 
     server: Any
@@ -35,6 +39,7 @@ class LocalEmit:
         namespace: str,
         room: str | None,
         skip_sid: str | list[str] | None,
+        written: Callable[[], None] | None = None,
     ) -> None:
         if namespace not in self.rooms:
             return
@@ -49,8 +54,24 @@ class LocalEmit:
         ]
         for sid, eio_sid in list(self.get_participants(namespace, room)):
             if sid not in skip:
-                for frame in frames:
+                for n, frame in enumerate(frames):
+                    if written is not None and n == 0:
+                        frame, written = _Written(frame, written), None
                     await self.server._send_eio_packet(eio_sid, frame)
+
+
+class _Written(eio_packet.Packet):  # type: ignore[misc]
+    """A frame that calls ``written`` when its socket's writer encodes it to send it."""
+
+    def __init__(self, frame: eio_packet.Packet, written: Callable[[], None]) -> None:
+        super().__init__(frame.packet_type, frame.data)
+        self._written: Callable[[], None] | None = written
+
+    def encode(self, b64: bool = False) -> Any:
+        if self._written is not None:
+            written, self._written = self._written, None
+            written()
+        return super().encode(b64)
 
 
 class RedisManager(LocalEmit, socketio.AsyncRedisManager):  # type: ignore[misc]

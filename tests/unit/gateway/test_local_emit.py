@@ -1,5 +1,6 @@
 """An emit to this node's sockets puts one encoded packet on each recipient's queue in turn:
-every socket of the room gets it once, in order, but those skipped."""
+every socket of the room gets it once, in order, but those skipped; and it can say when the
+first recipient's writer takes it."""
 
 from __future__ import annotations
 
@@ -50,8 +51,12 @@ async def test_an_emit_here_reaches_each_socket_of_the_room_once_in_order() -> N
         await asyncio.wait_for(all_in.wait(), 10)
         for n in range(1, 6):
             await sio.emit("message", {"n": n}, room="room", skip_sid=sids[2], ignore_queue=True)
-        await sio.emit("message", {"n": 6}, to=sids[2], ignore_queue=True)
+        written: list[int] = []
+        await manager.emit_here(
+            "message", {"n": 6}, "/", sids[2], None, written=lambda: written.append(6)
+        )
         await asyncio.wait_for(all_got.wait(), 10)
         for client in clients:
             await client.disconnect()
     assert got == want
+    assert written == [6], "told once, as the socket's writer took the packet"
