@@ -198,6 +198,7 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
     sio.register_namespace(namespace)
     stop = asyncio.Event()
     tasks = app[TASKS]
+    watching = tasks.watch("event loop watch", asyncio.create_task(app[DELIVERY].lag.watch_loop()))
     shedding = tasks.watch(
         "slow socket shedder",
         asyncio.create_task(shed_slow_sockets(sio, settings.max_queued_packets)),
@@ -224,9 +225,10 @@ async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
     app[METRICS].redis_listener.set_function(lambda: 1 if manager.listening() else 0)
     yield
     stop.set()
-    shedding.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await shedding
+    for task in (shedding, watching):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     _, late = await asyncio.wait([revocations], timeout=5)
     for task in late:  # not awaited: a read Redis will not let go of must not hang shutdown
         log.warning("the revocations listener did not stop in 5 s")

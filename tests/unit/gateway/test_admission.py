@@ -3,6 +3,8 @@ the lag drains, whatever the rate."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -85,3 +87,20 @@ def test_retry_after_is_bounded_and_no_limit_admits_all(clock: Clock) -> None:
     lag.observe(None)  # a message saved before messages said when they were sent
     with pytest.raises(CommandError):
         lag.admit()
+
+
+async def test_a_full_event_loop_counts_as_lag() -> None:
+    """Sends that wait for their turn in a busy node are stamped late: how late the loop runs
+    a timer refuses them too."""
+    lag = DeliveryLag(limit=0.05)
+    watching = asyncio.create_task(lag.watch_loop())
+    try:
+        await asyncio.sleep(admission.LOOP_TICK / 2)  # its first timer is set
+        time.sleep(0.3)  # noqa: ASYNC251 - the loop held up, as by work that fills it
+        async with asyncio.timeout(5):
+            while lag.lag() < 0.2:  # noqa: ASYNC110 - the watch notes it at its next turn
+                await asyncio.sleep(0.01)
+        with pytest.raises(CommandError):
+            lag.admit()
+    finally:
+        watching.cancel()
