@@ -66,7 +66,7 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
         "of live replies (a reply to an older one reads its original from the views)",
     )
     admission_lag: float = Field(
-        default=1.0,
+        default=0.5,
         ge=0,
         validation_alias=AliasChoices("GATEWAY_ADMISSION_LAG", "admission_lag"),
         description="Seconds messages may take from send to delivery before new sends are "

@@ -55,6 +55,9 @@ def gateway_settings(servers: Servers, run_id: str) -> Settings:
         socketio_channel=f"socketio-{run_id}",
         revocations_channel=f"revocations-{run_id}",
         port=0,
+        # The nodes here share the test's event loop, clients and all: its lag is not a
+        # node's. Admission has its own tests (test_admission.py), with a limit of their own.
+        admission_lag=0,
     )
 
 

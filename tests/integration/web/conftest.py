@@ -121,6 +121,7 @@ async def stack(
         auth_service_url=auth_url,
         search_url=f"http://127.0.0.1:{search_port}",
         typing_interval=0.5,
+        admission_lag=0,  # the nodes share the test's event loop: its lag is not theirs
     )
     auth = AuthSettings(
         mongodb_uri=servers.mongodb_uri,
