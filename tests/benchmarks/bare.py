@@ -23,11 +23,9 @@ from aiohttp import web
 from gateway.transport import websocket_compression
 
 
-def create_app() -> web.Application:
-    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
-    app = web.Application(middlewares=[websocket_compression(False)])  # framed as the gateway
-    sio.attach(app)
-    seqs: dict[str, int] = {}
+def serve_groups(sio: socketio.AsyncServer, seqs: dict[str, int]) -> None:
+    """``create_group`` and ``join`` as the load generator uses them, a group's room and seq
+    counter in this process's memory (the benchmark's peers share them: ``naive.py`` too)."""
 
     @sio.event
     async def create_group(sid: str, data: Any = None) -> dict[str, Any]:
@@ -40,6 +38,14 @@ def create_app() -> web.Application:
     async def join(sid: str, data: dict[str, Any]) -> dict[str, Any]:
         await sio.enter_room(sid, data["group_id"])
         return {"ok": True, "group_id": data["group_id"], "last_seq": seqs[data["group_id"]]}
+
+
+def create_app() -> web.Application:
+    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
+    app = web.Application(middlewares=[websocket_compression(False)])  # framed as the gateway
+    sio.attach(app)
+    seqs: dict[str, int] = {}
+    serve_groups(sio, seqs)
 
     @sio.event
     async def send(sid: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
 from gateway.transport import websocket_compression
+from tests.benchmarks.bare import serve_groups
 
 log = logging.getLogger("naive")
 
@@ -74,19 +75,7 @@ def create_app(settings: Settings) -> web.Application:
     sio.attach(app)
     app[SETTINGS], app[SIO], app[SEQS] = settings, sio, {}
     app.cleanup_ctx.extend([mongo_ctx, producer_ctx, pipeline_ctx])
-    seqs = app[SEQS]
-
-    @sio.event
-    async def create_group(sid: str, data: Any = None) -> dict[str, Any]:
-        group_id = uuid.uuid4().hex
-        seqs[group_id] = 0
-        await sio.enter_room(sid, group_id)
-        return {"ok": True, "group_id": group_id}
-
-    @sio.event
-    async def join(sid: str, data: dict[str, Any]) -> dict[str, Any]:
-        await sio.enter_room(sid, data["group_id"])
-        return {"ok": True, "group_id": data["group_id"], "last_seq": seqs[data["group_id"]]}
+    serve_groups(sio, app[SEQS])
 
     @sio.event
     async def send(sid: str, data: dict[str, Any]) -> dict[str, Any]:
