@@ -159,9 +159,11 @@ async def kafka_producer_ctx(app: web.Application) -> AsyncIterator[None]:
         bootstrap_servers=settings.bootstrap_servers,
         acks="all",
         enable_idempotence=True,
-        linger_ms=2,
-        # One batch in flight per partition (idempotence): under load, what gathers behind it
-        # goes in the next one whole, not in 16 KiB pieces one round trip each.
+        # A send goes at once (2 ms of linger were 2-4 ms of an idle message: 13.4 against
+        # 11.3 ms, the same hour); under load what gathers behind the batch in flight goes
+        # in the next one whole (one in flight per partition, idempotence), not in 16 KiB
+        # pieces one round trip each.
+        linger_ms=0,
         max_batch_size=BATCH_BYTES,
         partitioner=KeyPartitioner(),
     )
