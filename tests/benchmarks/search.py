@@ -38,7 +38,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -46,7 +46,14 @@ from infra.paths import REPO_ROOT, free_port
 from infra.services import search_service
 from infra.stack import Infra, InfraPorts, start_infra
 from records.kafka import ensure_topics
-from records.search import DEFAULT_RESULTS, Order, SearchQuery, SearchRequest, parse_query
+from records.search import (
+    DEFAULT_RESULTS,
+    Order,
+    SearchAnswer,
+    SearchQuery,
+    SearchRequest,
+    parse_query,
+)
 from records.settings import KafkaSettings
 from search.index import MessageIndex
 from search.settings import INDEX_FILE
@@ -196,8 +203,15 @@ def requests_of(texts: list[str], corpus: Corpus, order: Order) -> list[SearchRe
     ]
 
 
-def in_process(index: MessageIndex, requests: list[SearchRequest], reps: int) -> Timings:
-    """The searches in the index itself: the engine's part of an answer, no HTTP."""
+class Searcher(Protocol):
+    """An engine searched in the process: the service's index, or another to compare."""
+
+    def search(self, request: SearchRequest) -> SearchAnswer: ...
+
+
+def in_process(index: Searcher, requests: list[SearchRequest], reps: int) -> Timings:
+    """The searches in the engine itself: its part of an answer, no HTTP; warmed on every
+    variant, then ``reps``."""
     for request in requests:
         index.search(request)  # (warm)
     took, hits = [], 0

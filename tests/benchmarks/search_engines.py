@@ -168,19 +168,6 @@ def build_tantivy(
     return engine, built
 
 
-def in_tantivy(engine: TantivyIndex, requests: list[SearchRequest], reps: int) -> Timings:
-    """``search.in_process``'s loop, on tantivy: warmed on every variant, then ``reps``."""
-    for request in requests:
-        engine.search(request)  # (warm)
-    took, hits = [], 0
-    for n in range(reps):
-        began = time.perf_counter()
-        answer = engine.search(requests[n % len(requests)])
-        took.append(time.perf_counter() - began)
-        hits += len(answer.results)
-    return took, hits
-
-
 def agreement(
     index: MessageIndex, engine: TantivyIndex, requests: list[SearchRequest]
 ) -> tuple[int, int]:
@@ -201,7 +188,7 @@ def time_queries(index: MessageIndex, engine: TantivyIndex, corpus: Corpus, reps
         for order in ORDERS:
             requests = requests_of(texts, corpus, order)
             fts5 = in_process(index, requests, reps)
-            theirs = in_tantivy(engine, requests, reps)
+            theirs = in_process(engine, requests, reps)
             agree = agreement(index, engine, requests) if order == "newest" else None
             rows.append(Row(kind, order, fts5, theirs, agree))
             print(table_row(rows[-1]), flush=True)
