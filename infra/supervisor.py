@@ -50,17 +50,16 @@ class Supervisor:
     watched: list[Supervised] = field(default_factory=list)
     rolled: Callable[[Kind, list[tuple[str, float]]], None] = lambda kind, took: None
     """Told the outcome of each rolling restart (``./dev restart`` waits for it)."""
-
-    def __post_init__(self) -> None:
-        now = time.monotonic()
-        self.watched = [Supervised(process, up_since=now) for process in self.processes]
-
     settled: Callable[[Kind], None] = lambda kind: None
     """Called after a restarted process is ready, before the next one goes: a broker's
     partitions must be in sync again, or the next broker's stop could take the last
     in-sync replica of some partition."""
     roll_requested: Kind | None = None
     """Set (from a signal handler) to have the next ``tick`` restart that kind in turn."""
+
+    def __post_init__(self) -> None:
+        now = time.monotonic()
+        self.watched = [Supervised(process, up_since=now) for process in self.processes]
 
     def run_forever(self, interval: float = 0.5) -> None:
         while True:
