@@ -117,16 +117,21 @@ async def partitions_out_of_sync(bootstrap: str) -> int:
         await admin.close()
 
 
-def wait_in_sync(bootstrap: str, within: float = 300.0) -> None:
+async def until_in_sync(bootstrap: str, within: float = 300.0) -> None:
     """Return once every partition is in sync (``partitions_out_of_sync``); ``TimeoutError``
     after ``within`` seconds."""
     deadline = time.monotonic() + within
     while True:
         try:
-            if asyncio.run(partitions_out_of_sync(bootstrap)) == 0:
+            if await partitions_out_of_sync(bootstrap) == 0:
                 return
         except Exception:  # noqa: BLE001 - a broker just back may not answer yet
             pass
         if time.monotonic() > deadline:
             raise TimeoutError(f"Kafka partitions not in sync after {within:.0f} s")
-        time.sleep(0.5)
+        await asyncio.sleep(0.5)
+
+
+def wait_in_sync(bootstrap: str, within: float = 300.0) -> None:
+    """``until_in_sync``, for a caller outside an event loop (the runner's supervisor)."""
+    asyncio.run(until_in_sync(bootstrap, within))

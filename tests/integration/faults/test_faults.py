@@ -25,7 +25,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from infra.checks import partitions_out_of_sync
+from infra.checks import until_in_sync
 from records.settings import KafkaSettings
 from tests.integration.faults.audit import (
     Audit,
@@ -525,15 +525,6 @@ async def rolling_restart(cluster: Cluster, clock: Clock, restarts: list[Restart
             exited = time.monotonic()
             await process.astart()
             if kind == "broker":
-                await in_sync(cluster)
+                await until_in_sync(cluster.env["KAFKA_URL"], within=60)
             restarts.append(Restart(kind, process.name, began, exited, time.monotonic()))
             clock.say(f"{process.name} is ready again")
-
-
-async def in_sync(cluster: Cluster, within: float = 60.0) -> None:
-    """Wait until every partition has all its replicas in sync again."""
-    async with asyncio.timeout(within):
-        while True:
-            if await partitions_out_of_sync(cluster.env["KAFKA_URL"]) == 0:
-                return
-            await asyncio.sleep(0.5)
