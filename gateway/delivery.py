@@ -113,13 +113,8 @@ class Delivery:
             if verdict == HOLE:
                 self._start_fill(sid, group_id)
         written = partial(self.lag.observe, sent_at) if sent_at is not None else None
-        emit_here = getattr(self.sio.manager, "emit_here", None)
-        if emit_here is not None:  # (``gateway.manager``: says when a socket's writer takes it)
-            await emit_here(event, payload, NAMESPACE, room, skip, written=written)
-            return
-        if written is not None:
-            written()
-        await self.sio.emit(event, payload, room=room, skip_sid=skip, ignore_queue=True)
+        # (``gateway.manager``: the emit that says when the first socket's writer takes it)
+        await self.sio.manager.emit_here(event, payload, NAMESPACE, room, skip, written=written)
 
     async def paced(self, sid: str, deadline: float) -> None:
         """Return once ``sid`` has at most ``CATCH_UP_QUEUE`` packets waiting (at once when it

@@ -26,7 +26,15 @@ class Server:
             get_participants=lambda namespace, room: [(sid, None) for sid in self.sent],
             eio_sid_from_sid=lambda sid, namespace: None,
             is_connected=lambda sid, namespace: sid not in self.disconnected,
+            emit_here=self.emit_here,
         )
+
+    async def emit_here(
+        self, event: str, payload: dict[str, Any], namespace: str, room: str, skip: list[str],
+        written: Any = None,
+    ) -> None:  # fmt: skip
+        """``gateway.manager.LocalEmit.emit_here``: to the room but those skipped."""
+        await self.emit(event, payload, room=room, skip_sid=skip)
 
     async def emit(self, event: str, payload: dict[str, Any], **where: Any) -> None:
         targets = [where["to"]] if "to" in where else list(self.sent)
