@@ -69,8 +69,9 @@ class Settings(KafkaSettings, MongoSettings, JwtSettings):
         default=0.5,
         ge=0,
         validation_alias=AliasChoices("GATEWAY_ADMISSION_LAG", "admission_lag"),
-        description="Seconds messages may take from send to delivery before new sends are "
-        "refused with unavailable and retry_after (gateway.admission); 0 admits every send",
+        description="Seconds messages may take from send to a socket here, or this node's "
+        "event loop may run late, before new sends are refused with unavailable and "
+        "retry_after (gateway.admission); 0 admits every send",
     )
     recent_events: int = Field(
         default=50_000,
