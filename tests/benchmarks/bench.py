@@ -6,7 +6,13 @@ against three peers: the chat; the naive pipeline (``naive.py``: the design the 
 started from, built naively on the same Kafka and MongoDB); and a bare python-socketio
 broadcaster (``bare.py``: the limit, stores nothing). The load generator is the official
 Socket.IO client in Node (``web/bench/loadgen.mjs``). Per-person limits are lifted
-(``SEND_RATE``, ``SEND_BURST`` and the rest) so they do not shape a run.
+(``SEND_RATE``, ``SEND_BURST`` and the rest) so they do not shape a run. The chat is the whole
+product: auth (direct conversations look people up there) and the search service, whose trail
+behind the log is measured after each run (``search_trail.py``).
+
+Besides messages in groups, two paths only the chat has, so run against it alone: reactions
+(``reactions20x10``) and messages in direct conversations (``direct100x2``, beside the groups of
+two of ``100x2``, whose naive and bare runs are its comparison).
 
 ``--search`` runs the search benchmark instead (``search.py``: ``./dev bench --search
 --quick``), with options of its own.
@@ -27,11 +33,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
@@ -40,7 +47,7 @@ from pymongo import AsyncMongoClient
 from infra.checks import http_ok
 from infra.paths import REPO_ROOT, free_port, venv_python
 from infra.processes import ManagedProcess
-from infra.services import agents_worker, gateway_service
+from infra.services import agents_worker, auth_service, gateway_service, search_service
 from infra.stack import Infra, InfraPorts, start_infra
 from records.kafka import partitions_of
 from records.settings import JwtSettings, KafkaSettings
@@ -48,12 +55,13 @@ from records.tokens import issue_token
 from records.views import POSITIONS, position_id
 from tests.benchmarks import search as search_benchmark
 from tests.benchmarks.plot import latency_plot
+from tests.benchmarks.search_trail import SearchWatch
 
 RESULTS = REPO_ROOT / ".data" / "bench" / "results.json"
 PLOT = REPO_ROOT / "docs" / "bench.svg"
 LOADGEN = REPO_ROOT / "web" / "bench" / "loadgen.mjs"
 LIMITLESS = "1000000"
-LIMITED = ("SEND", "CHANGE", "READ", "TYPING")
+LIMITED = ("SEND", "CHANGE", "READ", "TYPING", "DIRECT", "REACTION")
 """The gateway's per-person limits, lifted for a run (``gateway.limits``)."""
 PEERS = ("naive", "bare")
 """What the chat is measured against, run after it in this order (``naive.py``, ``bare.py``)."""
@@ -66,6 +74,11 @@ class Workload:
     members: int
     rate: float
     seconds: float = 20.0
+    kind: Literal["messages", "reactions", "direct"] = "messages"
+    """What is sent at ``rate``: messages in new groups, reactions to a few messages of each
+    group, or messages in direct conversations (``members`` must be 2)."""
+    peers: tuple[str, ...] = PEERS
+    """The peers that can run it too: neither has reactions or direct conversations."""
 
 
 WORKLOADS = [
@@ -77,7 +90,9 @@ WORKLOADS = [
     Workload("20x10", 20, 10, 2000),
     Workload("4x100", 4, 100, 100),
     Workload("100x2", 100, 2, 1000),
+    Workload("direct100x2", 100, 2, 1000, kind="direct", peers=()),  # against 100x2@1000
     Workload("100x2", 100, 2, 2000),
+    Workload("reactions20x10", 20, 10, 500, kind="reactions", peers=()),
 ]
 SCALED = [Workload("20x10", 20, 10, rate) for rate in (100, 300, 500, 1000)]
 """Run again on two gateway nodes and two agent workers."""
@@ -101,6 +116,8 @@ class Targets:
         self.gateway_urls: list[str] = []
         self.bare_url = ""
         self.naive_url = ""
+        self.auth_url = ""
+        self.search_url = ""
         self.names: dict[str, str] = {}
 
     def start(self) -> None:
@@ -121,10 +138,28 @@ class Targets:
             "MAX_SOCKETS_PER_USER": LIMITLESS,
         }
         ports = [free_port() for _ in range(self.gateways)]
+        auth_port, search_port = free_port(), free_port()
+        self.auth_url = f"http://127.0.0.1:{auth_port}"
+        self.search_url = f"http://127.0.0.1:{search_port}"
         self.processes = [
-            gateway_service(self.work / f"gateway-{n}.log", port=port, env=env)
+            gateway_service(
+                self.work / f"gateway-{n}.log",
+                port=port,
+                auth_url=self.auth_url,
+                env={**env, "SEARCH_URL": self.search_url},
+            )
             for n, port in enumerate(ports)
         ]
+        # Registering the people of direct conversations: a hash fit for a bench, not a
+        # password (argon2's least), so setting a run up costs seconds.
+        cheap = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1"}
+        self.processes.append(auth_service(self.work / "auth.log", port=auth_port,
+                                           env={**env, **cheap}))  # fmt: skip
+        self.processes.append(
+            search_service(
+                self.work / "search.log", port=search_port, data_dir=self.work / "search", env=env
+            )
+        )
         self.processes += [
             agents_worker(
                 self.work / f"agents-{n}.log",
@@ -164,11 +199,26 @@ class Targets:
             process.stop()
         self.infra.stop()
 
-    def token(self, name: str) -> str:
+    def token(self, name: str, user_id: str | None = None) -> str:
         token, _ = issue_token(
-            self.jwt, user_id=name, username=name, token_type="access", ttl=timedelta(hours=2)
+            self.jwt,
+            user_id=user_id or name,
+            username=name,
+            token_type="access",
+            ttl=timedelta(hours=2),
         )
         return token
+
+    def register(self, username: str) -> str:
+        """A person auth knows (``direct`` looks the other person up there): their id."""
+        body = json.dumps({"username": username, "password": secrets.token_urlsafe(12)})
+        request = urllib.request.Request(
+            f"{self.auth_url}/register",
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            return str(json.loads(response.read())["user_id"])
 
 
 def rss_mib(pid: int | None) -> float:
@@ -284,15 +334,25 @@ def caught_up(targets: Targets, within: float = 60.0) -> dict[str, Any]:
         time.sleep(0.1)
 
 
-def run_loadgen(urls: list[str], tokens: list[list[str]], workload: Workload) -> dict[str, Any]:
-    spec = {
+def run_loadgen(
+    urls: list[str],
+    tokens: list[list[str]],
+    workload: Workload,
+    direct_with: list[str] | None = None,
+) -> dict[str, Any]:
+    """One run of the load generator; ``direct_with``: per group, the person its first socket
+    opens a direct conversation with (the second socket's)."""
+    spec: dict[str, Any] = {
         "urls": urls,
         "runId": uuid.uuid4().hex[:8],
         "groups": tokens,
         "rate": workload.rate,
         "seconds": workload.seconds,
         "drain": 10,
+        "kind": "reactions" if workload.kind == "reactions" else "messages",
     }
+    if direct_with is not None:
+        spec["directWith"] = direct_with
     done = subprocess.run(
         ["node", str(LOADGEN)],
         input=json.dumps(spec).encode(),
@@ -307,12 +367,21 @@ def run_loadgen(urls: list[str], tokens: list[list[str]], workload: Workload) ->
 
 
 def row(target: str, workload: Workload, result: dict[str, Any]) -> str:
+    """One run as a line; a reactions run's figures are its reactions'."""
     lat = result.get("latency_ms") or {}
-    ok = "ok" if result["lost"] == 0 and result["duplicates"] == 0 else "FAILED"
+    unanswered = result.get("unanswered", 0)
+    # A reaction refused otherwise than ``unavailable``, or never answered: a failed run.
+    errors = sum(result["errors"].values()) + unanswered if "errors" in result else 0
+    ok = "ok" if result["lost"] == 0 and result["duplicates"] == 0 and not errors else "FAILED"
     if ok == "ok" and result.get("refused"):
-        ok = f"ok, {result['refused']} sends refused"  # not accepted: never owed, not lost
+        sends = "reactions" if result.get("kind") == "reactions" else "sends"
+        ok = f"ok, {result['refused']} {sends} refused"  # not accepted: never owed, not lost
+        if unanswered:  # a send that timed out is counted as refused, as it always was
+            ok += f" ({unanswered} not answered in 30 s)"
+    if errors:
+        ok += f" (reactions refused: {result['errors']}, {unanswered} not answered)"
     return (
-        f"{target:5} {workload.name:6} {workload.rate:6.0f}/s  "
+        f"{target:5} {workload.name:14} {workload.rate:6.0f}/s  "
         f"delivered {result['delivered_per_second']:8.0f}/s  "
         f"p50 {lat.get('p50', 0):7.1f} ms  p99 {lat.get('p99', 0):8.1f} ms  "
         f"lost {result['lost']:5}  dup {result['duplicates']:4}  {ok}"
@@ -323,8 +392,8 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
     """The runs as the README shows them."""
     lines = [
         "| workload | offered | target | delivered/s | p50 | p99 | lost | doubled | refused "
-        "| ack p50 | send→decided p50 | decided→received p50 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| ack p50 | send→decided p50 | decided→received p50 | search trail |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if "latency_ms" not in r:
@@ -332,16 +401,27 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
         w, lat = r["workload"], r.get("latency_ms") or {}
 
         def ms(stage: str) -> str:
-            return f"{(r.get(stage) or {}).get('p50', 0):.1f} ms"  # noqa: B023 - called at once
+            p50 = (r.get(stage) or {}).get("p50")  # noqa: B023 - called at once
+            return "–" if p50 is None else f"{p50:.1f} ms"  # a reaction carries no saved_at
 
         lines.append(
             f"| {w['name']} | {w['rate']:g}/s | {r['target']} | {r['delivered_per_second']:,.0f} "
             f"| {lat.get('p50', 0):,.1f} ms | {lat.get('p99', 0):,.1f} ms | {r['lost']} "
             f"| {r['duplicates']} | {r.get('refused', 0)} | {ms('ack_ms')} "
             f"| {ms('send_to_decided_ms')} "
-            f"| {ms('decided_to_receive_ms')} |"
+            f"| {ms('decided_to_receive_ms')} | {search_trail(r)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def search_trail(result: dict[str, Any]) -> str:
+    """How long after the newest message the run's last one was findable, and the records the
+    index was behind when the load generator returned; "–" for a peer."""
+    trail = result.get("search_at_end")
+    if not trail:
+        return "–"
+    seconds = "–" if trail["trail_s"] is None else f"{trail['trail_s']:.2f} s"
+    return f"{seconds} ({trail['facts_behind']} behind)"
 
 
 def start(targets: Targets, warm_up: float) -> None:
@@ -365,13 +445,11 @@ def run_workloads(
     broadcaster, each started once the chat is idle again."""
     results: list[dict[str, Any]] = []
     for n, workload in enumerate(workloads):
-        tokens = [
-            [targets.token(f"{name}-{n}g{g}m{m}") for m in range(workload.members)]
-            for g in range(workload.groups)
-        ]
+        tokens, direct_with = people(targets, workload, f"{name}-{n}")
         runs = [(name, targets.gateway_urls)]
         if with_peers:
-            runs += [("naive", [targets.naive_url]), ("bare", [targets.bare_url])]
+            peer_urls = {"naive": [targets.naive_url], "bare": [targets.bare_url]}
+            runs += [(peer, peer_urls[peer]) for peer in workload.peers]
         for target, urls in runs:
             waited = settle(targets)
             say(
@@ -379,15 +457,46 @@ def run_workloads(
                 f" (the chat was idle again after {waited:.0f} s)"
             )
             started = time.monotonic()
-            result = run_loadgen(urls, tokens, workload)
-            result["seconds_total"] = time.monotonic() - started
-            if target == name:  # the peers keep no positions to catch up
+            if target != name:  # the peers: groups, as they have no direct conversations
+                result = run_loadgen(urls, tokens, workload)
+                result["seconds_total"] = time.monotonic() - started
+            else:
+                watch = SearchWatch(targets.search_url).start()
+                try:
+                    result = run_loadgen(urls, tokens, workload, direct_with)
+                    result["seconds_total"] = time.monotonic() - started
+                except BaseException:
+                    watch.stop()
+                    raise
+                # The run's messages are owed to the index (a reactions run's are its seed
+                # messages, which it does not count: only the lag is waited for).
+                search_at_end = watch.at_end(result.get("saved"), result.get("last_saved_at"))
+                # The peers keep no positions to catch up, and have no search.
                 result["lag_at_end"] = caught_up(targets)
+                result["search_at_end"] = search_at_end
             print(row(target, workload, result), flush=True)
             if "lag_at_end" in result:
                 print(f"      lag at the end: {result['lag_at_end']}", flush=True)
+                print(f"      search at the end: {result['search_at_end']}", flush=True)
             results.append({"target": target, "workload": asdict(workload), **result})
     return results
+
+
+def people(
+    targets: Targets, workload: Workload, prefix: str
+) -> tuple[list[list[str]], list[str] | None]:
+    """The sockets' tokens, by group; for direct conversations, the people are registered
+    with auth (``direct`` looks the other up there), and each group's second person is whom
+    its first opens the conversation with."""
+    names = [[f"{prefix}g{g}m{m}" for m in range(workload.members)] for g in range(workload.groups)]
+    if workload.kind != "direct":
+        return [[targets.token(name) for name in group] for group in names], None
+    ids = [[targets.register(name) for name in group] for group in names]
+    tokens = [
+        [targets.token(name, user_id) for name, user_id in zip(group, group_ids, strict=True)]
+        for group, group_ids in zip(names, ids, strict=True)
+    ]
+    return tokens, [group_ids[1] for group_ids in ids]
 
 
 def main() -> None:
@@ -405,7 +514,8 @@ def main() -> None:
         action="append",
         default=[],
         metavar="NAMExRATE",
-        help="run only these workloads, e.g. --only 100x2@1000 (repeatable)",
+        help="run only these workloads, e.g. --only 100x2@1000 --only reactions20x10@500 "
+        "(repeatable)",
     )
     parser.add_argument("--seconds", type=float, help="how long each workload sends")
     parser.add_argument("--idle-sockets", type=int, default=5000, help="0 to skip")
