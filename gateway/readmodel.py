@@ -46,6 +46,11 @@ from records.views import (
 )
 
 CATCH_UP_POLL = 0.02
+BLOCKS_FRESH_FOR = 10.0
+"""Seconds the blocks of a direct conversation read from the views answer for it again,
+while this node has read no block of it in the log (``ReadModel.blockers``)."""
+BLOCKS_KEPT = 50_000
+"""Direct conversations whose blocks read from the views are kept at most."""
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +120,8 @@ class ReadModel:
         self.wait = wait
         """Longest a read waits for the projector to reach a position this node has seen."""
         self.applied = AppliedPositions(self.positions)
+        self._blocks: dict[str, tuple[float, frozenset[str]]] = {}
+        """Direct conversation → until when, and who blocks in it, as the views showed."""
 
     async def close(self) -> None:
         await self.applied.close()
@@ -199,6 +206,27 @@ class ReadModel:
         doc = await user_view(self.database, user_id).find_one({"_id": user_id})
         invited = (doc or {}).get("invited", {})
         return [invitation_to_client(group_id, i) for group_id, i in sorted(invited.items())]
+
+    async def blockers(self, group_id: str) -> frozenset[str]:
+        """Who blocks the other in a direct conversation, for an early refusal (the agents
+        refuse for good either way): the blocks this node has read in the log, else, for a
+        conversation it has read none of since it started, the views', read again after
+        ``BLOCKS_FRESH_FOR``. A read of the views for every message made direct messages
+        at 1,000/s wait seconds for their acknowledgement."""
+        read = self.seen.blockers.get(group_id)
+        if read is not None:
+            return frozenset(read)
+        now = time.monotonic()
+        kept = self._blocks.get(group_id)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        group = await self.group(group_id)
+        blockers = frozenset(group.blocked_by) if group is not None else frozenset()
+        self._blocks.pop(group_id, None)
+        if len(self._blocks) >= BLOCKS_KEPT:
+            del self._blocks[next(iter(self._blocks))]  # the longest kept
+        self._blocks[group_id] = (now + BLOCKS_FRESH_FOR, blockers)
+        return blockers
 
     async def blocked_of(self, user_id: str) -> list[dict[str, str]]:
         """The people the user blocks, by username."""

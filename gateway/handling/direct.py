@@ -103,16 +103,12 @@ async def _other_person(
 
 
 async def refuse_if_blocked(ns: ChatNamespace, user_id: str, group_id: str) -> None:
-    """Refuse at once (``blocked``) a write into a direct conversation the views show a
-    block in; the agents refuse it for good either way, this only answers sooner."""
+    """Refuse at once (``blocked``) a write into a direct conversation with a block in it
+    (``ReadModel.blockers``); the agents refuse it for good either way, this only answers
+    sooner."""
     if not is_direct_group_id(group_id):
         return
-    # What this node has read of the conversation's blocks, else (none read since it
-    # started) what the views show.
-    blockers = ns.seen.blockers.get(group_id)
-    if blockers is None:
-        group = await ns.reads.group(group_id)
-        blockers = set(group.blocked_by) if group is not None else set()
+    blockers = await ns.reads.blockers(group_id)
     if not blockers:
         return
     if user_id in blockers:

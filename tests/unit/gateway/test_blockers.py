@@ -1,0 +1,84 @@
+"""The blocks of a direct conversation the gateway refuses early by: what the node read in the
+log first, the views' otherwise, read once for a while and not at every message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gateway import readmodel
+from gateway.readmodel import ReadModel
+from gateway.seen import SeenLog
+from records.direct import direct_group_id
+from records.facts import UserBlocked
+
+ANN, BOB = "user-ann", "user-bob"
+CONVERSATION = direct_group_id(ANN, BOB)
+
+
+class Views:
+    """A database of one group document, counting the reads of it."""
+
+    def __init__(self, blocked_by: list[str]) -> None:
+        self.reads = 0
+        self.document: dict[str, Any] = {
+            "_id": CONVERSATION,
+            "name": "",
+            "private": True,
+            "owner_id": ANN,
+            "version": 3,
+            "members": {ANN: {}, BOB: {}},
+            "blocked_by": blocked_by,
+        }
+
+    def __getitem__(self, name: str) -> Views:
+        return self
+
+    async def find_one(self, query: dict[str, Any], *args: Any) -> dict[str, Any] | None:
+        self.reads += 1
+        return self.document if query.get("_id") == CONVERSATION else None
+
+
+def model(views: Views, seen: SeenLog | None = None) -> ReadModel:
+    return ReadModel(views, seen or SeenLog(), wait=0.0)  # type: ignore[arg-type]
+
+
+async def test_the_views_blocks_are_read_once_for_many_messages() -> None:
+    views = Views(blocked_by=[BOB])
+    reads = model(views)
+    for _ in range(100):
+        assert await reads.blockers(CONVERSATION) == {BOB}
+    assert views.reads == 1
+
+
+async def test_the_views_are_read_again_once_what_was_read_is_old(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    views = Views(blocked_by=[])
+    reads = model(views)
+    assert await reads.blockers(CONVERSATION) == frozenset()
+    views.document["blocked_by"] = [ANN]
+    monkeypatch.setattr(readmodel, "BLOCKS_FRESH_FOR", -1.0)
+    reads._blocks.clear()  # as if kept past its time
+    assert await reads.blockers(CONVERSATION) == {ANN}
+    assert views.reads == 2
+
+
+async def test_a_block_read_in_the_log_comes_before_the_views() -> None:
+    views = Views(blocked_by=[])
+    seen = SeenLog()
+    reads = model(views, seen)
+    assert await reads.blockers(CONVERSATION) == frozenset()  # kept from the views
+    block = UserBlocked(group_id=CONVERSATION, by_id=ANN, by="ann", user_id=BOB, username="bob")
+    seen.read(block, 0, 7)
+    assert await reads.blockers(CONVERSATION) == {ANN}
+    assert views.reads == 1
+
+
+async def test_the_conversations_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(readmodel, "BLOCKS_KEPT", 3)
+    reads = model(Views(blocked_by=[]))
+    for n in range(10):
+        await reads.blockers(direct_group_id(ANN, f"user-{n}"))
+    assert len(reads._blocks) == 3
