@@ -499,6 +499,18 @@ def people(
     return tokens, [group_ids[1] for group_ids in ids]
 
 
+def named(only: str) -> Workload:
+    """A workload ``--only`` names (``NAME@RATE``): the listed one of that name at any rate,
+    so a capacity can be narrowed down between the listed rates."""
+    name, _, rate = only.partition("@")
+    try:
+        known = next(w for w in WORKLOADS if w.name == name)
+        return replace(known, rate=float(rate))
+    except (StopIteration, ValueError):
+        names = sorted({w.name for w in WORKLOADS})
+        raise SystemExit(f"--only {only}: expected NAME@RATE, NAME one of {names}") from None
+
+
 def main() -> None:
     if "--search" in sys.argv[1:]:
         # Its own index, servers and options (--quick, --messages …): none of the chat's.
@@ -533,7 +545,7 @@ def main() -> None:
         args.warm_up = 5.0 if args.quick else 30.0
     workloads = QUICK if args.quick else WORKLOADS
     if args.only:
-        workloads = [w for w in WORKLOADS if f"{w.name}@{w.rate:g}" in args.only]
+        workloads = [named(only) for only in args.only]
     if args.seconds:
         workloads = [replace(w, seconds=args.seconds) for w in workloads]
     work = Path(tempfile.mkdtemp(prefix="chat-bench-"))
