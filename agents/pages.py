@@ -2,22 +2,22 @@
 them (``changes.<group>.<shelf>``), with the counts each message and change moves
 (``agents.unread``).
 
-Saved messages are written in bulk, several groups at once; an edit, a delete or a reaction
-rewrites its message's slot where it is and is kept, by its change number, for clients that
-were away.
+Saved messages and reactions are written in bulk, several groups at once; an edit, a delete
+or a reaction rewrites its message's slot where it is and is kept, by its change number, for
+clients that were away.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from agents.unread import UnreadCounts
-from records.facts import MessageDeleted, MessageEdited, MessageSaved, ReactionToggled
+from records.facts import GroupFact, MessageDeleted, MessageEdited, MessageSaved, ReactionToggled
 from records.views import (
     CHANGES_PER_SHELF,
     change_document,
@@ -35,9 +35,35 @@ from records.views import (
 )
 
 GROUPS_IN_FLIGHT = 8
-"""Groups whose new messages are written at once: a round's writes are two round trips a
-group (its pages, its counts), and one after the other they made a round of 100 busy groups
-take seconds while MongoDB had cores to spare."""
+"""Groups whose new messages (or reactions) are written at once: a round's writes are two
+round trips a group (its pages, its counts), and one after the other they made a round of 100
+busy groups take seconds while MongoDB had cores to spare."""
+
+SLOT_ATTEMPTS = 10
+"""Reads of a page before giving up on a slot that keeps changing under this projector."""
+
+F = TypeVar("F", bound=GroupFact)
+
+
+async def in_groups(facts: Sequence[F], write: Callable[[list[F]], Awaitable[None]]) -> None:
+    """``write`` each group's facts (in log order), several groups at once
+    (``GROUPS_IN_FLIGHT``). Every group's writes end before a failure is raised: the caller
+    applies the batch again (idempotent), and no write of this attempt lands after that."""
+    by_group: dict[str, list[F]] = {}
+    for fact in facts:
+        by_group.setdefault(fact.group_id, []).append(fact)
+    turns = asyncio.Semaphore(GROUPS_IN_FLIGHT)
+
+    async def in_turn(group_facts: list[F]) -> None:
+        async with turns:
+            await write(group_facts)
+
+    outcomes = await asyncio.gather(
+        *(in_turn(group_facts) for group_facts in by_group.values()), return_exceptions=True
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 class MessagePages:
@@ -50,23 +76,7 @@ class MessagePages:
     async def record(self, saved: Sequence[MessageSaved]) -> None:
         """Write saved messages into their pages, and their groups' ``last_seq``: several
         groups at once (``GROUPS_IN_FLIGHT``), each group's pages before its counts."""
-        by_group: dict[str, list[MessageSaved]] = {}
-        for fact in saved:
-            by_group.setdefault(fact.group_id, []).append(fact)
-        turns = asyncio.Semaphore(GROUPS_IN_FLIGHT)
-
-        async def in_turn(facts: list[MessageSaved]) -> None:
-            async with turns:
-                await self._record_group(facts)
-
-        # Every group's writes end before a failure is raised: the caller applies the batch
-        # again (idempotent), and no write of this attempt lands after that.
-        outcomes = await asyncio.gather(
-            *(in_turn(facts) for facts in by_group.values()), return_exceptions=True
-        )
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        await in_groups(saved, self._record_group)
 
     async def _record_group(self, saved: list[MessageSaved]) -> None:
         group_id = saved[0].group_id
@@ -95,7 +105,7 @@ class MessagePages:
 
         await self._change_slot(fact, edited)
         if fact.change:
-            await self._record_change(fact)
+            await self._record_changes(fact.group_id, [fact])
 
     async def delete(self, fact: MessageDeleted) -> None:
         """A tombstone in the message's slot, the bodies of its edits erased, and the change
@@ -104,20 +114,63 @@ class MessagePages:
         # Before the delete is recorded: a reader that sees it sees the bodies gone.
         await self._erase_earlier_versions(fact)
         if fact.change:
-            await self._record_change(fact)
+            await self._record_changes(fact.group_id, [fact])
 
     async def react(self, fact: ReactionToggled) -> None:
-        """The message's slot with the reaction added or taken back, and the change kept.
-        No count moves: a reaction is not a message, nor unread."""
+        """One reaction, as ``react_all`` writes a run of them."""
+        await self.react_all([fact])
 
-        def reacted(slot: dict[str, Any]) -> dict[str, Any] | None:
-            # Never onto a deleted message (projected again after its delete): a tombstone
-            # has no reactions.
-            return None if slot.get("deleted") else reacted_slot(slot, fact)
+    async def react_all(self, reactions: Sequence[ReactionToggled]) -> None:
+        """Reactions into their messages' slots, and their changes kept, as ``react`` one by
+        one would leave them: each page read and written once, each shelf of changes written
+        once, ``last_change`` moved once a group; several groups at once, each group's slots
+        before its changes before its ``last_change``. The messages reacted to must be
+        written already (they are earlier in the log). No count moves: a reaction is not a
+        message, nor unread. One by one, a reaction cost four round trips, and a burst of
+        them left the views a minute behind the log."""
+        await in_groups(reactions, self._react_group)
 
-        await self._change_slot(fact, reacted)
-        if fact.change:
-            await self._record_change(fact)
+    async def _react_group(self, reactions: list[ReactionToggled]) -> None:
+        group_id = reactions[0].group_id
+        pages: dict[int, list[ReactionToggled]] = {}
+        for fact in reactions:
+            pages.setdefault(page_of(fact.seq), []).append(fact)
+        for page, on_page in pages.items():
+            await self._react_page(group_id, page, on_page)
+        # A change is kept even when its slot is not (deleted, or not projected).
+        if changes := [fact for fact in reactions if fact.change]:
+            await self._record_changes(group_id, changes)
+
+    async def _react_page(self, group_id: str, page: int, reactions: list[ReactionToggled]) -> None:
+        """Every reaction of one page onto its slots in log order, in memory, then one
+        write conditional on every slot it changes being as read (as ``_change_slot``)."""
+        pages = self.database[page_shelf(group_id, page)]
+        slots = {slot_of(fact.seq) for fact in reactions}
+        for _ in range(SLOT_ATTEMPTS):
+            doc = await pages.find_one({"_id": page}, {f"m.{slot}": 1 for slot in slots})
+            stored: dict[str, Any] = (doc or {}).get("m", {})
+            now: dict[str, dict[str, Any]] = {}
+            for fact in reactions:
+                slot = slot_of(fact.seq)
+                if slot not in now:
+                    if stored.get(slot) is None:
+                        continue  # not projected: nothing to change (a log that starts after it)
+                    now[slot] = read_slot(stored[slot])
+                # Never onto a deleted message (projected again after its delete): a tombstone
+                # has no reactions.
+                if not now[slot].get("deleted"):
+                    now[slot] = reacted_slot(now[slot], fact)
+            written = {slot: slot_value(value) for slot, value in now.items()}
+            changed = {slot: value for slot, value in written.items() if value != stored[slot]}
+            if not changed:
+                return  # (a stretch projected again)
+            result = await pages.update_one(
+                {"_id": page, **{f"m.{slot}": stored[slot] for slot in changed}},
+                {"$set": {f"m.{slot}": value for slot, value in changed.items()}},
+            )
+            if result.matched_count:
+                return
+        raise RuntimeError(f"page {page} of {group_id} keeps changing under this projector")
 
     async def _change_slot(
         self,
@@ -131,7 +184,7 @@ class MessagePages:
         pages = self.database[page_shelf(fact.group_id, page_of(fact.seq))]
         page, key = page_of(fact.seq), f"m.{slot_of(fact.seq)}"
         uncounted = False
-        for _ in range(10):
+        for _ in range(SLOT_ATTEMPTS):
             doc = await pages.find_one({"_id": page}, {key: 1})
             stored = (doc or {}).get("m", {}).get(slot_of(fact.seq))
             if stored is None:
@@ -150,26 +203,36 @@ class MessagePages:
                 return
         raise RuntimeError(f"the slot of {fact.message_id} keeps changing under this projector")
 
-    async def _record_change(self, fact: MessageEdited | MessageDeleted | ReactionToggled) -> None:
-        """Keep the change where a client that was away finds it by position, by ``_id``.
-        The body is written only with a new document: one erased by a delete stays erased."""
-        document = change_document(fact)
-        body = document.pop("body")
-        await self.database[change_shelf(fact.group_id, fact.change)].update_one(
-            {"_id": fact.change},
-            {"$set": document, "$setOnInsert": {"body": body}},
-            upsert=True,
-        )
-        await group_view(self.database, fact.group_id).update_one(
-            {"_id": fact.group_id}, {"$max": {"last_change": fact.change}}
+    async def _record_changes(
+        self, group_id: str, facts: Sequence[MessageEdited | MessageDeleted | ReactionToggled]
+    ) -> None:
+        """Keep a group's changes where a client that was away finds them by position, by
+        ``_id``, one write a shelf; then move its ``last_change`` to the highest. A body is
+        written only with a new document: one erased by a delete stays erased."""
+        shelves: dict[str, list[UpdateOne]] = {}
+        for fact in facts:
+            document = change_document(fact)
+            body = document.pop("body")
+            shelves.setdefault(change_shelf(group_id, fact.change), []).append(
+                UpdateOne(
+                    {"_id": fact.change},
+                    {"$set": document, "$setOnInsert": {"body": body}},
+                    upsert=True,
+                )
+            )
+        for shelf, writes in shelves.items():
+            await self.database[shelf].bulk_write(writes, ordered=False)
+        await group_view(self.database, group_id).update_one(
+            {"_id": group_id}, {"$max": {"last_change": max(fact.change for fact in facts)}}
         )
 
     async def _erase_earlier_versions(self, fact: MessageDeleted) -> None:
         """A delete erases the bodies of the message's edits too, on every shelf of changes
-        up to this one."""
+        up to this one. Only changes before it: projected again, it must not mark one that a
+        log holds after it (a reaction, say) as erased."""
         for shelf in range((fact.change - 1) // CHANGES_PER_SHELF + 1):
             first_change = shelf * CHANGES_PER_SHELF + 1
             await self.database[change_shelf(fact.group_id, first_change)].update_many(
-                {"message_id": fact.message_id, "deleted": False},
+                {"_id": {"$lt": fact.change}, "message_id": fact.message_id, "deleted": False},
                 {"$set": {"body": "", "erased": True}},
             )

@@ -2,9 +2,9 @@
 
 Every write is a function of the facts alone and idempotent, so applying a stretch of the log
 twice (a projector restarted before it recorded its position) changes nothing, and the live
-projector and a replay build identical documents. Runs of saved messages are written in bulk.
-Each fact's writes are in the module of the views it changes: ``agents.memberships``,
-``agents.pages``, ``agents.unread``.
+projector and a replay build identical documents. Runs of saved messages and reactions are
+written in bulk. Each fact's writes are in the module of the views it changes:
+``agents.memberships``, ``agents.pages``, ``agents.unread``.
 """
 
 from __future__ import annotations
@@ -87,19 +87,19 @@ class ViewWriter:
 
     async def apply(self, facts: Sequence[Fact]) -> None:
         """Project facts in order, as ``apply_one`` would one by one; but runs of saved
-        messages are written in bulk, and the read markers of the batch last, one recount
-        per group for all its readers.
+        messages and reactions are written in bulk (``_write_run``), and the read markers of
+        the batch last, one recount per group for all its readers.
 
         A marker is a recount from scratch (``UnreadCounts.recount``), so moving it to the
         end of the batch changes no count the batch ends with; the counts written on the way
         for the messages before it are corrected by it. Applied one by one, markers cost a
         group's document read twice and written once each: under a burst of reading, the
         views fell seconds behind the log."""
-        run: list[MessageSaved] = []
+        run: list[MessageSaved | ReactionToggled] = []
         markers: dict[str, dict[str, int]] = {}
         """Group id → reader → the highest seq they marked in this batch."""
         for fact in facts:
-            if isinstance(fact, MessageSaved):
+            if isinstance(fact, MessageSaved | ReactionToggled):
                 run.append(fact)
                 continue
             if isinstance(fact, ReadMarked):
@@ -107,14 +107,27 @@ class ViewWriter:
                 readers[fact.user_id] = max(readers.get(fact.user_id, 0), fact.seq)
                 continue
             if run:
-                await self.pages.record(run)
+                await self._write_run(run)
                 run = []
             await self.apply_one(fact)
         if run:
-            await self.pages.record(run)
+            await self._write_run(run)
         for group_id, readers in markers.items():
             self.unread.forget_group(group_id)
             await self.unread.recount(group_id, readers)
+
+    async def _write_run(self, run: Sequence[MessageSaved | ReactionToggled]) -> None:
+        """A run of saved messages and reactions: all the messages, then all the reactions.
+        That is the log's order for every slot: a reaction is to a message earlier in the
+        log (earlier in the run, or written already), and a message's slot is written once,
+        by its own save. Reactions move no count and saved messages no change, so nothing
+        else a run writes depends on the order between the two."""
+        saved = [fact for fact in run if isinstance(fact, MessageSaved)]
+        reactions = [fact for fact in run if isinstance(fact, ReactionToggled)]
+        if saved:
+            await self.pages.record(saved)
+        if reactions:
+            await self.pages.react_all(reactions)
 
     async def apply_one(self, fact: Fact) -> None:
         """Project one fact, as ``apply([fact])`` would: each fact's writes, named here."""
