@@ -32,6 +32,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -331,7 +332,7 @@ def caught_up(targets: Targets, within: float = 60.0) -> dict[str, Any]:
         if (undecided == 0 and unprojected == 0) or time.monotonic() - started > within:
             return {**first, "caught_up_s": round(time.monotonic() - started, 2),
                     "left": {"undecided": undecided, "unprojected": unprojected}}  # fmt: skip
-        time.sleep(0.1)
+        time.sleep(0.5)  # each look opens a Kafka consumer and a MongoDB client: not often
 
 
 def run_loadgen(
@@ -339,9 +340,11 @@ def run_loadgen(
     tokens: list[list[str]],
     workload: Workload,
     direct_with: list[str] | None = None,
+    cpu: CpuShares | None = None,
 ) -> dict[str, Any]:
     """One run of the load generator; ``direct_with``: per group, the person its first socket
-    opens a direct conversation with (the second socket's)."""
+    opens a direct conversation with (the second socket's); ``cpu``: measured while it
+    sends."""
     spec: dict[str, Any] = {
         "urls": urls,
         "runId": uuid.uuid4().hex[:8],
@@ -353,17 +356,78 @@ def run_loadgen(
     }
     if direct_with is not None:
         spec["directWith"] = direct_with
-    done = subprocess.run(
+    loadgen = subprocess.Popen(
         ["node", str(LOADGEN)],
-        input=json.dumps(spec).encode(),
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         cwd=REPO_ROOT,
-        timeout=workload.seconds + 300,
-        check=False,
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"loadgen failed: {done.stderr.decode()[-2000:]}")
-    return dict(json.loads(done.stdout.decode().strip().splitlines()[-1]))
+    assert loadgen.stdin is not None and loadgen.stdout is not None
+    said: list[str] = []
+    listening = threading.Thread(target=_listen, args=(loadgen, said, cpu), daemon=True)
+    listening.start()
+    stop = threading.Timer(workload.seconds + 300, loadgen.kill)
+    stop.start()
+    try:
+        loadgen.stdin.write(json.dumps(spec).encode())
+        loadgen.stdin.close()
+        out = loadgen.stdout.read()
+        loadgen.wait()
+        listening.join()
+    finally:
+        stop.cancel()
+    if loadgen.returncode != 0:
+        raise RuntimeError(f"loadgen failed: {''.join(said)[-2000:]}")
+    result = dict(json.loads(out.decode().strip().splitlines()[-1]))
+    if cpu is not None and cpu.shares:
+        result["cpu_cores"] = cpu.shares
+    return result
+
+
+def _listen(loadgen: subprocess.Popen[bytes], said: list[str], cpu: CpuShares | None) -> None:
+    """The load generator's progress (kept for an error), and the send phase's bounds."""
+    assert loadgen.stderr is not None
+    for raw in loadgen.stderr:
+        line = raw.decode(errors="replace")
+        said.append(line)
+        if cpu is not None and line.strip() in ("[loadgen] sending", "[loadgen] sent"):
+            cpu.mark(line.strip().removeprefix("[loadgen] "), loadgen.pid)
+
+
+class CpuShares:
+    """How much of a core each process used while the load generator sent (not while it
+    connected or drained): the servers', the services', the peers' and its own. Where a run's
+    time goes on a machine whose cores are shared by all of them."""
+
+    def __init__(self, targets: Targets) -> None:
+        self.pids = {p.name: p.pid for p in [*targets.infra.processes, *targets.processes] if p.pid}
+        self._from: tuple[float, dict[str, float]] | None = None
+        self.shares: dict[str, float] = {}
+        """Process name → share of a core over the send phase (``loadgen`` among them)."""
+
+    def mark(self, phase: str, loadgen: int) -> None:
+        now, used = time.monotonic(), self._used({**self.pids, "loadgen": loadgen})
+        if phase == "sending":
+            self._from = now, used
+        elif self._from is not None:
+            began, before = self._from
+            seconds = max(now - began, 1e-3)
+            self.shares = {
+                name: round((used[name] - before[name]) / seconds, 2)
+                for name in used
+                if name in before
+            }
+
+    @staticmethod
+    def _used(pids: dict[str, int]) -> dict[str, float]:
+        used = {}
+        for name, pid in pids.items():
+            try:
+                used[name] = cpu_seconds([pid])
+            except OSError:
+                continue  # gone
+        return used
 
 
 def row(target: str, workload: Workload, result: dict[str, Any]) -> str:
@@ -385,6 +449,8 @@ def row(target: str, workload: Workload, result: dict[str, Any]) -> str:
         f"delivered {result['delivered_per_second']:8.0f}/s  "
         f"p50 {lat.get('p50', 0):7.1f} ms  p99 {lat.get('p99', 0):8.1f} ms  "
         f"lost {result['lost']:5}  dup {result['duplicates']:4}  {ok}"
+        + (f"  ({result['late']} came after a quiet drain)" if result.get("late") else "")
+        + (f"\n      missing: {result['missing']}" if result.get("missing") else "")
     )
 
 
@@ -458,12 +524,14 @@ def run_workloads(
             )
             started = time.monotonic()
             if target != name:  # the peers: groups, as they have no direct conversations
-                result = run_loadgen(urls, tokens, workload)
+                result = run_loadgen(urls, tokens, workload, cpu=CpuShares(targets))
                 result["seconds_total"] = time.monotonic() - started
             else:
                 watch = SearchWatch(targets.search_url).start()
                 try:
-                    result = run_loadgen(urls, tokens, workload, direct_with)
+                    result = run_loadgen(
+                        urls, tokens, workload, direct_with, cpu=CpuShares(targets)
+                    )
                     result["seconds_total"] = time.monotonic() - started
                 except BaseException:
                     watch.stop()
@@ -475,6 +543,8 @@ def run_workloads(
                 result["lag_at_end"] = caught_up(targets)
                 result["search_at_end"] = search_at_end
             print(row(target, workload, result), flush=True)
+            if busy := {k: v for k, v in result.get("cpu_cores", {}).items() if v >= 0.02}:
+                print(f"      cores while sending: {busy}", flush=True)
             if "lag_at_end" in result:
                 print(f"      lag at the end: {result['lag_at_end']}", flush=True)
                 print(f"      search at the end: {result['search_at_end']}", flush=True)

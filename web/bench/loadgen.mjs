@@ -19,6 +19,9 @@
 //     for messages; a refusal with `unavailable` is counted as refused, any other as an error;
 //   - a send not answered in 30 s is counted as `unanswered` (and, as it always was, refused);
 //     a reaction not answered is an error: whether it was decided is unknown;
+//   - after the sends, it waits until every acknowledged message has reached every socket, or
+//     nothing came for `drain` s; what is still owed then is waited for `lateWait` s more (60):
+//     what comes then is `late`, what never does is `lost` (the first few in `missing`);
 //   - `idle: true` only connects and joins, then reports the sockets' count.
 import { io } from "socket.io-client";
 import { performance } from "node:perf_hooks";
@@ -57,6 +60,7 @@ const EMOJIS = [..."😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🙂
 const sent = new Map(); // message (or reaction) number -> send time (ms since epoch)
 const expected = new Map(); // message number -> sockets that should receive it
 const received = new Map(); // message number -> count of sockets that got it
+const groupOf = new Map(); // message number -> the group it was sent to
 const acknowledged = new Set(); // message numbers the server accepted
 const latencies = [];
 const toDecided = [];
@@ -222,6 +226,7 @@ async function load(groups) {
   // Interleave groups, so consecutive sends go to different groups.
   senders.sort((a, b) => a.index - b.index);
   const total = Math.round(input.rate * input.seconds);
+  say("sending"); // the bench measures each server's CPU from here to "sent"
   const started = now();
   let next = 0;
   let acked = 0;
@@ -234,6 +239,7 @@ async function load(groups) {
       const { socket, event, payload } = nextSend(sender, number, sender.turns++);
       const at = now();
       sent.set(next, at);
+      groupOf.set(next, sender.group.groupId);
       expected.set(next, sender.group.sockets.length);
       acks.push(
         call(socket, event, payload)
@@ -255,6 +261,7 @@ async function load(groups) {
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
   const sendSeconds = (now() - started) / 1000;
+  say("sent");
   await Promise.all(acks);
   // Drain: wait until every expected delivery has come, or nothing moved for `drain` s.
   // Only acknowledged messages are owed: a refused send was never accepted (the client is told
@@ -269,7 +276,15 @@ async function load(groups) {
     if (now() - quietSince > input.drain * 1000) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { total, acked, sendSeconds, want, elapsed: (now() - started) / 1000 };
+  const elapsed = (now() - started) / 1000;
+  // Still owed after a quiet drain: late or lost? Waited for a while longer (`lateWait` s),
+  // and what comes then is counted as late, not lost.
+  const beforeLate = latencies.length;
+  const lateUntil = now() + (input.lateWait ?? 60) * 1000;
+  while (latencies.length < want && now() < lateUntil) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { total, acked, sendSeconds, want, elapsed, late: latencies.length - beforeLate };
 }
 
 function percentiles(values) {
@@ -310,8 +325,15 @@ if (!input.idle) {
       (sum, n) => sum + Math.max(0, expected.get(n) - (received.get(n) ?? 0)),
       0,
     ),
+    // The first few owed and never received: which message of which group, and how many
+    // of its sockets lack it.
+    missing: [...acknowledged]
+      .filter((n) => (received.get(n) ?? 0) < expected.get(n))
+      .slice(0, 10)
+      .map((n) => ({ n, group: groupOf.get(n), lacking: expected.get(n) - (received.get(n) ?? 0) })),
+    late: run.late,
     duplicates,
-    delivered_per_second: delivered / run.elapsed,
+    delivered_per_second: (delivered - run.late) / run.elapsed,
     latency_ms: percentiles(latencies),
     ack_ms: percentiles(ackLatencies),
     send_to_decided_ms: percentiles(toDecided),
