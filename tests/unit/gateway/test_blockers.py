@@ -3,9 +3,11 @@ log first, the views' otherwise, read once for a while and not at every message.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from pymongo.errors import AutoReconnect
 
 from gateway import readmodel
 from gateway.readmodel import ReadModel
@@ -20,8 +22,10 @@ CONVERSATION = direct_group_id(ANN, BOB)
 class Views:
     """A database of one group document, counting the reads of it."""
 
-    def __init__(self, blocked_by: list[str]) -> None:
+    def __init__(self, blocked_by: list[str], takes: float = 0.0) -> None:
         self.reads = 0
+        self.takes = takes
+        self.failing = False
         self.document: dict[str, Any] = {
             "_id": CONVERSATION,
             "name": "",
@@ -37,6 +41,9 @@ class Views:
 
     async def find_one(self, query: dict[str, Any], *args: Any) -> dict[str, Any] | None:
         self.reads += 1
+        await asyncio.sleep(self.takes)
+        if self.failing:
+            raise AutoReconnect("the views went away")
         return self.document if query.get("_id") == CONVERSATION else None
 
 
@@ -82,3 +89,22 @@ async def test_the_conversations_kept_are_bounded(monkeypatch: pytest.MonkeyPatc
     for n in range(10):
         await reads.blockers(direct_group_id(ANN, f"user-{n}"))
     assert len(reads._blocks) == 3
+
+
+async def test_sends_that_ask_while_the_views_are_read_wait_for_that_one_read() -> None:
+    views = Views(blocked_by=[ANN], takes=0.05)
+    reads = model(views)
+    answers = await asyncio.gather(*(reads.blockers(CONVERSATION) for _ in range(50)))
+    assert answers == [{ANN}] * 50
+    assert views.reads == 1
+
+
+async def test_a_failed_read_is_not_kept() -> None:
+    views = Views(blocked_by=[BOB])
+    views.failing = True
+    reads = model(views)
+    with pytest.raises(AutoReconnect):
+        await reads.blockers(CONVERSATION)
+    views.failing = False
+    assert await reads.blockers(CONVERSATION) == {BOB}
+    assert views.reads == 2
