@@ -44,6 +44,7 @@ from typing import Any, Literal
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 
 from infra.checks import http_ok
 from infra.paths import REPO_ROOT, free_port, venv_python
@@ -280,14 +281,39 @@ def idle_sockets(targets: Targets, count: int) -> dict[str, Any]:
     }
 
 
-async def _lags(targets: Targets) -> tuple[int, int]:
+async def _lags(
+    consumer: AIOKafkaConsumer,
+    positions: AsyncCollection[dict[str, Any]],
+    requests: list[TopicPartition],
+    events: list[TopicPartition],
+) -> tuple[int, int]:
     """Records not yet decided (requests past the decider's committed offsets) and facts not
     yet projected (events past the projector's recorded positions), over all partitions."""
+    request_ends = await consumer.end_offsets(requests)
+    # The log's last offsets include transaction markers: a partition is caught up when
+    # its position is within a record or two of the end.
+    event_ends = await consumer.end_offsets(events)
+    undecided = 0
+    for tp in requests:
+        committed = await consumer.committed(tp) or 0
+        undecided += max(0, request_ends[tp] - committed)
+    projected = {doc["_id"]: int(doc["offset"]) async for doc in positions.find({})}
+    unprojected = sum(
+        max(0, event_ends[tp] - 1 - projected.get(position_id(tp.partition), 0)) for tp in events
+    )
+    return undecided, unprojected
+
+
+async def _until_caught_up(targets: Targets, within: float) -> dict[str, Any]:
     settings = KafkaSettings(
         kafka_url=targets.infra.env["KAFKA_URL"], topic_prefix=targets.names["prefix"]
     )
     topics = settings.topics
     partitions = await partitions_of(settings, topics.requests)
+    requests = [TopicPartition(topics.requests, p) for p in partitions]
+    events = [TopicPartition(topics.events, tp.partition) for tp in requests]
+    # One consumer (in the decider's group, to read its committed offsets) and one client
+    # for every look, not a pair a look.
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         group_id=f"{targets.names['app']}-decider",
@@ -296,26 +322,17 @@ async def _lags(targets: Targets) -> tuple[int, int]:
     )
     await consumer.start()
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(targets.infra.env["MONGODB_URI"])
+    positions = mongo[targets.names["database"]][POSITIONS]
     try:
-        requests = [TopicPartition(topics.requests, p) for p in partitions]
-        events = [TopicPartition(topics.events, tp.partition) for tp in requests]
-        request_ends = await consumer.end_offsets(requests)
-        # The log's last offsets include transaction markers: a partition is caught up when
-        # its position is within a record or two of the end.
-        event_ends = await consumer.end_offsets(events)
-        undecided = 0
-        for tp in requests:
-            committed = await consumer.committed(tp) or 0
-            undecided += max(0, request_ends[tp] - committed)
-        positions = {
-            doc["_id"]: int(doc["offset"])
-            async for doc in mongo[targets.names["database"]][POSITIONS].find({})
-        }
-        unprojected = sum(
-            max(0, event_ends[tp] - 1 - positions.get(position_id(tp.partition), 0))
-            for tp in events
-        )
-        return undecided, unprojected
+        started = time.monotonic()
+        first = None
+        while True:
+            undecided, unprojected = await _lags(consumer, positions, requests, events)
+            first = first or {"undecided": undecided, "unprojected": unprojected}
+            if (undecided == 0 and unprojected == 0) or time.monotonic() - started > within:
+                return {**first, "caught_up_s": round(time.monotonic() - started, 2),
+                        "left": {"undecided": undecided, "unprojected": unprojected}}  # fmt: skip
+            await asyncio.sleep(0.1)
     finally:
         await consumer.stop()
         await mongo.close()
@@ -324,15 +341,7 @@ async def _lags(targets: Targets) -> tuple[int, int]:
 def caught_up(targets: Targets, within: float = 60.0) -> dict[str, Any]:
     """After a run: how long until the decider and the projector had no backlog left (the
     lag at the end of the run), and the backlog when this started."""
-    started = time.monotonic()
-    first = None
-    while True:
-        undecided, unprojected = asyncio.run(_lags(targets))
-        first = first or {"undecided": undecided, "unprojected": unprojected}
-        if (undecided == 0 and unprojected == 0) or time.monotonic() - started > within:
-            return {**first, "caught_up_s": round(time.monotonic() - started, 2),
-                    "left": {"undecided": undecided, "unprojected": unprojected}}  # fmt: skip
-        time.sleep(0.5)  # each look opens a Kafka consumer and a MongoDB client: not often
+    return asyncio.run(_until_caught_up(targets, within))
 
 
 def run_loadgen(
@@ -522,24 +531,24 @@ def run_workloads(
                 f"{target}: {workload.name} at {workload.rate:.0f}/s for {workload.seconds}s"
                 f" (the chat was idle again after {waited:.0f} s)"
             )
+            # The peers have no direct conversations (they run groups), no search, and
+            # keep no positions to catch up.
+            chat = target == name
+            watch = SearchWatch(targets.search_url).start() if chat else None
             started = time.monotonic()
-            if target != name:  # the peers: groups, as they have no direct conversations
-                result = run_loadgen(urls, tokens, workload, cpu=CpuShares(targets))
-                result["seconds_total"] = time.monotonic() - started
-            else:
-                watch = SearchWatch(targets.search_url).start()
-                try:
-                    result = run_loadgen(
-                        urls, tokens, workload, direct_with, cpu=CpuShares(targets)
-                    )
-                    result["seconds_total"] = time.monotonic() - started
-                except BaseException:
+            try:
+                result = run_loadgen(
+                    urls, tokens, workload, direct_with if chat else None, CpuShares(targets)
+                )
+            except BaseException:
+                if watch is not None:
                     watch.stop()
-                    raise
+                raise
+            result["seconds_total"] = time.monotonic() - started
+            if watch is not None:
                 # The run's messages are owed to the index (a reactions run's are its seed
                 # messages, which it does not count: only the lag is waited for).
                 search_at_end = watch.at_end(result.get("saved"), result.get("last_saved_at"))
-                # The peers keep no positions to catch up, and have no search.
                 result["lag_at_end"] = caught_up(targets)
                 result["search_at_end"] = search_at_end
             print(row(target, workload, result), flush=True)
